@@ -1,0 +1,1 @@
+"""Sandboxed grading of gradient-descent submissions. Plain Python: never imports Django."""

@@ -1,0 +1,25 @@
+"""The `hackathon` console script: `up` runs the platform; the rest talk to a server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hackathon", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    from hackathon.cli import up
+
+    up.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

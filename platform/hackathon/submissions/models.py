@@ -1,0 +1,99 @@
+"""Submissions and the grading workers that run them.
+
+A submission moves queued -> running -> finished (with a verdict). The row is the source
+of truth; the Celery message is only a hint that it needs grading.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from grader.contract import Verdict as GraderVerdict
+
+
+class State(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+
+
+Verdict = models.TextChoices("Verdict", [(v.value, v.label) for v in GraderVerdict])
+
+
+class Submission(models.Model):
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="submissions"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="submissions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    code = models.TextField()
+    code_sha256 = models.CharField(max_length=64)
+    is_baseline = models.BooleanField(default=False)
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    verdict = models.CharField(max_length=30, choices=Verdict.choices, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    # Bumped on each claim: a result is written only by the attempt that holds the claim.
+    claim_token = models.CharField(max_length=32, blank=True)
+
+    public_score = models.FloatField(null=True, blank=True)
+    private_score = models.FloatField(null=True, blank=True)
+    public_ci_low = models.FloatField(null=True, blank=True)
+    public_ci_high = models.FloatField(null=True, blank=True)
+    extra_scores = models.JSONField(default=dict, blank=True)
+    fit_seconds = models.FloatField(null=True, blank=True)
+    predict_seconds = models.FloatField(null=True, blank=True)
+    peak_memory_mb = models.FloatField(null=True, blank=True)
+    stdout = models.TextField(blank=True)
+    stderr = models.TextField(blank=True)
+    loss_curve = models.JSONField(default=list, blank=True)
+    diagnostics = models.JSONField(default=list, blank=True)
+    sandbox_level = models.CharField(max_length=20, blank=True)
+
+    counts_toward_quota = models.BooleanField(default=True)
+    is_final = models.BooleanField(default=False)
+    disqualified = models.BooleanField(default=False)
+    disqualified_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["state", "created_at"]),
+            models.Index(fields=["team", "challenge", "created_at"]),
+            models.Index(fields=["challenge", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.challenge_id} {self.state}"
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per grading worker process; `last_seen` is refreshed while it lives."""
+
+    name = models.CharField(max_length=200, unique=True)
+    hostname = models.CharField(max_length=200, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    queues = models.CharField(max_length=200, blank=True)
+    sandbox_level = models.CharField(max_length=20, blank=True)
+    sandbox_detail = models.TextField(blank=True)
+    accepts_work = models.BooleanField(default=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(db_index=True)
+    current_submission = models.ForeignKey(
+        Submission, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

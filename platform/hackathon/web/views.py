@@ -1,0 +1,19 @@
+"""Pages that belong to the site as a whole."""
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    from hackathon.challenges.models import Challenge
+
+    challenges = Challenge.objects.filter(is_published=True).order_by("start_at", "slug")
+    return render(request, "web/home.html", {"challenges": challenges})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers and compose health checks: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,1 @@
+"""Shared fixtures: the users every view is tested with."""
