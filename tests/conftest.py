@@ -1,1 +1,95 @@
-"""Shared fixtures: the users every view is tested with."""
+"""Shared fixtures: the users every view is tested with.
+
+organizer (staff, in the "organizers" group), member_a in team_a, member_b in team_b,
+outsider (signed up, in no team), and a logged-in client for each; Django's `client`
+is the anonymous visitor.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import Client
+from hackathon.accounts.models import Team
+from hackathon.accounts.services import team_create
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(username: str, **extra: object) -> object:
+    return get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.com", password=PASSWORD, **extra
+    )
+
+
+@pytest.fixture
+def password() -> str:
+    """The password every fixture user has."""
+    return PASSWORD
+
+
+@pytest.fixture
+def organizer(db: None) -> object:
+    user = make_user("organizer", is_staff=True)
+    group, _ = Group.objects.get_or_create(name=settings.ORGANIZERS_GROUP)
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def member_a(db: None) -> object:
+    """alice, creator and only member of team_a ("Team A")."""
+    user = make_user("alice")
+    team_create(user=user, name="Team A")
+    return user
+
+
+@pytest.fixture
+def member_b(db: None) -> object:
+    """bob, creator and only member of team_b ("Team B")."""
+    user = make_user("bob")
+    team_create(user=user, name="Team B")
+    return user
+
+
+@pytest.fixture
+def outsider(db: None) -> object:
+    return make_user("olga")
+
+
+@pytest.fixture
+def team_a(member_a: object) -> Team:
+    return Team.objects.get(memberships__user=member_a)
+
+
+@pytest.fixture
+def team_b(member_b: object) -> Team:
+    return Team.objects.get(memberships__user=member_b)
+
+
+def _logged_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def organizer_client(organizer: object) -> Client:
+    return _logged_in(organizer)
+
+
+@pytest.fixture
+def client_a(member_a: object, team_a: Team) -> Client:
+    return _logged_in(member_a)
+
+
+@pytest.fixture
+def client_b(member_b: object, team_b: Team) -> Client:
+    return _logged_in(member_b)
+
+
+@pytest.fixture
+def outsider_client(outsider: object) -> Client:
+    return _logged_in(outsider)

@@ -1,0 +1,40 @@
+"""Reads about users, teams and tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from hackathon.accounts.models import ApiToken, Membership, Team
+
+
+def user_team(user: AbstractBaseUser | AnonymousUser) -> Team | None:
+    """The team the user belongs to, or None (anonymous users are in no team)."""
+    if not user.is_authenticated:
+        return None
+    membership = Membership.objects.select_related("team").filter(user=user).first()
+    return membership.team if membership else None
+
+
+def user_is_organizer(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Organizers are staff users or members of the "organizers" group."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return user.groups.filter(name=settings.ORGANIZERS_GROUP).exists()
+
+
+def team_members(team: Team) -> QuerySet[Membership]:
+    """Memberships of the team, oldest first, with their users."""
+    return team.memberships.select_related("user").order_by("joined_at", "id")
+
+
+def team_is_full(team: Team) -> bool:
+    return team.memberships.count() >= settings.TEAM_MAX_SIZE
+
+
+def user_api_tokens(user: AbstractBaseUser) -> QuerySet[ApiToken]:
+    """The user's tokens that are still usable, newest first."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
