@@ -12,6 +12,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hackathon.cli import up
 
     up.add_parser(sub)
+    from hackathon.cli import evaluate, remote  # participant commands (API client, local grading)
+
+    remote.add_parsers(sub)
+    evaluate.add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,41 @@
+"""OpenAPI helpers: every documented error uses the one error shape of `errors.py`."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `quota_exceeded`.")
+    message = serializers.CharField(help_text="What went wrong, for a human.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per input field (400 only; empty otherwise).",
+    )
+    quota = serializers.CharField(
+        required=False, help_text="429 only: which limit was reached (daily, total, in_flight, rate)."
+    )
+    retry_after = serializers.IntegerField(
+        required=False, help_text="429 only: seconds until the next slot opens (also `Retry-After`)."
+    )
+
+
+_DESCRIPTIONS = {
+    400: "Invalid input",
+    401: "Not authenticated or invalid token",
+    403: "Not allowed (e.g. not your team, organizers only)",
+    404: "Not found",
+    409: "Conflict (e.g. the challenge is not open)",
+    413: "File too large",
+    429: "Quota or rate limit reached (see Retry-After)",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """Responses for the given error statuses; 401 and 429 (throttling) apply everywhere."""
+    wanted = sorted({*codes, 401, 429})
+    return {
+        code: OpenApiResponse(response=ErrorSerializer, description=_DESCRIPTIONS[code])
+        for code in wanted
+    }

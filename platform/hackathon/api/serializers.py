@@ -1,0 +1,313 @@
+"""Representations of the API's resources. Reads only: writes go through the apps' services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from hackathon.challenges.models import Challenge
+from hackathon.submissions.models import Submission
+
+
+def _absolute(request: Any, path: str) -> str:
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class ChallengeLimitsSerializer(serializers.Serializer):
+    time_limit_s = serializers.FloatField()
+    memory_mb = serializers.IntegerField()
+    daily_quota = serializers.IntegerField()
+    total_quota = serializers.IntegerField(allow_null=True)
+    inflight_cap = serializers.IntegerField()
+    max_final = serializers.IntegerField()
+    max_file_bytes = serializers.IntegerField()
+
+
+class ChallengeLinksSerializer(serializers.Serializer):
+    self = serializers.URLField()
+    training_csv = serializers.URLField()
+    starter_kit = serializers.URLField()
+    leaderboard = serializers.URLField()
+    submissions = serializers.URLField()
+    page = serializers.URLField()
+
+
+class ChallengeSerializer(serializers.ModelSerializer):
+    direction = serializers.SerializerMethodField()
+    is_open = serializers.BooleanField(read_only=True)
+    is_frozen = serializers.BooleanField(read_only=True)
+    has_ended = serializers.BooleanField(read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Challenge
+        fields = [
+            "slug",
+            "title",
+            "summary",
+            "task",
+            "metric",
+            "direction",
+            "extra_metrics",
+            "n_classes",
+            "n_features",
+            "feature_names",
+            "target_name",
+            "n_train",
+            "n_test",
+            "start_at",
+            "end_at",
+            "freeze_at",
+            "revealed_at",
+            "is_open",
+            "is_frozen",
+            "has_ended",
+            "links",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["maximize", "minimize"]))
+    def get_direction(self, challenge: Challenge) -> str:
+        return "maximize" if challenge.higher_is_better else "minimize"
+
+    @extend_schema_field(ChallengeLinksSerializer)
+    def get_links(self, challenge: Challenge) -> dict[str, str]:
+        request = self.context.get("request")
+        slug = challenge.slug
+
+        def api(name: str) -> str:
+            return _absolute(request, reverse(f"api:{name}", kwargs={"slug": slug}))
+
+        try:
+            page = reverse("challenges:detail", kwargs={"slug": slug})
+        except Exception:  # noqa: BLE001 - the page's URL name belongs to another app
+            page = f"/challenges/{slug}/"
+        return {
+            "self": api("challenge-detail"),
+            "training_csv": api("challenge-training-csv"),
+            "starter_kit": api("challenge-starter-kit"),
+            "leaderboard": api("challenge-leaderboard"),
+            "submissions": api("challenge-submissions"),
+            "page": _absolute(request, page),
+        }
+
+
+class ChallengeDetailSerializer(ChallengeSerializer):
+    description_md = serializers.CharField(read_only=True, help_text="The rules, in Markdown.")
+    allowed_imports = serializers.ListField(child=serializers.CharField(), read_only=True)
+    limits = serializers.SerializerMethodField()
+
+    class Meta(ChallengeSerializer.Meta):
+        fields = [
+            *ChallengeSerializer.Meta.fields,
+            "description_md",
+            "allowed_imports",
+            "limits",
+            "test_fraction",
+            "public_fraction",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ChallengeLimitsSerializer)
+    def get_limits(self, challenge: Challenge) -> dict[str, Any]:
+        from django.conf import settings
+
+        return {
+            "time_limit_s": challenge.time_limit_s,
+            "memory_mb": challenge.memory_mb,
+            "daily_quota": challenge.daily_quota,
+            "total_quota": challenge.total_quota,
+            "inflight_cap": challenge.inflight_cap,
+            "max_final": challenge.max_final,
+            "max_file_bytes": settings.SUBMISSION_MAX_BYTES,
+        }
+
+
+class DiagnosticSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    detail = serializers.CharField(allow_blank=True)
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SerializerMethodField()
+    user = serializers.SerializerMethodField()
+    verdict_label = serializers.SerializerMethodField()
+    private_score = serializers.SerializerMethodField(
+        help_text="Null until the private leaderboard is visible to you."
+    )
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "url",
+            "challenge",
+            "team",
+            "user",
+            "state",
+            "verdict",
+            "verdict_label",
+            "message",
+            "public_score",
+            "public_ci_low",
+            "public_ci_high",
+            "private_score",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "fit_seconds",
+            "predict_seconds",
+            "peak_memory_mb",
+            "is_final",
+            "disqualified",
+            "disqualified_reason",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_team(self, submission: Submission) -> str | None:
+        return submission.team.name if submission.team_id else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_user(self, submission: Submission) -> str | None:
+        return submission.user.get_username() if submission.user_id else None
+
+    @extend_schema_field(serializers.CharField())
+    def get_verdict_label(self, submission: Submission) -> str:
+        return submission.get_verdict_display() if submission.verdict else ""
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_private_score(self, submission: Submission) -> float | None:
+        may_see = self.context.get("private_visible", {})
+        if may_see.get(submission.challenge_id):
+            return submission.private_score
+        return None
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, submission: Submission) -> str:
+        path = reverse("api:submission-detail", kwargs={"pk": submission.pk})
+        return _absolute(self.context.get("request"), path)
+
+
+class SubmissionDetailSerializer(SubmissionSerializer):
+    queue_position = serializers.SerializerMethodField(
+        help_text="1 = next to be graded; null unless queued."
+    )
+    diagnostics = DiagnosticSerializer(many=True, read_only=True)
+    loss_curve = serializers.ListField(child=serializers.FloatField(), read_only=True)
+    extra_scores = serializers.DictField(child=serializers.FloatField(), read_only=True)
+
+    class Meta(SubmissionSerializer.Meta):
+        fields = [
+            *SubmissionSerializer.Meta.fields,
+            "queue_position",
+            "queued_at",
+            "attempts",
+            "extra_scores",
+            "stdout",
+            "stderr",
+            "loss_curve",
+            "diagnostics",
+            "sandbox_level",
+            "code_sha256",
+            "code",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_queue_position(self, submission: Submission) -> int | None:
+        from hackathon.submissions.selectors import submission_queue_position
+
+        return submission_queue_position(submission)
+
+
+class SubmissionCreateSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        required=False, help_text="solution.py, uploaded as multipart/form-data."
+    )
+    code = serializers.CharField(
+        required=False, trim_whitespace=False, help_text="The solution's source, instead of a file."
+    )
+
+
+class FinalSelectionSerializer(serializers.Serializer):
+    is_final = serializers.BooleanField()
+
+
+class TeamSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    invite_code = serializers.CharField(help_text="Shown to the team's members only.")
+    members = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, team: Any) -> dict[str, Any]:
+        return {
+            "id": team.pk,
+            "name": team.name,
+            "invite_code": team.invite_code,
+            "members": [m.user.get_username() for m in team.memberships.select_related("user")],
+            "created_at": serializers.DateTimeField().to_representation(team.created_at),
+        }
+
+
+class TeamCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+
+
+class TeamJoinSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    is_organizer = serializers.BooleanField()
+    team = TeamSerializer(allow_null=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenCreatedSerializer(TokenSerializer):
+    key = serializers.CharField(help_text="The raw key: shown once, never again.")
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False, default="cli")
+
+
+class PasswordLoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    name = serializers.CharField(max_length=100, required=False, default="cli")
+
+
+class DisqualifySerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class BundleUploadSerializer(serializers.Serializer):
+    bundle = serializers.FileField(help_text="A challenge bundle as a .zip (challenge.toml at its root).")
+
+
+class CountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class SubmissionPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SubmissionSerializer(many=True)

@@ -1,0 +1,258 @@
+"""Organizer endpoints: challenge bundles, rejudging, disqualification, export."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hackathon.api.errors import ApiError
+from hackathon.api.permissions import IsOrganizer
+from hackathon.api.schema import error_responses
+from hackathon.api.serializers import (
+    BundleUploadSerializer,
+    ChallengeDetailSerializer,
+    CountSerializer,
+    DisqualifySerializer,
+    SubmissionDetailSerializer,
+)
+from hackathon.api.views.challenges import get_challenge
+from hackathon.api.views.submissions import get_submission
+from hackathon.challenges.models import Challenge
+from hackathon.submissions.models import Submission
+
+
+def extract_bundle(upload: Any, target: Path) -> Path:
+    """Unpack an uploaded bundle zip safely; returns the folder that holds challenge.toml."""
+    if upload.size > settings.BUNDLE_MAX_BYTES:
+        raise ApiError(
+            f"The bundle is {upload.size} bytes; the limit is {settings.BUNDLE_MAX_BYTES}.",
+            code="too_large",
+            status_code=413,
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(upload.read()))
+    except zipfile.BadZipFile:
+        raise ApiError(
+            "The bundle is not a valid zip file.", code="invalid", fields={"bundle": ["Not a zip."]}
+        ) from None
+    with archive:
+        total = sum(info.file_size for info in archive.infolist())
+        if total > settings.BUNDLE_MAX_BYTES * 4:
+            raise ApiError(
+                "The bundle expands to too many bytes.", code="too_large", status_code=413
+            )
+        for info in archive.infolist():
+            name = PurePosixPath(info.filename)
+            if name.is_absolute() or ".." in name.parts:
+                raise ApiError(
+                    f"Unsafe path in the bundle: {info.filename}",
+                    code="invalid",
+                    fields={"bundle": ["Unsafe path."]},
+                )
+        archive.extractall(target)
+    manifests = sorted(target.rglob("challenge.toml"), key=lambda p: len(p.parts))
+    if not manifests:
+        raise ApiError(
+            "The bundle has no challenge.toml.",
+            code="invalid",
+            fields={"bundle": ["challenge.toml missing."]},
+        )
+    return manifests[0].parent
+
+
+def load_bundle(folder: Path) -> Challenge:
+    """Create or update the challenge in `folder` through the challenges app's loader."""
+    from hackathon.challenges import bundles
+
+    return bundles.challenge_load_bundle(folder)
+
+
+class ChallengeBundleView(APIView):
+    permission_classes = [IsOrganizer]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="challenges_upsert_bundle",
+        request={"multipart/form-data": BundleUploadSerializer},
+        responses={
+            200: ChallengeDetailSerializer,
+            201: ChallengeDetailSerializer,
+            **error_responses(400, 403, 413),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = BundleUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
+            folder = extract_bundle(data.validated_data["bundle"], Path(tmp))
+            existed = _bundle_slug_exists(folder)
+            challenge = load_bundle(folder)
+        return Response(
+            ChallengeDetailSerializer(challenge, context={"request": request}).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+
+def _bundle_slug_exists(folder: Path) -> bool:
+    import tomllib
+
+    try:
+        manifest = tomllib.loads((folder / "challenge.toml").read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(
+            f"challenge.toml is not valid TOML: {exc}",
+            code="invalid",
+            fields={"bundle": ["Invalid challenge.toml."]},
+        ) from None
+    slug = manifest.get("slug") or folder.name
+    return Challenge.objects.filter(slug=str(slug)).exists()
+
+
+class ChallengeRejudgeView(APIView):
+    permission_classes = [IsOrganizer]
+
+    @extend_schema(
+        operation_id="challenges_rejudge_all",
+        request=None,
+        responses={202: CountSerializer, **error_responses(403, 404)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        from hackathon.submissions.services import challenge_rejudge_all
+
+        challenge = get_challenge(request, slug)
+        count = challenge_rejudge_all(challenge=challenge, actor=request.user)
+        return Response({"count": int(count or 0)}, status=status.HTTP_202_ACCEPTED)
+
+
+class SubmissionRejudgeView(APIView):
+    permission_classes = [IsOrganizer]
+
+    @extend_schema(
+        operation_id="submissions_rejudge",
+        request=None,
+        responses={202: SubmissionDetailSerializer, **error_responses(403, 404, 409)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        from hackathon.submissions.services import submission_rejudge
+
+        submission = get_submission(request, pk)
+        submission_rejudge(submission=submission, actor=request.user)
+        submission.refresh_from_db()
+        context = {"request": request, "private_visible": {submission.challenge_id: True}}
+        return Response(
+            SubmissionDetailSerializer(submission, context=context).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class SubmissionDisqualifyView(APIView):
+    permission_classes = [IsOrganizer]
+
+    @extend_schema(
+        operation_id="submissions_disqualify",
+        request=DisqualifySerializer,
+        responses={200: SubmissionDetailSerializer, **error_responses(400, 403, 404)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        from hackathon.submissions.services import submission_disqualify
+
+        data = DisqualifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        submission = get_submission(request, pk)
+        submission_disqualify(
+            submission=submission, actor=request.user, reason=data.validated_data["reason"]
+        )
+        submission.refresh_from_db()
+        context = {"request": request, "private_visible": {submission.challenge_id: True}}
+        return Response(SubmissionDetailSerializer(submission, context=context).data)
+
+
+class ExportRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    team = serializers.CharField(allow_null=True)
+    user = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    state = serializers.CharField()
+    verdict = serializers.CharField()
+    public_score = serializers.FloatField(allow_null=True)
+    private_score = serializers.FloatField(allow_null=True)
+    extra_scores = serializers.DictField(child=serializers.FloatField())
+    fit_seconds = serializers.FloatField(allow_null=True)
+    predict_seconds = serializers.FloatField(allow_null=True)
+    peak_memory_mb = serializers.FloatField(allow_null=True)
+    is_final = serializers.BooleanField()
+    is_baseline = serializers.BooleanField()
+    disqualified = serializers.BooleanField()
+    disqualified_reason = serializers.CharField(allow_blank=True)
+    code_sha256 = serializers.CharField()
+
+
+class ExportSerializer(serializers.Serializer):
+    challenge = serializers.CharField()
+    metric = serializers.CharField()
+    direction = serializers.CharField()
+    split_hash = serializers.CharField(allow_blank=True)
+    submissions = ExportRowSerializer(many=True)
+
+
+class ChallengeExportView(APIView):
+    permission_classes = [IsOrganizer]
+
+    @extend_schema(
+        operation_id="challenges_export",
+        responses={200: ExportSerializer, **error_responses(403, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        challenge = get_challenge(request, slug)
+        rows = []
+        submissions = (
+            Submission.objects.filter(challenge=challenge)
+            .select_related("team", "user")
+            .order_by("created_at", "id")
+        )
+        for s in submissions:
+            rows.append(
+                {
+                    "id": s.pk,
+                    "team": s.team.name if s.team_id else None,
+                    "user": s.user.get_username() if s.user_id else None,
+                    "created_at": s.created_at,
+                    "finished_at": s.finished_at,
+                    "state": s.state,
+                    "verdict": s.verdict,
+                    "public_score": s.public_score,
+                    "private_score": s.private_score,
+                    "extra_scores": s.extra_scores or {},
+                    "fit_seconds": s.fit_seconds,
+                    "predict_seconds": s.predict_seconds,
+                    "peak_memory_mb": s.peak_memory_mb,
+                    "is_final": s.is_final,
+                    "is_baseline": s.is_baseline,
+                    "disqualified": s.disqualified,
+                    "disqualified_reason": s.disqualified_reason,
+                    "code_sha256": s.code_sha256,
+                }
+            )
+        return Response(
+            ExportSerializer(
+                {
+                    "challenge": challenge.slug,
+                    "metric": challenge.metric,
+                    "direction": "maximize" if challenge.higher_is_better else "minimize",
+                    "split_hash": challenge.split_hash,
+                    "submissions": rows,
+                }
+            ).data
+        )

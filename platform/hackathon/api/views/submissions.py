@@ -1,0 +1,263 @@
+"""Submissions: create, list the own team's, detail, choose finals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hackathon.api.errors import ApiError
+from hackathon.api.permissions import is_organizer
+from hackathon.api.schema import error_responses
+from hackathon.api.serializers import (
+    FinalSelectionSerializer,
+    SubmissionCreateSerializer,
+    SubmissionDetailSerializer,
+    SubmissionPageSerializer,
+    SubmissionSerializer,
+)
+from hackathon.api.throttles import SubmitRateThrottle
+from hackathon.api.views.challenges import get_challenge
+from hackathon.submissions.models import Submission
+
+
+def private_visibility(request: Request, submissions: Any) -> dict[int, bool]:
+    """challenge id -> may this viewer see private scores (THE leaderboard rule)."""
+    from hackathon.leaderboard.selectors import viewer_may_see_private
+
+    seen: dict[int, bool] = {}
+    for submission in submissions:
+        if submission.challenge_id not in seen:
+            seen[submission.challenge_id] = bool(
+                viewer_may_see_private(challenge=submission.challenge, viewer=request.user)
+            )
+    return seen
+
+
+def get_submission(request: Request, pk: int) -> Submission:
+    from hackathon.submissions.selectors import submission_visible_to
+
+    submission = (
+        Submission.objects.select_related("challenge", "team", "user").filter(pk=pk).first()
+    )
+    if submission is None:
+        raise ApiError(f"Submission #{pk} does not exist.", code="not_found", status_code=404)
+    if not submission_visible_to(submission, request.user):
+        raise ApiError(
+            f"Submission #{pk} belongs to another team.", code="not_your_team", status_code=403
+        )
+    return submission
+
+
+def _user_team_or_403(request: Request) -> Any:
+    from hackathon.accounts.selectors import user_team
+
+    team = user_team(request.user)
+    if team is None:
+        raise ApiError(
+            "You are not in a team: create or join one first.", code="not_in_team", status_code=403
+        )
+    return team
+
+
+class SubmissionPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _read_code(request: Request) -> tuple[str, str]:
+    serializer = SubmissionCreateSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    upload = serializer.validated_data.get("file")
+    code = serializer.validated_data.get("code")
+    if upload is None and code is None:
+        raise ApiError(
+            "Send the solution as a `file` upload or as `code`.",
+            code="invalid",
+            fields={"file": ["Required (or give `code`)."]},
+        )
+    limit = settings.SUBMISSION_MAX_BYTES
+    if upload is not None:
+        if upload.size > limit:
+            raise ApiError(
+                f"{upload.name} is {upload.size} bytes; the limit is {limit} bytes.",
+                code="too_large",
+                status_code=413,
+            )
+        raw = upload.read()
+        filename = upload.name or "solution.py"
+    else:
+        raw = code.encode("utf-8", errors="surrogatepass")
+        filename = "solution.py"
+        if len(raw) > limit:
+            raise ApiError(
+                f"The code is {len(raw)} bytes; the limit is {limit} bytes.",
+                code="too_large",
+                status_code=413,
+            )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(
+            "The solution is not UTF-8 text.", code="invalid", fields={"file": ["Not UTF-8."]}
+        ) from None
+    if "\x00" in text:
+        raise ApiError(
+            "The solution contains NUL bytes.", code="invalid", fields={"file": ["Not text."]}
+        )
+    return text, filename
+
+
+class ChallengeSubmissionsView(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_throttles(self) -> list[Any]:
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(SubmitRateThrottle())
+        return throttles
+
+    @extend_schema(
+        operation_id="challenges_submissions_list",
+        parameters=[
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("page_size", int, required=False),
+        ],
+        responses={200: SubmissionPageSerializer, **error_responses(400, 403, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        challenge = get_challenge(request, slug)
+        return _team_submissions_page(request, self, challenge=challenge)
+
+    @extend_schema(
+        operation_id="challenges_submissions_create",
+        request={
+            "multipart/form-data": SubmissionCreateSerializer,
+            "application/json": SubmissionCreateSerializer,
+        },
+        responses={
+            201: SubmissionDetailSerializer,
+            **error_responses(400, 403, 404, 409, 413),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        from hackathon.submissions.services import submission_create
+
+        challenge = get_challenge(request, slug)
+        code, filename = _read_code(request)
+        submission = submission_create(
+            challenge=challenge, user=request.user, code=code, filename=filename
+        )
+        submission = Submission.objects.select_related("challenge", "team", "user").get(
+            pk=submission.pk
+        )
+        context = {
+            "request": request,
+            "private_visible": private_visibility(request, [submission]),
+        }
+        return Response(
+            SubmissionDetailSerializer(submission, context=context).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def _team_submissions_page(request: Request, view: APIView, *, challenge: Any) -> Response:
+    from hackathon.submissions.selectors import submissions_for_team
+
+    team = _user_team_or_403(request)
+    queryset: QuerySet[Submission] = submissions_for_team(team=team, challenge=challenge)
+    queryset = queryset.select_related("challenge", "team", "user").order_by("-created_at", "-id")
+    paginator = SubmissionPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    context = {"request": request, "private_visible": private_visibility(request, page)}
+    data = SubmissionSerializer(page, many=True, context=context).data
+    return paginator.get_paginated_response(data)
+
+
+class SubmissionListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="submissions_list",
+        parameters=[
+            OpenApiParameter("challenge", str, required=False, description="A challenge slug."),
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("page_size", int, required=False),
+        ],
+        responses={200: SubmissionPageSerializer, **error_responses(400, 403, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        slug = request.query_params.get("challenge")
+        challenge = get_challenge(request, slug) if slug else None
+        return _team_submissions_page(request, self, challenge=challenge)
+
+
+class SubmissionDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="submissions_retrieve",
+        responses={200: SubmissionDetailSerializer, **error_responses(403, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        submission = get_submission(request, pk)
+        context = {
+            "request": request,
+            "private_visible": private_visibility(request, [submission]),
+        }
+        return Response(SubmissionDetailSerializer(submission, context=context).data)
+
+
+class SubmissionFinalView(APIView):
+    """Select (POST) or unselect (DELETE) a submission as one of the team's finals."""
+
+    permission_classes = [IsAuthenticated]
+
+    def _set(self, request: Request, pk: int, selected: bool) -> Response:
+        from hackathon.submissions.services import submission_set_final
+
+        submission = get_submission(request, pk)
+        if is_organizer(request.user) and (
+            submission.team_id is None or submission.team != _team_of(request)
+        ):
+            raise ApiError(
+                "Only the team's members choose its final submissions.",
+                code="not_your_team",
+                status_code=403,
+            )
+        submission_set_final(submission=submission, user=request.user, selected=selected)
+        submission.refresh_from_db()
+        return Response(FinalSelectionSerializer({"is_final": submission.is_final}).data)
+
+    @extend_schema(
+        operation_id="submissions_select_final",
+        request=None,
+        responses={200: FinalSelectionSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return self._set(request, pk, True)
+
+    @extend_schema(
+        operation_id="submissions_unselect_final",
+        request=None,
+        responses={200: FinalSelectionSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        return self._set(request, pk, False)
+
+
+def _team_of(request: Request) -> Any:
+    from hackathon.accounts.selectors import user_team
+
+    return user_team(request.user)

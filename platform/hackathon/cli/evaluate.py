@@ -1,0 +1,298 @@
+"""`hackathon evaluate`: grade a solution locally, offline, with the platform's own grader.
+
+The public training CSV is split into training and held-out validation rows by the same
+function (and seed) the platform uses to split a challenge's data, then `grader.grade` runs
+the solution in the same sandbox and scores it with the same metric code. Given the same
+data, seed and fractions, the score is exactly the one the platform computes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from hackathon.cli import render
+from hackathon.cli.remote import API, CliError, client_from_config, reports_errors
+
+DEFAULT_SEED = 42
+DEFAULT_VALIDATION_FRACTION = 0.3
+DEFAULT_PUBLIC_FRACTION = 0.5
+TASKS = ("regression", "binary", "multiclass")
+METRICS = ("rmse", "mae", "r2", "accuracy", "f1_macro", "log_loss", "roc_auc")
+
+
+@dataclass(frozen=True)
+class EvaluationSetup:
+    """What to grade against: the data and every parameter that decides the score."""
+
+    csv_bytes: bytes
+    csv_name: str
+    target: str
+    task: str
+    metric: str
+    extra_metrics: tuple[str, ...]
+    seed: int
+    validation_fraction: float
+    public_fraction: float
+    time_limit_s: float
+    memory_mb: int
+    allowed_imports: tuple[str, ...] | None
+
+
+def infer_task(csv_bytes: bytes, target: str) -> str:
+    """regression unless the target holds a few integer values (then binary or multiclass)."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig")))
+    header = [h.strip() for h in next(reader, [])]
+    if target not in header:
+        raise CliError(f"Target column {target!r} not found; columns are {', '.join(header)}.")
+    column = header.index(target)
+    values: set[float] = set()
+    for row in reader:
+        if len(row) > column and row[column].strip():
+            try:
+                value = float(row[column])
+            except ValueError:
+                raise CliError(f"Target {target!r} has a non-number: {row[column]!r}.") from None
+            if not value.is_integer():
+                return "regression"
+            values.add(value)
+            if len(values) > 50:
+                return "regression"
+    if len(values) == 2:
+        return "binary"
+    return "multiclass" if len(values) > 2 else "regression"
+
+
+def split_arrays(setup: EvaluationSetup) -> Any:
+    """The training/validation split, computed by the platform's own split function."""
+    from hackathon.challenges.data import make_split, parse_csv
+    from hackathon.challenges.errors import ChallengeDataError
+
+    try:
+        dataset = parse_csv(setup.csv_bytes, target=setup.target, task=setup.task, file=setup.csv_name)
+        return dataset, make_split(
+            dataset,
+            test_fraction=setup.validation_fraction,
+            public_fraction=setup.public_fraction,
+            seed=setup.seed,
+            file=setup.csv_name,
+        )
+    except ChallengeDataError as exc:
+        raise CliError(str(exc)) from None
+
+
+def build_job(setup: EvaluationSetup, source: str, workdir: Path) -> tuple[Any, dict[str, int]]:
+    """A GradingJob over `.npy` files written to `workdir`, as the worker builds one."""
+    from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, Limits
+
+    dataset, split = split_arrays(setup)
+    paths = {}
+    for key in ("train_X", "train_y", "test_X", "test_y", "public_mask"):
+        path = workdir / f"{key}.npy"
+        np.save(path, np.ascontiguousarray(getattr(split, key)), allow_pickle=False)
+        paths[key] = path
+    job = GradingJob(
+        source=source,
+        task=setup.task,
+        metric=setup.metric,
+        n_classes=dataset.n_classes,
+        extra_metrics=setup.extra_metrics,
+        allowed_imports=setup.allowed_imports or DEFAULT_ALLOWED_IMPORTS,
+        seed=setup.seed,
+        limits=Limits(time_s=setup.time_limit_s, memory_mb=setup.memory_mb),
+        **paths,
+    )
+    sizes = {
+        "train": len(split.train_y),
+        "validation": len(split.test_y),
+        "public": int(split.public_mask.sum()),
+    }
+    return job, sizes
+
+
+def evaluate(setup: EvaluationSetup, source: str, *, progress_out: TextIO | None = None) -> tuple[Any, dict[str, int]]:
+    """Grade `source` on the held-out split; returns the GradingResult and the row counts."""
+    import grader
+
+    def progress(curve: list[float]) -> None:
+        if progress_out is not None and curve:
+            progress_out.write(
+                f"\r  training... {len(curve)} steps, loss {render.score(curve[-1])} "
+                f"{render.sparkline(curve, 30)}   "
+            )
+            progress_out.flush()
+
+    with tempfile.TemporaryDirectory(prefix="hackathon-evaluate-") as tmp:
+        job, sizes = build_job(setup, source, Path(tmp))
+        result = grader.grade(job, progress=progress if progress_out is not None else None)
+    if progress_out is not None:
+        progress_out.write("\r" + " " * 79 + "\r")
+        progress_out.flush()
+    return result, sizes
+
+
+def result_as_dict(result: Any, setup: EvaluationSetup, sizes: dict[str, int]) -> dict[str, Any]:
+    data = asdict(result)
+    data["verdict"] = str(result.verdict)
+    data["metric"] = setup.metric
+    data["task"] = setup.task
+    data["seed"] = setup.seed
+    data["validation_fraction"] = setup.validation_fraction
+    data["public_fraction"] = setup.public_fraction
+    data["rows"] = sizes
+    return data
+
+
+def print_result(result: Any, setup: EvaluationSetup, sizes: dict[str, int], out: TextIO) -> None:
+    verdict = result.verdict
+    label = getattr(verdict, "label", str(verdict))
+    print(
+        f"Evaluated on {sizes['validation']} held-out rows of {setup.csv_name} "
+        f"(trained on {sizes['train']}; seed {setup.seed}, validation fraction "
+        f"{setup.validation_fraction}).",
+        file=out,
+    )
+    print(f"  verdict:  {label}", file=out)
+    if result.message:
+        print(f"  message:  {result.message}", file=out)
+    if result.public_score is not None:
+        ci = ""
+        if result.public_ci:
+            ci = f"  (95% CI {render.score(result.public_ci[0])} .. {render.score(result.public_ci[1])})"
+        print(
+            f"  {setup.metric} (validation, public part, {sizes['public']} rows): "
+            f"{render.score(result.public_score)}{ci}",
+            file=out,
+        )
+    if result.private_score is not None:
+        print(
+            f"  {setup.metric} (validation, private part, {sizes['validation'] - sizes['public']} rows): "
+            f"{render.score(result.private_score)}",
+            file=out,
+        )
+    for name, value in (result.extra_scores or {}).items():
+        print(f"  {name}: {render.score(value)}", file=out)
+    print(
+        f"  fit {render.seconds(result.fit_seconds)}, predict {render.seconds(result.predict_seconds)}, "
+        f"peak memory {render.megabytes(result.peak_memory_mb)}, sandbox {result.sandbox_level or '-'}",
+        file=out,
+    )
+    curve = [v for v in result.loss_curve or [] if isinstance(v, int | float) and math.isfinite(v)]
+    if curve:
+        print(
+            f"  loss curve ({len(curve)} points, {render.score(curve[0])} -> {render.score(curve[-1])}):",
+            file=out,
+        )
+        print(f"    {render.sparkline(curve)}", file=out)
+    for diag in result.diagnostics or []:
+        print(f"  ! {diag.get('title')}: {diag.get('detail')}", file=out)
+    for stream in ("stdout", "stderr"):
+        text = (getattr(result, stream) or "").rstrip()
+        if text:
+            lines = text.splitlines()
+            print(f"  {stream} (last {min(len(lines), 20)} of {len(lines)} lines):", file=out)
+            for line in lines[-20:]:
+                print(f"    {line}", file=out)
+
+
+def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
+    if args.data:
+        path = Path(args.data)
+        if not path.is_file():
+            raise CliError(f"File not found: {path}")
+        csv_bytes = path.read_bytes()
+        if not csv_bytes.strip():
+            raise CliError(f"{path} is empty.")
+        header = csv_bytes.decode("utf-8-sig", errors="replace").splitlines()[0].split(",")
+        target = args.target or header[-1].strip()
+        task = args.task or infer_task(csv_bytes, target)
+        metric = args.metric or ("rmse" if task == "regression" else "accuracy")
+        return EvaluationSetup(
+            csv_bytes=csv_bytes,
+            csv_name=path.name,
+            target=target,
+            task=task,
+            metric=metric,
+            extra_metrics=(),
+            seed=DEFAULT_SEED if args.seed is None else args.seed,
+            validation_fraction=args.validation_fraction or DEFAULT_VALIDATION_FRACTION,
+            public_fraction=args.public_fraction or DEFAULT_PUBLIC_FRACTION,
+            time_limit_s=args.time_limit or 60.0,
+            memory_mb=args.memory_mb or 1024,
+            allowed_imports=None,
+        )
+    client = client_from_config()
+    challenge = client.get(f"{API}/challenges/{args.challenge}/")
+    csv_bytes = client.download(challenge["links"]["training_csv"])
+    limits = challenge.get("limits") or {}
+    return EvaluationSetup(
+        csv_bytes=csv_bytes,
+        csv_name=f"{challenge['slug']}-train.csv",
+        target=args.target or challenge.get("target_name") or "target",
+        task=args.task or challenge["task"],
+        metric=args.metric or challenge["metric"],
+        extra_metrics=tuple(challenge.get("extra_metrics") or ()),
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        validation_fraction=args.validation_fraction
+        or challenge.get("test_fraction")
+        or DEFAULT_VALIDATION_FRACTION,
+        public_fraction=args.public_fraction
+        or challenge.get("public_fraction")
+        or DEFAULT_PUBLIC_FRACTION,
+        time_limit_s=args.time_limit or limits.get("time_limit_s") or 10.0,
+        memory_mb=args.memory_mb or limits.get("memory_mb") or 256,
+        allowed_imports=tuple(challenge.get("allowed_imports") or ()) or None,
+    )
+
+
+@reports_errors
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    solution = Path(args.file)
+    if not solution.is_file():
+        raise CliError(f"File not found: {solution}")
+    if bool(args.challenge) == bool(args.data):
+        raise CliError("Give exactly one of --challenge SLUG or --data train.csv.")
+    try:
+        source = solution.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"{solution} is not UTF-8 text.") from None
+    setup = setup_from_args(args)
+    progress_out = sys.stderr if sys.stderr.isatty() and not args.json else None
+    result, sizes = evaluate(setup, source, progress_out=progress_out)
+    if args.json:
+        print(json.dumps(result_as_dict(result, setup, sizes), indent=2, default=str))
+    else:
+        print_result(result, setup, sizes, sys.stdout)
+    return 0 if str(result.verdict) == "scored" else 1
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="grade a solution locally on the public training data (no quota used)",
+    )
+    p.add_argument("file", help="your solution.py")
+    source = p.add_argument_group("data (one of)")
+    source.add_argument("--challenge", metavar="SLUG", help="download the challenge's training CSV")
+    source.add_argument("--data", metavar="CSV", help="a local CSV (header row, numbers only)")
+    p.add_argument("--target", help="the target column (default: the challenge's, or the last)")
+    p.add_argument("--task", choices=TASKS, help="default: the challenge's, or inferred")
+    p.add_argument("--metric", choices=METRICS, help="default: the challenge's, or rmse/accuracy")
+    p.add_argument("--seed", type=int, help="split seed (default 42)")
+    p.add_argument("--validation-fraction", type=float, help="held-out share (default 0.3)")
+    p.add_argument("--public-fraction", type=float, help="share of held-out rows scored as public")
+    p.add_argument("--time-limit", type=float, help="seconds (default: the challenge's)")
+    p.add_argument("--memory-mb", type=int, help="memory limit (default: the challenge's)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_evaluate)
