@@ -1,0 +1,92 @@
+"""CLI behaviour that needs no server: config storage, failure messages, rendering."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+from hackathon.cli import render
+from hackathon.cli.config import config_load, config_path, config_save
+from hackathon.cli.main import main
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("HACKATHON_URL", raising=False)
+    monkeypatch.delenv("HACKATHON_TOKEN", raising=False)
+    return tmp_path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_config_is_saved_under_xdg_config_home_readable_by_its_owner_only(
+    isolated_config: Path,
+) -> None:
+    os.umask(0o022)
+    path = config_save(url="http://127.0.0.1:1", token="hk_secret")
+    assert path == isolated_config / "config" / "hackathon" / "config.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert json.loads(path.read_text()) == {"url": "http://127.0.0.1:1", "token": "hk_secret"}
+    assert config_load().token == "hk_secret"
+
+
+def test_commands_before_login_say_how_to_log_in(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["challenges"]) == 1
+    assert "Run `hackathon login --url URL` first" in capsys.readouterr().err
+
+
+def test_an_unreachable_server_is_reported_plainly(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    config_save(url=url, token="hk_x")
+    assert main(["challenges"]) == 1
+    err = capsys.readouterr().err
+    assert f"Cannot reach the server at {url}" in err
+    assert "Traceback" not in err
+
+
+def test_login_to_an_unreachable_server_saves_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["login", "--url", url, "--token", "hk_x"]) == 1
+    assert "Cannot reach the server" in capsys.readouterr().err
+    assert not config_path().exists()
+
+
+def test_submitting_a_missing_file_names_it(capsys: pytest.CaptureFixture[str]) -> None:
+    config_save(url="http://127.0.0.1:1", token="hk_x")
+    assert main(["submit", "some-challenge", "nowhere/solution.py"]) == 1
+    assert "File not found: nowhere/solution.py" in capsys.readouterr().err
+
+
+def test_evaluating_a_missing_file_names_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "missing.py", "--data", "train.csv"]) == 1
+    assert "File not found: missing.py" in capsys.readouterr().err
+
+
+def test_a_sparkline_follows_the_curve_from_high_to_low() -> None:
+    line = render.sparkline([10.0, 5.0, 2.0, 1.0, 1.0])
+    assert line == "█▄▂▁▁"
+    assert len(render.sparkline([float(i) for i in range(1000)], width=40)) == 40
+    assert render.sparkline([]) == ""
+    assert render.sparkline([float("nan"), 3.0, 3.0]) == "▁▁"
+
+
+def test_a_quota_error_says_which_quota_and_when_the_next_slot_opens() -> None:
+    from hackathon.cli.client import describe_error
+
+    text = describe_error(
+        429,
+        {"code": "quota_exceeded", "message": "10 of 10 today.", "quota": "daily", "retry_after": 3600},
+        "http://x/",
+    )
+    assert text.startswith("Daily submission quota reached: 10 of 10 today.")
+    assert "The next slot opens in 60 min (at " in text
