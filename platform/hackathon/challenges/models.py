@@ -113,5 +113,8 @@ class Challenge(models.Model):
     def is_frozen(self) -> bool:
         now = timezone.now()
         return bool(
-            self.freeze_at and now >= self.freeze_at and not self.unfrozen_at and not self.revealed_at
+            self.freeze_at
+            and now >= self.freeze_at
+            and not self.unfrozen_at
+            and not self.revealed_at
         )

@@ -1,0 +1,460 @@
+"""The challenge bundle: `challenges/<slug>/` with challenge.toml, description.md,
+starter/solution.py, baseline/solution.py and optional data files.
+
+Plain Python (no Django) so the participant CLI can read bundles too. A bundle is first
+read into memory as `{relative path: bytes}` (from a folder or, safely, from a zip: see
+`archive.py`), then parsed; nothing touches the database or the disk while parsing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.contract import DEFAULT_ALLOWED_IMPORTS
+from hackathon.challenges.errors import BundleError
+
+TOML = "challenge.toml"
+DESCRIPTION = "description.md"
+STARTER = "starter/solution.py"
+BASELINE = "baseline/solution.py"
+
+TASKS = ("regression", "binary", "multiclass")
+METRICS_FOR_TASK: dict[str, tuple[str, ...]] = {
+    "regression": ("rmse", "mae", "r2"),
+    "binary": ("log_loss", "accuracy", "f1_macro", "roc_auc"),
+    "multiclass": ("log_loss", "accuracy", "f1_macro"),
+}
+ALL_METRICS = ("rmse", "mae", "r2", "accuracy", "f1_macro", "log_loss", "roc_auc")
+HIGHER_IS_BETTER = frozenset({"r2", "accuracy", "f1_macro", "roc_auc"})
+DATA_KINDS = ("sklearn", "generator", "csv", "npz")
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
+MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Slugs that would collide with the organizer pages under /challenges/.
+RESERVED_SLUGS = frozenset({"manage", "new", "upload"})
+
+BUNDLE_MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+def metric_direction(metric: str) -> str:
+    return "higher is better" if metric in HIGHER_IS_BETTER else "lower is better"
+
+
+def check_metric_fits_task(
+    metric: str, task: str, *, file: str = TOML, field: str = "metric"
+) -> None:
+    """Refuse a metric that cannot be computed for the task (rmse on labels, roc_auc on 3 classes)."""
+    if metric not in ALL_METRICS:
+        raise BundleError(
+            file, f"expected one of {', '.join(ALL_METRICS)}, got {metric!r}", field=field
+        )
+    allowed = METRICS_FOR_TASK[task]
+    if metric not in allowed:
+        extra = " (roc_auc is for binary tasks only)" if metric == "roc_auc" else ""
+        raise BundleError(
+            file,
+            f"metric {metric!r} does not fit task {task!r}: expected one of "
+            f"{', '.join(allowed)}{extra}",
+            field=field,
+        )
+
+
+@dataclass(frozen=True)
+class DataSource:
+    kind: str  # sklearn | generator | csv | npz
+    name: str = ""  # load_* or make_* for sklearn / generator
+    params: dict[str, Any] = field(default_factory=dict)
+    file: str = ""  # csv / npz: path inside the bundle
+    target: str = ""  # csv: the target column
+    rescale_log10: tuple[float, float] | None = None  # multiply feature j by 10**U(lo, hi)
+    seed: int | None = None  # random_state of a generator (default: the split seed)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.name:
+            out["name"] = self.name
+        if self.params:
+            out["params"] = dict(self.params)
+        if self.file:
+            out["file"] = self.file
+        if self.target:
+            out["target"] = self.target
+        if self.rescale_log10 is not None:
+            out["rescale_log10"] = list(self.rescale_log10)
+        if self.seed is not None:
+            out["seed"] = self.seed
+        return out
+
+
+@dataclass(frozen=True)
+class ChallengeSpec:
+    slug: str
+    title: str
+    summary: str
+    task: str
+    metric: str
+    extra_metrics: tuple[str, ...]
+    data: DataSource
+    test_fraction: float = 0.3
+    public_fraction: float = 0.5
+    seed: int = 42
+    time_limit_s: float = 10.0
+    memory_mb: int = 256
+    daily_quota: int = 10
+    total_quota: int | None = None
+    inflight_cap: int = 2
+    max_final: int = 2
+    allowed_imports: tuple[str, ...] = DEFAULT_ALLOWED_IMPORTS
+    start_at: dt.datetime | None = None
+    end_at: dt.datetime | None = None
+    freeze_at: dt.datetime | None = None
+    published: bool = True
+    description_md: str = ""
+    starter_code: str = ""
+    baseline_code: str = ""
+    data_files: Mapping[str, bytes] = field(default_factory=dict)
+
+
+# --- reading a folder ------------------------------------------------------------------
+
+
+def read_bundle_dir(
+    path: Path, *, max_total_bytes: int = BUNDLE_MAX_FILE_BYTES
+) -> dict[str, bytes]:
+    """Every regular file of a bundle folder, by relative POSIX path. Symlinks are refused."""
+    path = Path(path)
+    if not (path / TOML).is_file():
+        raise BundleError(str(path / TOML), "expected a challenge.toml in the bundle folder")
+    files: dict[str, bytes] = {}
+    total = 0
+    for item in sorted(path.rglob("*")):
+        rel = item.relative_to(path).as_posix()
+        if "__pycache__" in rel.split("/") or any(p.startswith(".") for p in rel.split("/")):
+            continue
+        if item.is_symlink():
+            raise BundleError(str(item), "symbolic links are not allowed in a bundle")
+        if not item.is_file():
+            continue
+        total += item.stat().st_size
+        if total > max_total_bytes:
+            raise BundleError(str(path), f"bundle larger than {max_total_bytes} bytes")
+        files[rel] = item.read_bytes()
+    return files
+
+
+def load_bundle_dir(path: Path) -> ChallengeSpec:
+    path = Path(path)
+    return parse_bundle(read_bundle_dir(path), origin=str(path))
+
+
+def find_bundles(root: Path) -> list[Path]:
+    """`root` itself when it is a bundle, else its direct sub-folders that hold a challenge.toml."""
+    root = Path(root)
+    if (root / TOML).is_file():
+        return [root]
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / TOML).is_file())
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+
+class _Table:
+    """Typed access to one TOML table; every error names the file and the dotted field."""
+
+    def __init__(self, data: dict[str, Any], file: str, prefix: str = "") -> None:
+        self.data = data
+        self.file = file
+        self.prefix = prefix
+        self.used: set[str] = set()
+
+    def name(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def fail(self, key: str, expected: str, value: Any = None) -> BundleError:
+        got = f", got {value!r}" if value is not None else ""
+        return BundleError(self.file, f"expected {expected}{got}", field=self.name(key))
+
+    def get(
+        self, key: str, kind: type | tuple[type, ...], expected: str, default: Any = ...
+    ) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is ...:
+                raise BundleError(self.file, f"missing; expected {expected}", field=self.name(key))
+            return default
+        value = self.data[key]
+        # bool is an int in Python; a TOML `true` is never a number here.
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise self.fail(key, expected, value)
+        if not isinstance(value, kind):
+            raise self.fail(key, expected, value)
+        return value
+
+    def text(self, key: str, default: Any = ..., *, max_length: int = 300) -> str:
+        value = self.get(key, str, "a string", default)
+        if isinstance(value, str) and len(value) > max_length:
+            raise self.fail(key, f"a string of at most {max_length} characters")
+        return value
+
+    def number(self, key: str, default: Any = ..., *, low: float, high: float) -> float:
+        value = self.get(key, (int, float), f"a number between {low} and {high}", default)
+        if value is not None and not (low <= float(value) <= high):
+            raise self.fail(key, f"a number between {low} and {high}", value)
+        return float(value) if value is not None else value
+
+    def integer(self, key: str, default: Any = ..., *, low: int, high: int) -> int:
+        value = self.get(key, int, f"a whole number between {low} and {high}", default)
+        if value is not None and not (low <= value <= high):
+            raise self.fail(key, f"a whole number between {low} and {high}", value)
+        return value
+
+    def table(self, key: str, required: bool = False) -> _Table:
+        value = self.get(key, dict, "a table", ... if required else {})
+        return _Table(value, self.file, f"{self.name(key)}.")
+
+    def when(self, key: str) -> dt.datetime | None:
+        self.used.add(key)
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime):
+            return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        raise self.fail(key, "a date-time such as 2026-03-01T09:00:00Z", value)
+
+    def reject_unknown(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise BundleError(
+                self.file,
+                f"unknown field; expected only {', '.join(sorted(self.used))}",
+                field=self.name(unknown[0]),
+            )
+
+
+def _decode(files: Mapping[str, bytes], name: str, origin: str) -> str:
+    try:
+        return files[name].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(
+            f"{origin}/{name}", f"expected UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+
+
+def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> ChallengeSpec:
+    """Parse and validate a bundle held in memory. Raises `BundleError` naming file and field."""
+    toml_name = f"{origin}/{TOML}"
+    if TOML not in files:
+        raise BundleError(
+            toml_name, "missing; expected the bundle's challenge.toml at its top level"
+        )
+    try:
+        doc = tomllib.loads(_decode(files, TOML, origin))
+    except tomllib.TOMLDecodeError as exc:
+        raise BundleError(toml_name, f"expected valid TOML ({exc})") from None
+    for required in (DESCRIPTION, STARTER):
+        if required not in files:
+            raise BundleError(f"{origin}/{required}", "missing; every bundle needs this file")
+
+    top = _Table(doc, toml_name)
+    slug = top.text("slug", max_length=60)
+    if not SLUG_RE.match(slug):
+        raise top.fail("slug", "lowercase letters, digits and dashes (at most 60)", slug)
+    if slug in RESERVED_SLUGS:
+        raise top.fail("slug", f"a slug other than {', '.join(sorted(RESERVED_SLUGS))}", slug)
+    title = top.text("title", max_length=120)
+    if not title.strip():
+        raise top.fail("title", "a non-empty title")
+    summary = top.text("summary", "", max_length=300)
+    task = top.text("task")
+    if task not in TASKS:
+        raise top.fail("task", f"one of {', '.join(TASKS)}", task)
+    metric = top.text("metric")
+    check_metric_fits_task(metric, task, file=toml_name)
+    extra = top.get("extra_metrics", list, "a list of metric names", [])
+    for i, name in enumerate(extra):
+        if not isinstance(name, str):
+            raise top.fail(f"extra_metrics[{i}]", "a metric name", name)
+        check_metric_fits_task(name, task, file=toml_name, field=f"extra_metrics[{i}]")
+    published = top.get("published", bool, "true or false", True)
+
+    data = _parse_data(top.table("data", required=True), files, origin)
+
+    split = top.table("split")
+    test_fraction = split.number("test_fraction", 0.3, low=0.05, high=0.9)
+    public_fraction = split.number("public_fraction", 0.5, low=0.05, high=0.95)
+    seed = split.integer("seed", 42, low=0, high=2**32 - 1)
+    split.reject_unknown()
+
+    limits = top.table("limits")
+    time_limit_s = limits.number("time_s", 10.0, low=1, high=3600)
+    memory_mb = limits.integer("memory_mb", 256, low=64, high=16384)
+    daily_quota = limits.integer("daily_submissions", 10, low=1, high=10000)
+    total_quota = limits.integer("total_submissions", None, low=1, high=100000)
+    inflight_cap = limits.integer("in_flight", 2, low=1, high=100)
+    max_final = limits.integer("final_selections", 2, low=1, high=100)
+    limits.reject_unknown()
+
+    imports_table = top.table("imports")
+    allowed = imports_table.get("allowed", list, "a list of module names", None)
+    if allowed is None:
+        allowed_imports = DEFAULT_ALLOWED_IMPORTS
+    else:
+        for i, name in enumerate(allowed):
+            if not isinstance(name, str) or not MODULE_RE.match(name):
+                raise imports_table.fail(f"allowed[{i}]", "a module name such as numpy", name)
+        allowed_imports = tuple(dict.fromkeys(allowed))
+    imports_table.reject_unknown()
+
+    times = top.table("times")
+    start_at, end_at, freeze_at = times.when("start"), times.when("end"), times.when("freeze")
+    times.reject_unknown()
+    if start_at and end_at and end_at <= start_at:
+        raise BundleError(toml_name, "expected the end after the start", field="times.end")
+    if freeze_at and ((start_at and freeze_at < start_at) or (end_at and freeze_at > end_at)):
+        raise BundleError(
+            toml_name, "expected the freeze between start and end", field="times.freeze"
+        )
+    top.reject_unknown()
+
+    return ChallengeSpec(
+        slug=slug,
+        title=title.strip(),
+        summary=summary.strip(),
+        task=task,
+        metric=metric,
+        extra_metrics=tuple(dict.fromkeys(m for m in extra if m != metric)),
+        data=data,
+        test_fraction=test_fraction,
+        public_fraction=public_fraction,
+        seed=seed,
+        time_limit_s=time_limit_s,
+        memory_mb=memory_mb,
+        daily_quota=daily_quota,
+        total_quota=total_quota,
+        inflight_cap=inflight_cap,
+        max_final=max_final,
+        allowed_imports=allowed_imports,
+        start_at=start_at,
+        end_at=end_at,
+        freeze_at=freeze_at,
+        published=published,
+        description_md=_decode(files, DESCRIPTION, origin),
+        starter_code=_decode(files, STARTER, origin),
+        baseline_code=_decode(files, BASELINE, origin) if BASELINE in files else "",
+        data_files={data.file: files[data.file]} if data.file else {},
+    )
+
+
+def _parse_data(table: _Table, files: Mapping[str, bytes], origin: str) -> DataSource:
+    from hackathon.challenges import data as data_module  # the registry of loaders
+
+    kind = table.text("source")
+    if kind not in DATA_KINDS:
+        raise table.fail("source", f"one of {', '.join(DATA_KINDS)}", kind)
+    rescale = table.get("rescale_log10", list, "[low, high] exponents of ten", None)
+    if rescale is not None:
+        if len(rescale) != 2 or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in rescale
+        ):
+            raise table.fail("rescale_log10", "[low, high] exponents of ten", rescale)
+        if not (-8 <= rescale[0] <= rescale[1] <= 8):
+            raise table.fail("rescale_log10", "-8 <= low <= high <= 8", rescale)
+        rescale = (float(rescale[0]), float(rescale[1]))
+    if kind in ("sklearn", "generator"):
+        name = table.text("name")
+        known = data_module.SKLEARN_LOADERS if kind == "sklearn" else data_module.GENERATORS
+        if name not in known:
+            raise table.fail("name", f"one of {', '.join(sorted(known))}", name)
+        params = table.get("params", dict, "a table of parameters", {})
+        data_module.check_params(name, params, file=table.file, field=table.name("params"))
+        seed = table.integer("seed", None, low=0, high=2**32 - 1)
+        table.reject_unknown()
+        return DataSource(kind=kind, name=name, params=params, rescale_log10=rescale, seed=seed)
+    file = table.text("file")
+    if file not in files:
+        raise BundleError(f"{origin}/{file}", "missing; expected the data file named in data.file")
+    target = table.text("target", "" if kind == "npz" else ...)
+    if kind == "csv" and not target.strip():
+        raise table.fail("target", "the name of the target column")
+    table.reject_unknown()
+    return DataSource(kind=kind, file=file, target=target, rescale_log10=rescale)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def spec_to_toml(spec: ChallengeSpec) -> str:
+    """The challenge.toml text of a spec; `parse_bundle` reads it back to the same spec."""
+    lines = [
+        f"slug = {_toml_value(spec.slug)}",
+        f"title = {_toml_value(spec.title)}",
+        f"summary = {_toml_value(spec.summary)}",
+        f"task = {_toml_value(spec.task)}",
+        f"metric = {_toml_value(spec.metric)}",
+        f"extra_metrics = {_toml_value(list(spec.extra_metrics))}",
+        f"published = {_toml_value(spec.published)}",
+        "",
+        "[data]",
+    ]
+    source = spec.data.as_dict()
+    lines.append(f"source = {_toml_value(source.pop('kind'))}")
+    lines += [f"{k} = {_toml_value(v)}" for k, v in source.items()]
+    lines += [
+        "",
+        "[split]",
+        f"test_fraction = {spec.test_fraction!r}",
+        f"public_fraction = {spec.public_fraction!r}",
+        f"seed = {spec.seed}",
+        "",
+        "[limits]",
+        f"time_s = {spec.time_limit_s!r}",
+        f"memory_mb = {spec.memory_mb}",
+        f"daily_submissions = {spec.daily_quota}",
+    ]
+    if spec.total_quota is not None:
+        lines.append(f"total_submissions = {spec.total_quota}")
+    lines += [
+        f"in_flight = {spec.inflight_cap}",
+        f"final_selections = {spec.max_final}",
+        "",
+        "[imports]",
+        f"allowed = {_toml_value(list(spec.allowed_imports))}",
+    ]
+    times = {"start": spec.start_at, "end": spec.end_at, "freeze": spec.freeze_at}
+    if any(times.values()):
+        lines += ["", "[times]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in times.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def spec_files(spec: ChallengeSpec) -> dict[str, bytes]:
+    """The files of a bundle for `spec`, ready to be zipped."""
+    files = {TOML: spec_to_toml(spec).encode(), DESCRIPTION: spec.description_md.encode()}
+    files[STARTER] = spec.starter_code.encode()
+    if spec.baseline_code:
+        files[BASELINE] = spec.baseline_code.encode()
+    files.update(spec.data_files)
+    return files

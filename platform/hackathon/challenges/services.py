@@ -1,0 +1,243 @@
+"""Writes for challenges: loading a bundle (from a folder, a zip or the authoring form)
+into a `Challenge` and its hidden-data blobs, publishing, and resplitting under guard."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.db import transaction
+
+from hackathon.challenges import data as data_module
+from hackathon.challenges.bundle import ChallengeSpec, DataSource, parse_bundle
+from hackathon.challenges.errors import ChallengeDataError
+from hackathon.challenges.models import Challenge, DataBlob
+
+logger = logging.getLogger(__name__)
+
+
+class ResplitRefused(ChallengeDataError):
+    """The hidden split would change under submissions that already have scores."""
+
+
+@dataclass
+class LoadOutcome:
+    challenge: Challenge
+    created: bool = False
+    changed: bool = False  # texts, limits or times were updated
+    resplit: bool = False  # the hidden split changed
+    rejudged: bool = False
+    unchanged: bool = False  # the bundle was identical: nothing was rebuilt
+
+
+def files_hash(files: Mapping[str, bytes]) -> str:
+    """One hash for a bundle's files (path and content), independent of their order."""
+    lines = sorted(f"{path}\0{hashlib.sha256(body).hexdigest()}" for path, body in files.items())
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def blob_store(*, data: bytes) -> DataBlob:
+    digest = data_module.sha256(data)
+    blob, _ = DataBlob.objects.get_or_create(
+        sha256=digest, defaults={"data": data, "size": len(data)}
+    )
+    return blob
+
+
+def _has_scored_submissions(challenge: Challenge) -> bool:
+    from hackathon.submissions.models import Submission
+
+    return Submission.objects.filter(challenge=challenge, verdict="scored").exists()
+
+
+def _rejudge_all(challenge: Challenge, actor: Any) -> bool:
+    try:
+        from hackathon.submissions.services import challenge_rejudge_all
+    except ImportError:
+        logger.warning("challenge %s resplit: no rejudge service available yet", challenge.slug)
+        return False
+    challenge_rejudge_all(challenge=challenge, actor=actor)
+    return True
+
+
+def challenge_load_bundle(
+    *,
+    files: Mapping[str, bytes],
+    origin: str = "bundle",
+    allow_resplit: bool = False,
+    actor: Any = None,
+    force: bool = False,
+) -> LoadOutcome:
+    """Parse a bundle held in memory and create or update its challenge (idempotent)."""
+    spec = parse_bundle(files, origin=origin)
+    bundle_hash = files_hash(files)
+    existing = Challenge.objects.filter(slug=spec.slug).first()
+    if existing and not force and existing.bundle_hash == bundle_hash and existing.split_hash:
+        return LoadOutcome(challenge=existing, unchanged=True)
+    return challenge_apply_spec(
+        spec=spec, origin=origin, allow_resplit=allow_resplit, actor=actor, bundle_hash=bundle_hash
+    )
+
+
+_TEXT_AND_LIMIT_FIELDS = (
+    "title",
+    "summary",
+    "description_md",
+    "task",
+    "metric",
+    "extra_metrics",
+    "time_limit_s",
+    "memory_mb",
+    "daily_quota",
+    "total_quota",
+    "inflight_cap",
+    "max_final",
+    "allowed_imports",
+    "start_at",
+    "end_at",
+    "freeze_at",
+    "is_published",
+    "starter_code",
+    "baseline_code",
+)
+
+
+def challenge_apply_spec(
+    *,
+    spec: ChallengeSpec,
+    origin: str = "bundle",
+    allow_resplit: bool = False,
+    actor: Any = None,
+    bundle_hash: str = "",
+) -> LoadOutcome:
+    """Create or update the challenge of `spec`: data built and split first (outside the
+    transaction, raising `ChallengeDataError` with nothing written), then one transaction
+    stores blobs and fields. A changed split under scored submissions needs `allow_resplit`,
+    and then every submission of the challenge is rejudged."""
+    dataset, split = data_module.build_split(spec, origin=origin)
+    blobs = split.blobs()
+    hashes = {key: data_module.sha256(body) for key, body in blobs.items()}
+    new_split_hash = data_module.split_hash(hashes)
+    source = spec.data.as_dict()
+
+    with transaction.atomic():
+        challenge = Challenge.objects.select_for_update().filter(slug=spec.slug).first()
+        created = challenge is None
+        if created:
+            challenge = Challenge(slug=spec.slug)
+        resplit = not created and challenge.split_hash != new_split_hash
+        scored = resplit and _has_scored_submissions(challenge)
+        if scored and not allow_resplit:
+            raise ResplitRefused(
+                origin,
+                "this change would alter the hidden split of a challenge that has scored "
+                "submissions; reload with --allow-resplit (or tick 'allow resplit') to "
+                "resplit and rejudge every submission",
+                field="split",
+            )
+        for file_name, body in spec.data_files.items():
+            source["blob"] = blob_store(data=body).sha256
+            source["file"] = file_name
+        if created or resplit:
+            for key, body in blobs.items():
+                setattr(challenge, key, blob_store(data=body))
+            challenge.split_hash = new_split_hash
+            challenge.n_train = len(split.train_y)
+            challenge.n_test = len(split.test_y)
+        before = {f: getattr(challenge, f) for f in _TEXT_AND_LIMIT_FIELDS} if not created else {}
+        challenge.title = spec.title
+        challenge.summary = spec.summary
+        challenge.description_md = spec.description_md
+        challenge.task = spec.task
+        challenge.metric = spec.metric
+        challenge.extra_metrics = list(spec.extra_metrics)
+        challenge.n_classes = dataset.n_classes
+        challenge.n_features = dataset.X.shape[1]
+        challenge.feature_names = dataset.feature_names
+        challenge.target_name = dataset.target_name
+        challenge.source = source
+        challenge.seed = spec.seed
+        challenge.test_fraction = spec.test_fraction
+        challenge.public_fraction = spec.public_fraction
+        challenge.time_limit_s = spec.time_limit_s
+        challenge.memory_mb = spec.memory_mb
+        challenge.daily_quota = spec.daily_quota
+        challenge.total_quota = spec.total_quota
+        challenge.inflight_cap = spec.inflight_cap
+        challenge.max_final = spec.max_final
+        challenge.allowed_imports = list(spec.allowed_imports)
+        challenge.start_at = spec.start_at
+        challenge.end_at = spec.end_at
+        challenge.freeze_at = spec.freeze_at
+        challenge.is_published = spec.published
+        challenge.starter_code = spec.starter_code
+        challenge.baseline_code = spec.baseline_code
+        challenge.bundle_hash = bundle_hash
+        challenge.save()
+        changed = created or any(before[f] != getattr(challenge, f) for f in before)
+        rejudged = _rejudge_all(challenge, actor) if scored else False
+    return LoadOutcome(
+        challenge=challenge,
+        created=created,
+        changed=changed or resplit,
+        resplit=resplit,
+        rejudged=rejudged,
+    )
+
+
+def challenge_to_spec(challenge: Challenge) -> ChallengeSpec:
+    """The spec a challenge was made from (its bundle can be written back from it)."""
+    source = dict(challenge.source or {})
+    data_files: dict[str, bytes] = {}
+    blob_sha = source.pop("blob", None)
+    if blob_sha:
+        data_files[source["file"]] = bytes(DataBlob.objects.get(sha256=blob_sha).data)
+    rescale = source.get("rescale_log10")
+    return ChallengeSpec(
+        slug=challenge.slug,
+        title=challenge.title,
+        summary=challenge.summary,
+        task=challenge.task,
+        metric=challenge.metric,
+        extra_metrics=tuple(challenge.extra_metrics),
+        data=DataSource(
+            kind=source.get("kind", "csv"),
+            name=source.get("name", ""),
+            params=source.get("params", {}),
+            file=source.get("file", ""),
+            target=source.get("target", ""),
+            rescale_log10=tuple(rescale) if rescale else None,
+            seed=source.get("seed"),
+        ),
+        test_fraction=challenge.test_fraction,
+        public_fraction=challenge.public_fraction,
+        seed=challenge.seed,
+        time_limit_s=challenge.time_limit_s,
+        memory_mb=challenge.memory_mb,
+        daily_quota=challenge.daily_quota,
+        total_quota=challenge.total_quota,
+        inflight_cap=challenge.inflight_cap,
+        max_final=challenge.max_final,
+        allowed_imports=tuple(challenge.allowed_imports),
+        start_at=challenge.start_at,
+        end_at=challenge.end_at,
+        freeze_at=challenge.freeze_at,
+        published=challenge.is_published,
+        description_md=challenge.description_md,
+        starter_code=challenge.starter_code,
+        baseline_code=challenge.baseline_code,
+        data_files=data_files,
+    )
+
+
+def challenge_set_published(*, challenge: Challenge, published: bool) -> Challenge:
+    Challenge.objects.filter(pk=challenge.pk).update(is_published=published)
+    challenge.is_published = published
+    return challenge
+
+
+def spec_with(spec: ChallengeSpec, **changes: Any) -> ChallengeSpec:
+    return replace(spec, **changes)
