@@ -1,4 +1,18 @@
 from django.urls import path
 
+from hackathon.leaderboard import views
+
 app_name = "leaderboard"
-urlpatterns: list = []
+urlpatterns = [
+    path("live/", views.live_events, name="live"),
+    path("<slug:slug>/", views.public_board, name="public"),
+    path("<slug:slug>/private/", views.private_board, name="private"),
+    path("<slug:slug>/shakeup/", views.shakeup, name="shakeup"),
+    path("<slug:slug>/projector/", views.projector, name="projector"),
+    path("<slug:slug>/fragment/", views.fragment, name="fragment"),
+    path("<slug:slug>/data.json", views.board_json, name="json"),
+    path("<slug:slug>/export/<str:kind>.csv", views.export_csv, name="export"),
+    path("<slug:slug>/actions/<str:action>/", views.phase_action, name="action"),
+    path("<slug:slug>/teams/<int:team_id>/disqualify/", views.disqualify_team, name="disqualify"),
+    path("<slug:slug>/teams/<int:team_id>/requalify/", views.requalify_team, name="requalify"),
+]

@@ -1,0 +1,91 @@
+"""Per-team leaderboard state, kept up to date as submissions are scored.
+
+`TeamScore` is derived data: `leaderboard_record_result` refreshes one team's row inside
+the grading transaction, `leaderboard_rebuild` recomputes a whole challenge. Leaderboards
+are read from it with a few indexed queries, never by looping over submissions.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class TeamScore(models.Model):
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="team_scores"
+    )
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="scores")
+
+    # Live public board: the best public score (ties to the earlier submission).
+    entries = models.PositiveIntegerField(default=0)
+    last_submission_at = models.DateTimeField(null=True, blank=True)
+    best_submission = models.ForeignKey(
+        "submissions.Submission", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    best_score = models.FloatField(null=True, blank=True)
+    best_ci_low = models.FloatField(null=True, blank=True)
+    best_ci_high = models.FloatField(null=True, blank=True)
+    best_at = models.DateTimeField(null=True, blank=True)
+
+    # The same, counting only submissions created before the challenge's freeze time.
+    frozen_entries = models.PositiveIntegerField(default=0)
+    frozen_last_submission_at = models.DateTimeField(null=True, blank=True)
+    frozen_submission = models.ForeignKey(
+        "submissions.Submission", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    frozen_score = models.FloatField(null=True, blank=True)
+    frozen_ci_low = models.FloatField(null=True, blank=True)
+    frozen_ci_high = models.FloatField(null=True, blank=True)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+
+    # Private board: best private score among selected finals, else the best public
+    # submission's private score.
+    private_submission = models.ForeignKey(
+        "submissions.Submission", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    private_score = models.FloatField(null=True, blank=True)
+    private_at = models.DateTimeField(null=True, blank=True)
+    private_from_finals = models.BooleanField(default=False)
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "team"], name="teamscore_one_per_team")
+        ]
+        # Both score directions: a metric is either higher- or lower-is-better, and ties
+        # always go to the earlier submission (ascending time).
+        indexes = [
+            models.Index(fields=["challenge", "best_score", "best_at"], name="ts_best_asc"),
+            models.Index(fields=["challenge", "-best_score", "best_at"], name="ts_best_desc"),
+            models.Index(fields=["challenge", "frozen_score", "frozen_at"], name="ts_frozen_asc"),
+            models.Index(fields=["challenge", "-frozen_score", "frozen_at"], name="ts_frozen_desc"),
+            models.Index(fields=["challenge", "private_score", "private_at"], name="ts_priv_asc"),
+            models.Index(fields=["challenge", "-private_score", "private_at"], name="ts_priv_desc"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} on {self.challenge_id}: {self.best_score}"
+
+
+class TeamDisqualification(models.Model):
+    """A team removed from one challenge's leaderboards; the team sees the reason."""
+
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="team_disqualifications"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, related_name="disqualifications"
+    )
+    reason = models.CharField(max_length=300)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "team"], name="team_dq_one_per_challenge")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} disqualified from {self.challenge_id}"

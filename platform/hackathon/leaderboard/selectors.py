@@ -1,0 +1,523 @@
+"""Reads of the leaderboard, and THE rule of who may see what.
+
+`viewer_visibility` is the one place that decides, for a challenge and a viewer, whether
+the public board is shown frozen, whether the private board and the shake-up are
+visible, and which live channels the viewer may listen to. Pages, fragments, the JSON
+used by the projector, CSV exports, the live stream and the API all go through it.
+
+The rule (stated on the leaderboard page):
+- Organizers always see the live public board, the private board and the shake-up.
+- Everyone else sees the public board as it was at the freeze while the challenge is
+  frozen (after `freeze_at`, until "unfreeze" or "reveal"); a team's own newer scores
+  are shown to that team only.
+- Everyone else sees the private board and the shake-up once the organizer revealed
+  them, or once the challenge ended if it is not frozen (a frozen challenge waits for
+  the reveal).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from hackathon.accounts.models import Team
+from hackathon.challenges.models import Challenge
+from hackathon.leaderboard import live
+from hackathon.leaderboard.models import TeamDisqualification, TeamScore
+from hackathon.leaderboard.scoring import baseline_submissions, best_first, ranked_above
+from hackathon.leaderboard.viewers import user_is_organizer, user_team
+
+Viewer = AbstractBaseUser | AnonymousUser | None
+KINDS = ("public", "private")
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Visibility:
+    is_organizer: bool
+    team_id: int | None
+    public_frozen: bool  # this viewer sees the public board as at the freeze
+    may_see_private: bool  # private board and shake-up
+
+
+def viewer_visibility(*, challenge: Challenge, viewer: Viewer) -> Visibility:
+    """THE visibility rule (see the module docstring)."""
+    viewer = viewer or AnonymousUser()
+    if user_is_organizer(viewer):
+        return Visibility(True, _team_id(viewer), public_frozen=False, may_see_private=True)
+    frozen = challenge.is_frozen
+    may_see_private = bool(challenge.revealed_at) or (challenge.has_ended and not frozen)
+    return Visibility(
+        False, _team_id(viewer), public_frozen=frozen, may_see_private=may_see_private
+    )
+
+
+def viewer_may_see_private(*, challenge: Challenge, viewer: Viewer) -> bool:
+    return viewer_visibility(challenge=challenge, viewer=viewer).may_see_private
+
+
+def live_channels_for(*, challenge: Challenge, viewer: Viewer) -> list[str]:
+    """The live channels behind topic `challenge:<id>` that this viewer may listen to."""
+    visibility = viewer_visibility(challenge=challenge, viewer=viewer)
+    channels = [live.challenge_topic(challenge.pk)]
+    if visibility.is_organizer:
+        channels.append(live.challenge_topic(challenge.pk, "organizers"))
+    if visibility.team_id is not None:
+        channels.append(live.challenge_topic(challenge.pk, f"team:{visibility.team_id}"))
+    return channels
+
+
+def _team_id(viewer: AbstractBaseUser | AnonymousUser) -> int | None:
+    team = user_team(viewer)
+    return team.pk if team else None
+
+
+# --- Rows ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LeaderboardRow:
+    rank: int | None  # None for baseline rows (unranked)
+    team_id: int | None
+    name: str
+    score: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    entries: int | None = None
+    last_submission_at: datetime | None = None
+    submitted_at: datetime | None = None  # of the submission that holds the score
+    is_baseline: bool = False
+    is_own: bool = False
+    statistically_tied: bool = False  # confidence interval overlaps the team ranked above
+    from_finals: bool = False  # private board: score from a selected final submission
+
+    def as_dict(self) -> dict:
+        return {
+            "rank": self.rank,
+            "team_id": self.team_id,
+            "team": self.name,
+            "score": _finite(self.score),
+            "ci_low": _finite(self.ci_low),
+            "ci_high": _finite(self.ci_high),
+            "entries": self.entries,
+            "last_submission_at": _iso(self.last_submission_at),
+            "is_baseline": self.is_baseline,
+            "is_own": self.is_own,
+            "statistically_tied": self.statistically_tied,
+            "from_finals": self.from_finals,
+        }
+
+
+@dataclass
+class OwnStanding:
+    """The viewer's team, as the viewer (and only the viewer) sees it."""
+
+    rank: int | None  # on this board as shown; None if not on it
+    page: int | None
+    live_score: float | None = None  # newer than the freeze: shown to the team only
+    live_entries: int | None = None
+    disqualified_reason: str | None = None
+
+
+@dataclass
+class LeaderboardView:
+    challenge: Challenge
+    kind: str
+    visibility: Visibility
+    frozen: bool  # rows are the board as at the freeze
+    higher_is_better: bool
+    rows: list[LeaderboardRow]
+    page: int
+    page_size: int
+    total_teams: int
+    own: OwnStanding | None = None
+    frozen_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, math.ceil(self.total_teams / self.page_size))
+
+    def as_dict(self) -> dict:
+        own = None
+        if self.own is not None:
+            own = {
+                "rank": self.own.rank,
+                "page": self.own.page,
+                "live_score": _finite(self.own.live_score),
+                "live_entries": self.own.live_entries,
+                "disqualified_reason": self.own.disqualified_reason,
+            }
+        return {
+            "challenge": self.challenge.slug,
+            "kind": self.kind,
+            "frozen": self.frozen,
+            "frozen_at": _iso(self.frozen_at),
+            "higher_is_better": self.higher_is_better,
+            "metric": self.challenge.metric,
+            "page": self.page,
+            "page_size": self.page_size,
+            "num_pages": self.num_pages,
+            "total_teams": self.total_teams,
+            "rows": [row.as_dict() for row in self.rows],
+            "own": own,
+        }
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Which TeamScore columns make up a board."""
+
+    score: str
+    at: str
+    ci_low: str | None
+    ci_high: str | None
+    entries: str
+    last: str
+
+
+_LIVE = _Columns(
+    "best_score", "best_at", "best_ci_low", "best_ci_high", "entries", "last_submission_at"
+)
+_FROZEN = _Columns(
+    "frozen_score",
+    "frozen_at",
+    "frozen_ci_low",
+    "frozen_ci_high",
+    "frozen_entries",
+    "frozen_last_submission_at",
+)
+_PRIVATE = _Columns("private_score", "private_at", None, None, "entries", "last_submission_at")
+
+
+def _board_queryset(challenge: Challenge, cols: _Columns) -> QuerySet[TeamScore]:
+    return TeamScore.objects.filter(challenge=challenge, **{f"{cols.score}__isnull": False})
+
+
+def _ordered(challenge: Challenge, cols: _Columns) -> QuerySet[TeamScore]:
+    order = best_first(
+        cols.score, cols.at, higher_is_better=challenge.higher_is_better, tiebreak="team_id"
+    )
+    return _board_queryset(challenge, cols).order_by(*order)
+
+
+def _rank_of(challenge: Challenge, cols: _Columns, score: float, at: datetime, team_id: int) -> int:
+    ahead = ranked_above(
+        cols.score,
+        cols.at,
+        "team_id",
+        value=score,
+        when=at,
+        key=team_id,
+        higher_is_better=challenge.higher_is_better,
+    )
+    return _board_queryset(challenge, cols).filter(ahead).count() + 1
+
+
+def _row(ts: dict, cols: _Columns, rank: int, own_team_id: int | None) -> LeaderboardRow:
+    return LeaderboardRow(
+        rank=rank,
+        team_id=ts["team_id"],
+        name=ts["team__name"],
+        score=ts[cols.score],
+        ci_low=ts[cols.ci_low] if cols.ci_low else None,
+        ci_high=ts[cols.ci_high] if cols.ci_high else None,
+        entries=ts[cols.entries],
+        last_submission_at=ts[cols.last],
+        submitted_at=ts[cols.at],
+        is_own=own_team_id is not None and ts["team_id"] == own_team_id,
+        from_finals=bool(ts.get("private_from_finals")) and cols is _PRIVATE,
+    )
+
+
+def _overlaps(row: LeaderboardRow, above: LeaderboardRow) -> bool:
+    if None in (row.ci_low, row.ci_high, above.ci_low, above.ci_high):
+        return False
+    return row.ci_low <= above.ci_high and above.ci_low <= row.ci_high
+
+
+def leaderboard_view(
+    *,
+    challenge: Challenge,
+    viewer: Viewer,
+    kind: str = "public",
+    page: int = 1,
+    page_size: int = 50,
+) -> LeaderboardView:
+    """One page of a leaderboard as this viewer may see it.
+
+    Raises PermissionDenied for the private board when the rule hides it, ValueError for
+    an unknown kind. A page past the end is clamped to the last page.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"Unknown leaderboard {kind!r}: expected one of {', '.join(KINDS)}.")
+    visibility = viewer_visibility(challenge=challenge, viewer=viewer)
+    if kind == "private" and not visibility.may_see_private:
+        raise PermissionDenied("The private leaderboard is not revealed yet.")
+    frozen = kind == "public" and visibility.public_frozen
+    cols = _PRIVATE if kind == "private" else (_FROZEN if frozen else _LIVE)
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+
+    total = _board_queryset(challenge, cols).count()
+    num_pages = max(1, math.ceil(total / page_size))
+    page = max(1, min(int(page), num_pages))
+    offset = (page - 1) * page_size
+    columns = [
+        "team_id",
+        "team__name",
+        "private_from_finals",
+        *{cols.score, cols.at, cols.entries, cols.last},
+        *[c for c in (cols.ci_low, cols.ci_high) if c],
+    ]
+    window = list(
+        _ordered(challenge, cols).values(*columns)[max(0, offset - 1) : offset + page_size]
+    )
+    above = _row(window.pop(0), cols, offset, None) if offset and window else None
+    rows = [_row(ts, cols, offset + i + 1, visibility.team_id) for i, ts in enumerate(window)]
+    for row in rows:
+        if above is not None:
+            row.statistically_tied = _overlaps(row, above)
+        above = row
+    rows = _with_baselines(challenge, cols, rows, offset, page == num_pages, frozen)
+
+    return LeaderboardView(
+        challenge=challenge,
+        kind=kind,
+        visibility=visibility,
+        frozen=frozen,
+        higher_is_better=challenge.higher_is_better,
+        rows=rows,
+        page=page,
+        page_size=page_size,
+        total_teams=total,
+        own=_own_standing(challenge, cols, visibility, page_size, frozen),
+        frozen_at=challenge.freeze_at if frozen else None,
+    )
+
+
+def _with_baselines(
+    challenge: Challenge,
+    cols: _Columns,
+    rows: list[LeaderboardRow],
+    offset: int,
+    is_last_page: bool,
+    frozen: bool,
+) -> list[LeaderboardRow]:
+    """Insert the baseline rows that fall within this page, unranked, at their score."""
+    score_field = "private_score" if cols is _PRIVATE else "public_score"
+    baselines = baseline_submissions(challenge).filter(**{f"{score_field}__isnull": False})
+    if frozen:
+        baselines = baselines.filter(created_at__lt=challenge.freeze_at)
+    result = list(rows)
+    inserted = 0
+    for sub in baselines.order_by(
+        *best_first(score_field, "created_at", higher_is_better=challenge.higher_is_better)
+    ).values(
+        "id", "public_score", "private_score", "public_ci_low", "public_ci_high", "created_at"
+    ):
+        score = sub[score_field]
+        # Teams ahead of the baseline: strictly better, or equal and submitted no later.
+        better = "gt" if challenge.higher_is_better else "lt"
+        ahead = (
+            _board_queryset(challenge, cols).filter(**{f"{cols.score}__{better}": score}).count()
+            + _board_queryset(challenge, cols)
+            .filter(**{cols.score: score, f"{cols.at}__lte": sub["created_at"]})
+            .count()
+        )
+        if ahead < offset or (ahead >= offset + len(rows) and not is_last_page):
+            continue
+        position = ahead - offset + inserted
+        result.insert(
+            position,
+            LeaderboardRow(
+                rank=None,
+                team_id=None,
+                name="Baseline",
+                score=score,
+                ci_low=sub["public_ci_low"] if cols is not _PRIVATE else None,
+                ci_high=sub["public_ci_high"] if cols is not _PRIVATE else None,
+                submitted_at=sub["created_at"],
+                last_submission_at=sub["created_at"],
+                is_baseline=True,
+            ),
+        )
+        inserted += 1
+    return result
+
+
+def _own_standing(
+    challenge: Challenge, cols: _Columns, visibility: Visibility, page_size: int, frozen: bool
+) -> OwnStanding | None:
+    if visibility.team_id is None:
+        return None
+    dq = TeamDisqualification.objects.filter(
+        challenge=challenge, team_id=visibility.team_id
+    ).first()
+    if dq is not None:
+        return OwnStanding(rank=None, page=None, disqualified_reason=dq.reason)
+    ts = TeamScore.objects.filter(challenge=challenge, team_id=visibility.team_id).first()
+    if ts is None:
+        return OwnStanding(rank=None, page=None)
+    own = OwnStanding(rank=None, page=None)
+    score, at = getattr(ts, cols.score), getattr(ts, cols.at)
+    if score is not None:
+        own.rank = _rank_of(challenge, cols, score, at, ts.team_id)
+        own.page = (own.rank - 1) // page_size + 1
+    if frozen:
+        own.live_score, own.live_entries = ts.best_score, ts.entries
+    return own
+
+
+# --- Shake-up ------------------------------------------------------------------------------
+
+
+@dataclass
+class ShakeupRow:
+    team_id: int
+    name: str
+    public_rank: int
+    private_rank: int
+    public_score: float | None
+    private_score: float | None
+    is_own: bool = False
+
+    @property
+    def move(self) -> int:
+        """Places gained from the public to the private board (positive = moved up)."""
+        return self.public_rank - self.private_rank
+
+    def as_dict(self) -> dict:
+        return {
+            "team_id": self.team_id,
+            "team": self.name,
+            "public_rank": self.public_rank,
+            "private_rank": self.private_rank,
+            "move": self.move,
+            "public_score": _finite(self.public_score),
+            "private_score": _finite(self.private_score),
+        }
+
+
+@dataclass
+class ShakeupView:
+    challenge: Challenge
+    rows: list[ShakeupRow]
+    page: int
+    page_size: int
+    total_teams: int
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, math.ceil(self.total_teams / self.page_size))
+
+
+def shakeup_view(
+    *, challenge: Challenge, viewer: Viewer, page: int = 1, page_size: int = 50
+) -> ShakeupView:
+    """Each team's live public rank, private rank and move, ranked by the private board.
+
+    Both ranks come from window functions in one query. PermissionDenied until the
+    private board is visible to this viewer.
+    """
+    visibility = viewer_visibility(challenge=challenge, viewer=viewer)
+    if not visibility.may_see_private:
+        raise PermissionDenied("The shake-up is shown once the private leaderboard is revealed.")
+    higher = challenge.higher_is_better
+    base = TeamScore.objects.filter(
+        challenge=challenge, best_score__isnull=False, private_score__isnull=False
+    )
+    total = base.count()
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    num_pages = max(1, math.ceil(total / page_size))
+    page = max(1, min(int(page), num_pages))
+    offset = (page - 1) * page_size
+    ranked = base.annotate(
+        public_rank=Window(
+            RowNumber(),
+            order_by=best_first(
+                "best_score", "best_at", higher_is_better=higher, tiebreak="team_id"
+            ),
+        ),
+        private_rank=Window(
+            RowNumber(),
+            order_by=best_first(
+                "private_score", "private_at", higher_is_better=higher, tiebreak="team_id"
+            ),
+        ),
+    ).order_by("private_rank")
+    rows = [
+        ShakeupRow(
+            team_id=r["team_id"],
+            name=r["team__name"],
+            public_rank=r["public_rank"],
+            private_rank=r["private_rank"],
+            public_score=r["best_score"],
+            private_score=r["private_score"],
+            is_own=r["team_id"] == visibility.team_id,
+        )
+        for r in ranked.values(
+            "team_id", "team__name", "public_rank", "private_rank", "best_score", "private_score"
+        )[offset : offset + page_size]
+    ]
+    return ShakeupView(
+        challenge=challenge, rows=rows, page=page, page_size=page_size, total_teams=total
+    )
+
+
+# --- Exports and other reads ---------------------------------------------------------------
+
+
+def leaderboard_export_rows(
+    *, challenge: Challenge, viewer: Viewer, kind: str
+) -> list[LeaderboardRow]:
+    """Every row of a board (all pages) as this viewer may see it, for CSV exports."""
+    first = leaderboard_view(
+        challenge=challenge, viewer=viewer, kind=kind, page=1, page_size=MAX_PAGE_SIZE
+    )
+    rows = list(first.rows)
+    for page in range(2, first.num_pages + 1):
+        rows += leaderboard_view(
+            challenge=challenge, viewer=viewer, kind=kind, page=page, page_size=MAX_PAGE_SIZE
+        ).rows
+    return rows
+
+
+def team_disqualification(*, challenge: Challenge, team: Team) -> TeamDisqualification | None:
+    return TeamDisqualification.objects.filter(challenge=challenge, team=team).first()
+
+
+def disqualified_teams(*, challenge: Challenge) -> QuerySet[TeamDisqualification]:
+    return (
+        TeamDisqualification.objects.filter(challenge=challenge)
+        .select_related("team", "actor")
+        .order_by("team__name")
+    )
+
+
+__all__ = [
+    "LeaderboardRow",
+    "LeaderboardView",
+    "OwnStanding",
+    "ShakeupView",
+    "Visibility",
+    "leaderboard_export_rows",
+    "leaderboard_view",
+    "live_channels_for",
+    "shakeup_view",
+    "viewer_may_see_private",
+    "viewer_visibility",
+]

@@ -1,0 +1,352 @@
+"""Leaderboard pages, fragments, exports, organizer actions and the live event stream.
+
+Every output is built from `selectors.leaderboard_view` / `shakeup_view`, which apply
+the one visibility rule; views only choose a template or a format.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from hackathon.accounts.models import Team
+from hackathon.challenges.models import Challenge
+from hackathon.leaderboard import live, services
+from hackathon.leaderboard.selectors import (
+    LeaderboardView,
+    disqualified_teams,
+    leaderboard_export_rows,
+    leaderboard_view,
+    live_channels_for,
+    shakeup_view,
+    viewer_visibility,
+)
+from hackathon.leaderboard.viewers import challenge_for_viewer, user_is_organizer, user_team
+from hackathon.submissions.models import Submission
+
+PAGE_SIZE = 50
+
+
+def _int_param(request: HttpRequest, name: str, default: int) -> int:
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() else default
+
+
+def _board(request: HttpRequest, challenge: Challenge, kind: str) -> LeaderboardView:
+    # `as=public` shows what an anonymous visitor sees (the projector on the meetup's
+    # screen, opened by an organizer). It can only narrow what a viewer sees.
+    viewer = AnonymousUser() if request.GET.get("as") == "public" else request.user
+    return leaderboard_view(
+        challenge=challenge,
+        viewer=viewer,
+        kind=kind,
+        page=_int_param(request, "page", 1),
+        page_size=_int_param(request, "page_size", PAGE_SIZE),
+    )
+
+
+def _page_context(request: HttpRequest, challenge: Challenge, kind: str) -> dict:
+    board = _board(request, challenge, kind)
+    return {
+        "challenge": challenge,
+        "board": board,
+        "visibility": board.visibility,
+        "topic": live.challenge_topic(challenge.pk),
+        "kind": kind,
+        "disqualified": disqualified_teams(challenge=challenge)
+        if board.visibility.is_organizer
+        else [],
+    }
+
+
+def _forbidden(request: HttpRequest, challenge: Challenge, message: str) -> HttpResponse:
+    context = {
+        "challenge": challenge,
+        "message": message,
+        "visibility": viewer_visibility(challenge=challenge, viewer=request.user),
+    }
+    return render(request, "leaderboard/hidden.html", context, status=403)
+
+
+@require_GET
+def public_board(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    if request.GET.get("jump") == "me":
+        board = _board(request, challenge, "public")
+        target = reverse("leaderboard:public", args=[slug])
+        if board.own and board.own.page:
+            return redirect(f"{target}?page={board.own.page}#team-{board.visibility.team_id}")
+        messages.info(request, "Your team is not on this leaderboard yet.")
+        return redirect(target)
+    return render(request, "leaderboard/board.html", _page_context(request, challenge, "public"))
+
+
+@require_GET
+def private_board(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    try:
+        context = _page_context(request, challenge, "private")
+    except PermissionDenied as exc:
+        return _forbidden(request, challenge, str(exc))
+    return render(request, "leaderboard/board.html", context)
+
+
+@require_GET
+def shakeup(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    try:
+        view = shakeup_view(
+            challenge=challenge, viewer=request.user, page=_int_param(request, "page", 1)
+        )
+    except PermissionDenied as exc:
+        return _forbidden(request, challenge, str(exc))
+    context = {"challenge": challenge, "shakeup": view, "topic": live.challenge_topic(challenge.pk)}
+    return render(request, "leaderboard/shakeup.html", context)
+
+
+@require_GET
+def projector(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    visibility = viewer_visibility(challenge=challenge, viewer=request.user)
+    context = {
+        "challenge": challenge,
+        "visibility": visibility,
+        "topic": live.challenge_topic(challenge.pk),
+        "data_url": reverse("leaderboard:json", args=[slug]),
+    }
+    return render(request, "leaderboard/projector.html", context)
+
+
+@never_cache
+@require_GET
+def fragment(request: HttpRequest, slug: str) -> HttpResponse:
+    """The board's table alone, as this viewer may see it: what live pages swap in."""
+    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    kind = request.GET.get("kind", "public")
+    if kind not in ("public", "private"):
+        return HttpResponseBadRequest("kind must be public or private.")
+    try:
+        board = _board(request, challenge, kind)
+    except PermissionDenied as exc:
+        return HttpResponseForbidden(str(exc))
+    html = render_to_string(
+        "leaderboard/_table.html", {"board": board, "challenge": challenge}, request=request
+    )
+    return HttpResponse(html)
+
+
+@never_cache
+@require_GET
+def board_json(request: HttpRequest, slug: str) -> JsonResponse:
+    """A page of a board as JSON (projector view, benchmarks), as this viewer may see it."""
+    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    kind = request.GET.get("kind", "public")
+    if kind not in ("public", "private"):
+        return JsonResponse({"detail": "kind must be public or private."}, status=400)
+    try:
+        board = _board(request, challenge, kind)
+    except PermissionDenied as exc:
+        return JsonResponse({"detail": str(exc)}, status=403)
+    data = board.as_dict()
+    data["phase"] = _phase(challenge)
+    return JsonResponse(data)
+
+
+def _phase(challenge: Challenge) -> dict:
+    return {
+        "end_at": challenge.end_at.isoformat() if challenge.end_at else None,
+        "freeze_at": challenge.freeze_at.isoformat() if challenge.freeze_at else None,
+        "is_frozen": challenge.is_frozen,
+        "revealed_at": challenge.revealed_at.isoformat() if challenge.revealed_at else None,
+    }
+
+
+@require_GET
+def export_csv(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """A whole board as CSV. Private: organizers only. Public: as the viewer may see it."""
+    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    if kind not in ("public", "private"):
+        raise Http404("No such leaderboard.")
+    if kind == "private" and not user_is_organizer(request.user):
+        return HttpResponseForbidden("Only organizers may export the private leaderboard.")
+    rows = leaderboard_export_rows(challenge=challenge, viewer=request.user, kind=kind)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{challenge.slug}-{kind}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "rank",
+            "team",
+            "score",
+            "ci_low",
+            "ci_high",
+            "entries",
+            "last_submission_at",
+            "baseline",
+            "statistically_tied",
+        ]
+    )
+    for row in rows:
+        writer.writerow(
+            [
+                row.rank or "",
+                _csv_safe(row.name),
+                "" if row.score is None else repr(row.score),
+                "" if row.ci_low is None else repr(row.ci_low),
+                "" if row.ci_high is None else repr(row.ci_high),
+                "" if row.entries is None else row.entries,
+                row.last_submission_at.isoformat() if row.last_submission_at else "",
+                "yes" if row.is_baseline else "",
+                "yes" if row.statistically_tied else "",
+            ]
+        )
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    # A team name starting with =, +, - or @ would run as a formula in a spreadsheet.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# --- Organizer actions ---------------------------------------------------------------------
+
+_PHASE_ACTIONS = {
+    "freeze": (services.leaderboard_freeze, "The public leaderboard is frozen."),
+    "unfreeze": (services.leaderboard_unfreeze, "The public leaderboard is live again."),
+    "reveal": (services.leaderboard_reveal, "The final standings are revealed."),
+}
+
+
+def _organizer_challenge(request: HttpRequest, slug: str) -> Challenge:
+    if not user_is_organizer(request.user):
+        raise PermissionDenied("Only organizers may do this.")
+    return get_object_or_404(Challenge, slug=slug)
+
+
+@require_POST
+def phase_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+    challenge = _organizer_challenge(request, slug)
+    if action not in _PHASE_ACTIONS:
+        raise Http404("No such action.")
+    service, done = _PHASE_ACTIONS[action]
+    try:
+        service(challenge=challenge, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return redirect(request.POST.get("next") or reverse("leaderboard:public", args=[slug]))
+
+
+@require_POST
+def disqualify_team(request: HttpRequest, slug: str, team_id: int) -> HttpResponse:
+    challenge = _organizer_challenge(request, slug)
+    team = get_object_or_404(Team, pk=team_id)
+    try:
+        services.leaderboard_disqualify_team(
+            challenge=challenge,
+            team=team,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{team.name} is disqualified from {challenge.title}.")
+    return redirect(reverse("leaderboard:public", args=[slug]))
+
+
+@require_POST
+def requalify_team(request: HttpRequest, slug: str, team_id: int) -> HttpResponse:
+    challenge = _organizer_challenge(request, slug)
+    team = get_object_or_404(Team, pk=team_id)
+    try:
+        services.leaderboard_requalify_team(challenge=challenge, team=team, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{team.name} is back on the leaderboards.")
+    return redirect(reverse("leaderboard:public", args=[slug]))
+
+
+# --- Live events (Server-Sent Events, served by the ASGI app) -------------------------------
+
+MAX_TOPICS = 4
+
+
+def _channels_for_topic(topic: str, user: AbstractBaseUser | AnonymousUser) -> list[str]:
+    """The live channels behind a topic that this user may listen to.
+
+    `challenge:<id>`: anyone who may see the challenge, with the extra channels of their
+    audience (organizers, own team). `submission:<id>`: its team and organizers only.
+    """
+    kind, _, raw_id = topic.partition(":")
+    if not raw_id.isdigit():
+        raise ValueError(f"Unknown topic {topic!r}: expected challenge:<id> or submission:<id>.")
+    if kind == "challenge":
+        challenge = Challenge.objects.filter(pk=int(raw_id)).first()
+        if challenge is None:
+            raise Http404("No such challenge.")
+        challenge = challenge_for_viewer(slug=challenge.slug, user=user)
+        return live_channels_for(challenge=challenge, viewer=user)
+    if kind == "submission":
+        team_id = (
+            Submission.objects.filter(pk=int(raw_id)).values_list("team_id", flat=True).first()
+        )
+        if team_id is None and not Submission.objects.filter(pk=int(raw_id)).exists():
+            raise Http404("No such submission.")
+        team = user_team(user)
+        if user_is_organizer(user) or (team is not None and team.pk == team_id):
+            return [live.submission_topic(int(raw_id))]
+        raise PermissionDenied("Only the submission's team and organizers may follow it.")
+    raise ValueError(f"Unknown topic {topic!r}: expected challenge:<id> or submission:<id>.")
+
+
+def _channels_for_topics(topics: list[str], user: AbstractBaseUser | AnonymousUser) -> list[str]:
+    channels: list[str] = []
+    for topic in topics:
+        channels += [c for c in _channels_for_topic(topic, user) if c not in channels]
+    return channels
+
+
+async def live_events(request: HttpRequest) -> HttpResponse:
+    """GET /leaderboard/live/?topic=challenge:1[&topic=submission:2]: an SSE stream."""
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET"})
+    topics = request.GET.getlist("topic")
+    if not topics or len(topics) > MAX_TOPICS:
+        return HttpResponseBadRequest(f"Give 1 to {MAX_TOPICS} topic parameters.")
+    user = await request.auser()
+    try:
+        channels = await sync_to_async(_channels_for_topics)(topics, user)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    except PermissionDenied as exc:
+        return HttpResponseForbidden(str(exc))
+    except Http404 as exc:
+        return HttpResponse(str(exc), status=404)
+    last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    response = StreamingHttpResponse(
+        live.event_stream(channels, last_event_id), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache, no-transform"
+    response["X-Accel-Buffering"] = "no"
+    return response
