@@ -1,11 +1,13 @@
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
+
+from hackathon.accounts.selectors import user_is_organizer
 
 
 def site(request: HttpRequest) -> dict:
-    user = request.user
-    is_organizer = bool(
-        user.is_authenticated
-        and (user.is_staff or user.groups.filter(name=settings.ORGANIZERS_GROUP).exists())
-    )
-    return {"SITE_NAME": settings.SITE_NAME, "is_organizer": is_organizer}
+    return {
+        "SITE_NAME": settings.SITE_NAME,
+        "TEAM_MAX_SIZE": settings.TEAM_MAX_SIZE,
+        "is_organizer": user_is_organizer(getattr(request, "user", AnonymousUser())),
+    }

@@ -6,10 +6,12 @@ from django.shortcuts import render
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    from hackathon.accounts.selectors import user_team
     from hackathon.challenges.models import Challenge
 
     challenges = Challenge.objects.filter(is_published=True).order_by("start_at", "slug")
-    return render(request, "web/home.html", {"challenges": challenges})
+    context = {"challenges": challenges, "has_team": user_team(request.user) is not None}
+    return render(request, "web/home.html", context)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
