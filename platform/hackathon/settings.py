@@ -6,6 +6,7 @@ Unix socket); production sets DATABASE_URL, REDIS_URL and SECRET_KEY (docker-com
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -101,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    if TESTING:
+        # A file, not memory: real worker processes started by the tests share it.
+        DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
@@ -136,7 +140,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
 }
 CELERY_WORKER_SEND_TASK_EVENTS = False
-CELERY_BEAT_SCHEDULE: dict = {}  # filled in hackathon.submissions.schedule (one place)
+# Every periodic job, declared in one place (a plain dict module: no Django import).
+from hackathon.submissions.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402
 
 # --- Grading --------------------------------------------------------------------------
 # strong (bwrap + unprivileged uid + seccomp), standard (bwrap + rlimits), degraded (none).
@@ -146,6 +151,12 @@ DATASET_CACHE_DIR = Path(env_str("DATASET_CACHE_DIR", str(VAR_DIR / "datasets"))
 GRADING_MAX_ATTEMPTS = env_int("GRADING_MAX_ATTEMPTS", 3)
 GRADING_STALE_MARGIN_S = env_float("GRADING_STALE_MARGIN_S", 60.0)
 WORKER_NAME = env_str("WORKER_NAME", "")
+GRADING_RETRY_BACKOFF_S = env_float("GRADING_RETRY_BACKOFF_S", 5.0)  # doubles per attempt
+GRADING_DB_RETRY_S = env_float("GRADING_DB_RETRY_S", 60.0)  # wait out a database restart
+GRADING_QUEUED_GRACE_S = env_float("GRADING_QUEUED_GRACE_S", 30.0)  # then the sweeper re-sends
+GRADING_LONG_THRESHOLD_S = env_float("GRADING_LONG_THRESHOLD_S", 60.0)  # -> "grading-long"
+WORKER_HEARTBEAT_INTERVAL_S = env_float("WORKER_HEARTBEAT_INTERVAL_S", 10.0)
+WORKER_HEARTBEAT_TIMEOUT_S = env_float("WORKER_HEARTBEAT_TIMEOUT_S", 45.0)
 
 # --- Site -----------------------------------------------------------------------------
 SITE_NAME = env_str("SITE_NAME", "Gradient Descent Hackathon")

@@ -16,7 +16,8 @@ class State(models.TextChoices):
     FINISHED = "finished", "Finished"
 
 
-Verdict = models.TextChoices("Verdict", [(v.value, v.label) for v in GraderVerdict])
+# Stored values are the grader's verdict values ("scored", "time_limit", ...).
+Verdict = models.TextChoices("Verdict", [(v.name, (v.value, v.label)) for v in GraderVerdict])
 
 
 class Submission(models.Model):
@@ -44,6 +45,12 @@ class Submission(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     # Bumped on each claim: a result is written only by the attempt that holds the claim.
     claim_token = models.CharField(max_length=32, blank=True)
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)  # the grading process
+    # Where and how urgently the grading message was sent (see scheduling.py): the queue by
+    # the challenge's time limit, the priority by the team's in-flight count (0 = first).
+    queue = models.CharField(max_length=30, default="grading")
+    priority = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)  # internal errors, for organizers only
 
     public_score = models.FloatField(null=True, blank=True)
     private_score = models.FloatField(null=True, blank=True)
@@ -63,6 +70,9 @@ class Submission(models.Model):
     is_final = models.BooleanField(default=False)
     disqualified = models.BooleanField(default=False)
     disqualified_reason = models.CharField(max_length=300, blank=True)
+    rejudge_batch = models.ForeignKey(
+        "RejudgeBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="submissions"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -97,3 +107,23 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RejudgeBatch(models.Model):
+    """An organizer's "rejudge every submission of this challenge": its progress is the
+    share of its submissions finished again."""
+
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="rejudge_batches"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"rejudge of {self.challenge_id} ({self.total})"

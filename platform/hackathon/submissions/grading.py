@@ -1,0 +1,385 @@
+"""Grading one submission, exactly once: claim, run the grader, store the result.
+
+- The claim is a conditional UPDATE queued -> running that also sets a fresh claim token:
+  a duplicate or redelivered message finds nothing to claim and does nothing.
+- The result is written by a conditional UPDATE on that token, in the same transaction as
+  the leaderboard change: if the sweeper re-queued the submission meanwhile (the worker
+  looked dead), the old attempt's late result is dropped.
+- A platform fault (grader.InternalError, a broken dataset cache, a full scratch disk)
+  puts the submission back in the queue with a backoff, on any worker; after
+  GRADING_MAX_ATTEMPTS it ends as an internal error, refunded and shown to organizers.
+- A database that goes away for a while is waited for (bounded), not blamed on anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, GradingResult, Limits
+from grader.contract import Verdict as GraderVerdict
+from hackathon.submissions import peers, scheduling
+from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+TEXT_CAP = 64 * 1024
+CURVE_POINTS_LIVE = 400
+PROGRESS_MIN_INTERVAL_S = 0.5
+
+INTERNAL_ERROR_MESSAGE = (
+    "The platform could not grade this submission (an internal error, not a fault of your "
+    "code). It was not counted against your quota; the organizers can see the details."
+)
+
+
+def with_db_retry(fn: Callable[[], T], *, what: str, budget_s: float | None = None) -> T:
+    """Run fn, waiting out a database that is briefly unreachable (restart, failover)."""
+    budget = budget_s if budget_s is not None else getattr(settings, "GRADING_DB_RETRY_S", 60.0)
+    deadline = time.monotonic() + budget
+    delay = 0.25
+    while True:
+        try:
+            return fn()
+        except TRANSIENT_DB_ERRORS:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("database unavailable while %s; retrying in %.1f s", what, delay)
+            try:
+                connection.close()
+            except DatabaseError:
+                pass
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def clean_text(text: str | None, cap: int = TEXT_CAP) -> str:
+    """What the database can store: no NUL (PostgreSQL refuses it), bounded length."""
+    text = (text or "").replace("\x00", "\\0")
+    return text if len(text) <= cap else text[:cap] + "\n[... truncated]"
+
+
+def clean_curve(values: list | None) -> list[float | None]:
+    """JSON has no NaN or infinity: a diverged point is stored as null (drawn as a gap)."""
+    out: list[float | None] = []
+    for value in values or []:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            out.append(None)
+            continue
+        out.append(number if math.isfinite(number) else None)
+    return out
+
+
+def _clean_number(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def downsample(curve: list, points: int = CURVE_POINTS_LIVE) -> list:
+    if len(curve) <= points:
+        return list(curve)
+    step = len(curve) / points
+    picked = [curve[int(i * step)] for i in range(points - 1)]
+    return picked + [curve[-1]]
+
+
+# --- claim ------------------------------------------------------------------------------
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def submission_claim(*, submission_id: int, worker: str) -> tuple[Submission, str] | None:
+    """Take a queued submission for this attempt; None when there is nothing to take.
+
+    Also takes over a submission "running" under this same worker name whose grading
+    process is dead: a pool child killed mid-grade, whose message the worker's main
+    process hands out again at once (reject_on_worker_lost).
+    """
+    token = uuid.uuid4().hex
+    claim_fields = {
+        "state": State.RUNNING,
+        "attempts": F("attempts") + 1,
+        "claim_token": token,
+        "worker": worker[:200],
+        "worker_pid": os.getpid(),
+    }
+
+    def claim() -> int:
+        claimed = Submission.objects.filter(pk=submission_id, state=State.QUEUED).update(
+            started_at=timezone.now(), **claim_fields
+        )
+        if claimed:
+            return claimed
+        orphan = (
+            Submission.objects.filter(pk=submission_id, state=State.RUNNING, worker=worker[:200])
+            .exclude(worker_pid=os.getpid())
+            .values("claim_token", "worker_pid", "attempts")
+            .first()
+        )
+        if orphan is None or _pid_alive(orphan["worker_pid"]):
+            return 0
+        if orphan["attempts"] >= settings.GRADING_MAX_ATTEMPTS:
+            from hackathon.submissions.sweeper import SweepReport, release_claim
+
+            stale = Submission.objects.select_related("challenge").get(pk=submission_id)
+            release_claim(stale, reason="its grading process died", report=SweepReport())
+            return 0
+        logger.warning(
+            "submission %s: its grading process %s died; grading it again",
+            submission_id,
+            orphan["worker_pid"],
+        )
+        return Submission.objects.filter(
+            pk=submission_id, state=State.RUNNING, claim_token=orphan["claim_token"]
+        ).update(started_at=timezone.now(), **claim_fields)
+
+    if with_db_retry(claim, what="claiming") != 1:
+        return None
+    submission = with_db_retry(
+        lambda: Submission.objects.select_related("challenge").get(pk=submission_id),
+        what="loading the claimed submission",
+    )
+    return submission, token
+
+
+# --- running ------------------------------------------------------------------------------
+def build_job(submission: Submission, paths: dict) -> GradingJob:
+    challenge = submission.challenge
+    return GradingJob(
+        source=submission.code,
+        task=challenge.task,
+        metric=challenge.metric,
+        train_X=paths["train_X"],
+        train_y=paths["train_y"],
+        test_X=paths["test_X"],
+        test_y=paths["test_y"],
+        public_mask=paths["public_mask"],
+        n_classes=challenge.n_classes,
+        extra_metrics=tuple(challenge.extra_metrics or ()),
+        allowed_imports=tuple(challenge.allowed_imports) or DEFAULT_ALLOWED_IMPORTS,
+        seed=challenge.seed,
+        limits=Limits(time_s=float(challenge.time_limit_s), memory_mb=int(challenge.memory_mb)),
+    )
+
+
+class ProgressPublisher:
+    """The grader's progress callback: pushes the growing loss curve, at most twice a second."""
+
+    def __init__(self, submission_id: int) -> None:
+        self.topic = f"submission:{submission_id}"
+        self.submission_id = submission_id
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, loss_curve: list) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < PROGRESS_MIN_INTERVAL_S:
+                return
+            self._last = now
+        curve = clean_curve(list(loss_curve))
+        peers.live_publish(
+            self.topic,
+            "progress",
+            {"id": self.submission_id, "epochs": len(curve), "loss_curve": downsample(curve)},
+        )
+
+
+def _grade_in_sandbox(submission: Submission) -> GradingResult:
+    import grader
+
+    cache_dir = settings.DATASET_CACHE_DIR
+    paths = peers.challenge_dataset_paths(submission.challenge, cache_dir)
+    job = build_job(submission, paths)
+    return grader.grade(job, progress=ProgressPublisher(submission.pk))
+
+
+def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = "") -> str:
+    """Grade one submission if it is still queued. Returns what happened (for logs)."""
+    claimed = submission_claim(submission_id=submission_id, worker=worker)
+    if claimed is None:
+        return "nothing to claim"
+    submission, token = claimed
+    _set_current(worker, submission.pk)
+    peers.live_publish(
+        f"submission:{submission.pk}",
+        "state",
+        {"id": submission.pk, "state": State.RUNNING, "started_at": submission.started_at.isoformat()},
+    )
+    try:
+        try:
+            result = _grade_in_sandbox(submission)
+        except TRANSIENT_DB_ERRORS:
+            # The dataset could not be fetched from the database: a platform fault.
+            logger.warning("database error preparing submission %s", submission.pk, exc_info=True)
+            return submission_fail_internal(
+                submission=submission, token=token, detail="database unavailable while "
+                "preparing the data"
+            )
+        except Exception as exc:  # noqa: BLE001 - every exception here is a platform fault
+            logger.exception("internal error grading submission %s", submission.pk)
+            return submission_fail_internal(
+                submission=submission, token=token, detail=f"{type(exc).__name__}: {exc}"
+            )
+        if result.verdict == GraderVerdict.INTERNAL_ERROR:
+            return submission_fail_internal(
+                submission=submission, token=token, detail=result.message or "internal error"
+            )
+        if not result.sandbox_level:
+            result.sandbox_level = sandbox_level
+        return submission_store_result(submission=submission, token=token, result=result)
+    finally:
+        _set_current(worker, None)
+
+
+def _set_current(worker: str, submission_id: int | None) -> None:
+    try:
+        WorkerHeartbeat.objects.filter(name=worker).update(current_submission_id=submission_id)
+    except DatabaseError:
+        logger.warning("could not record the current submission of %s", worker)
+
+
+# --- results ------------------------------------------------------------------------------
+def _result_fields(result: GradingResult) -> dict:
+    ci = result.public_ci or (None, None)
+    return {
+        "state": State.FINISHED,
+        "verdict": GraderVerdict(result.verdict).value,
+        "message": clean_text(result.message, 16 * 1024),
+        "finished_at": timezone.now(),
+        "public_score": _clean_number(result.public_score),
+        "private_score": _clean_number(result.private_score),
+        "public_ci_low": _clean_number(ci[0]),
+        "public_ci_high": _clean_number(ci[1]),
+        "extra_scores": {
+            str(k): _clean_number(v) for k, v in (result.extra_scores or {}).items()
+        },
+        "fit_seconds": _clean_number(result.fit_seconds),
+        "predict_seconds": _clean_number(result.predict_seconds),
+        "peak_memory_mb": _clean_number(result.peak_memory_mb),
+        "stdout": clean_text(result.stdout),
+        "stderr": clean_text(result.stderr),
+        "loss_curve": clean_curve(result.loss_curve)[:100_000],
+        "diagnostics": list(result.diagnostics or []),
+        "sandbox_level": str(result.sandbox_level or "")[:20],
+        "last_error": "",
+    }
+
+
+def submission_store_result(*, submission: Submission, token: str, result: GradingResult) -> str:
+    """Write the result if this attempt still holds the claim, with the leaderboard change
+    in the same transaction; live events go out after commit."""
+    fields = _result_fields(result)
+
+    def store() -> Submission | None:
+        with transaction.atomic():
+            changed = Submission.objects.filter(
+                pk=submission.pk, state=State.RUNNING, claim_token=token
+            ).update(**fields)
+            if changed != 1:
+                return None
+            stored = Submission.objects.select_related("challenge", "team").get(pk=submission.pk)
+            peers.leaderboard_record_result(submission=stored)
+            transaction.on_commit(lambda: publish_finished(stored))
+            return stored
+
+    stored = with_db_retry(store, what="storing a result")
+    if stored is None:
+        logger.warning("submission %s: claim lost, result of this attempt dropped", submission.pk)
+        return "claim lost"
+    return f"finished: {stored.verdict}"
+
+
+def publish_finished(submission: Submission) -> None:
+    # Never the private score here: the submission page shows it only after reveal.
+    peers.live_publish(
+        f"submission:{submission.pk}",
+        "finished",
+        {
+            "id": submission.pk,
+            "state": submission.state,
+            "verdict": submission.verdict,
+            "verdict_label": Verdict(submission.verdict).label if submission.verdict else "",
+            "message": submission.message[:2000],
+            "public_score": submission.public_score,
+            "fit_seconds": submission.fit_seconds,
+            "predict_seconds": submission.predict_seconds,
+            "peak_memory_mb": submission.peak_memory_mb,
+            "epochs": len(submission.loss_curve or []),
+        },
+    )
+
+
+def retry_backoff_s(attempt: int) -> float:
+    base = float(getattr(settings, "GRADING_RETRY_BACKOFF_S", 5.0))
+    return min(base * (2 ** max(0, attempt - 1)), 300.0)
+
+
+def submission_fail_internal(*, submission: Submission, token: str, detail: str) -> str:
+    """A platform fault on this attempt: queue again with a backoff, or after the last
+    attempt end as an internal error (refunded: it never counts toward a quota)."""
+    detail = clean_text(f"attempt {submission.attempts} on {submission.worker}: {detail}", 8192)
+    final = submission.attempts >= settings.GRADING_MAX_ATTEMPTS
+
+    def record() -> int:
+        with transaction.atomic():
+            claimed = Submission.objects.filter(
+                pk=submission.pk, state=State.RUNNING, claim_token=token
+            )
+            if final:
+                changed = claimed.update(
+                    state=State.FINISHED,
+                    verdict=Verdict.INTERNAL_ERROR,
+                    message=INTERNAL_ERROR_MESSAGE,
+                    finished_at=timezone.now(),
+                    counts_toward_quota=False,
+                    last_error=detail,
+                )
+                if changed:
+                    stored = Submission.objects.select_related("challenge").get(pk=submission.pk)
+                    peers.leaderboard_record_result(submission=stored)
+                    transaction.on_commit(lambda: publish_finished(stored))
+                return changed
+            changed = claimed.update(
+                state=State.QUEUED,
+                queued_at=timezone.now(),
+                claim_token="",
+                worker="",
+                started_at=None,
+                last_error=detail,
+            )
+            if changed:
+                scheduling.enqueue_on_commit(
+                    submission, countdown=retry_backoff_s(submission.attempts)
+                )
+            return changed
+
+    changed = with_db_retry(record, what="recording an internal error")
+    if not changed:
+        return "claim lost"
+    return "internal error (final)" if final else "internal error, queued again"

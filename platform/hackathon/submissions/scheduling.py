@@ -1,0 +1,73 @@
+"""Fair scheduling of grading work, kept simple and stated in one place.
+
+- Per-size queues: a challenge whose time limit is above GRADING_LONG_THRESHOLD_S grades on
+  "grading-long", every other on "grading". A worker started with `-Q grading,grading-long`
+  takes from both in turn (kombu rotates the queues it polls), so a backlog of long runs
+  delays a short one by at most one long run; a worker started with `-Q grading` only
+  keeps short challenges flowing whatever the long ones do.
+- Priority by the team's in-flight count, as DOMjudge orders its queue: a submission whose
+  team has nothing else queued or running goes first (priority 0), each other in-flight
+  submission of the same team pushes it one step back; a rejudge goes last. Redis serves
+  priority 0 before 3, 6 and 9 within every queue. With the in-flight cap (default 2), one
+  team's burst can never hold more than two places in the queue anyway.
+
+The database stays the source of truth: the message is a hint, the claim decides.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+
+if TYPE_CHECKING:
+    from hackathon.challenges.models import Challenge
+    from hackathon.submissions.models import Submission
+
+logger = logging.getLogger(__name__)
+
+QUEUE_SHORT = "grading"
+QUEUE_LONG = "grading-long"
+GRADING_QUEUES = (QUEUE_SHORT, QUEUE_LONG)
+PRIORITY_STEPS = (0, 3, 6, 9)  # kombu's Redis priority lists; 0 is served first
+PRIORITY_REJUDGE = 9
+
+
+def queue_for(challenge: Challenge) -> str:
+    threshold = float(getattr(settings, "GRADING_LONG_THRESHOLD_S", 60.0))
+    return QUEUE_LONG if challenge.time_limit_s > threshold else QUEUE_SHORT
+
+
+def priority_for(*, team_in_flight_before: int, rejudge: bool = False) -> int:
+    if rejudge:
+        return PRIORITY_REJUDGE
+    step = min(team_in_flight_before, len(PRIORITY_STEPS) - 1)
+    return PRIORITY_STEPS[step]
+
+
+def send_grading_message(submission: Submission, *, countdown: float | None = None) -> bool:
+    """Publish the grading hint now; False (and a log line) if the broker is unreachable:
+    the row stays queued and the sweeper sends it again later."""
+    from hackathon.submissions.tasks import grade_submission
+
+    try:
+        grade_submission.apply_async(
+            (submission.pk,),
+            queue=submission.queue or QUEUE_SHORT,
+            priority=submission.priority,
+            countdown=countdown,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+        )
+    except Exception:  # noqa: BLE001 - any broker failure: the sweeper is the way out
+        logger.warning("could not send grading message for submission %s", submission.pk,
+                       exc_info=True)
+        return False
+    return True
+
+
+def enqueue_on_commit(submission: Submission, *, countdown: float | None = None) -> None:
+    """Send the message only once the row that it points at is committed."""
+    transaction.on_commit(lambda: send_grading_message(submission, countdown=countdown))

@@ -1,0 +1,181 @@
+"""Every non-terminal state has a way out: the periodic sweeper.
+
+- running on a worker that is gone (no heartbeat for WORKER_HEARTBEAT_TIMEOUT_S), or past
+  its time limit plus GRADING_STALE_MARGIN_S on a worker that is no longer on it (or past
+  twice that, whatever the worker says): queued again, or after GRADING_MAX_ATTEMPTS ended
+  as an internal error (refunded). The claim token changes, so a late result of the old
+  attempt is dropped.
+- queued for more than GRADING_QUEUED_GRACE_S with no message for it in Redis (the broker
+  lost it: restarted without persistence, a failed send): the message is sent again. The
+  claim makes an extra message harmless.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from hackathon.submissions import peers, scheduling
+from hackathon.submissions.grading import INTERNAL_ERROR_MESSAGE, publish_finished
+from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+KOMBU_PRIORITY_SEP = "\x06\x16"
+
+
+@dataclass
+class SweepReport:
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    resent: list[int] = field(default_factory=list)
+
+
+def release_claim(sub: Submission, *, reason: str, report: SweepReport) -> None:
+    """Take a running submission back from its (dead) attempt, by its claim token."""
+    detail = f"attempt {sub.attempts} on {sub.worker or '?'}: {reason}"
+    with transaction.atomic():
+        claimed = Submission.objects.filter(
+            pk=sub.pk, state=State.RUNNING, claim_token=sub.claim_token
+        )
+        if sub.attempts >= settings.GRADING_MAX_ATTEMPTS:
+            if claimed.update(
+                state=State.FINISHED,
+                verdict=Verdict.INTERNAL_ERROR,
+                message=INTERNAL_ERROR_MESSAGE,
+                finished_at=timezone.now(),
+                counts_toward_quota=False,
+                last_error=detail,
+            ):
+                stored = Submission.objects.select_related("challenge").get(pk=sub.pk)
+                peers.leaderboard_record_result(submission=stored)
+                transaction.on_commit(lambda: publish_finished(stored))
+                report.failed.append(sub.pk)
+            return
+        if claimed.update(
+            state=State.QUEUED,
+            queued_at=timezone.now(),
+            claim_token="",
+            worker="",
+            started_at=None,
+            last_error=detail,
+        ):
+            sub.state = State.QUEUED
+            scheduling.enqueue_on_commit(sub)
+            report.requeued.append(sub.pk)
+
+
+def requeue_stale_submissions(*, now=None, report: SweepReport | None = None) -> SweepReport:
+    from hackathon.submissions.workers import heartbeat_timeout_s
+
+    report = report or SweepReport()
+    now = now or timezone.now()
+    heartbeat_cutoff = now - timedelta(seconds=heartbeat_timeout_s())
+    workers = {w.name: w for w in WorkerHeartbeat.objects.all()}
+    margin = float(settings.GRADING_STALE_MARGIN_S)
+    running = Submission.objects.filter(state=State.RUNNING).select_related("challenge")
+    for sub in running:
+        worker = workers.get(sub.worker)
+        elapsed = (now - sub.started_at).total_seconds() if sub.started_at else float("inf")
+        allowed = float(sub.challenge.time_limit_s) + margin
+        if worker is None or worker.last_seen < heartbeat_cutoff:
+            reason = f"worker {sub.worker or '?'} stopped sending heartbeats"
+        elif elapsed > allowed and worker.current_submission_id != sub.pk:
+            reason = f"still running after {elapsed:.0f} s and its worker has moved on"
+        elif elapsed > 2 * allowed:
+            reason = f"still running after {elapsed:.0f} s (limit {sub.challenge.time_limit_s:g} s)"
+        else:
+            continue
+        logger.warning("sweeper: submission %s %s", sub.pk, reason)
+        release_claim(sub, reason=reason, report=report)
+    return report
+
+
+def requeue_orphans_of(*, worker: str) -> int:
+    """At a worker's start: whatever its previous life left running is not running."""
+    report = SweepReport()
+    for sub in Submission.objects.filter(state=State.RUNNING, worker=worker).select_related(
+        "challenge"
+    ):
+        release_claim(sub, reason="its worker restarted", report=report)
+    return len(report.requeued) + len(report.failed)
+
+
+def _submission_id_of(raw: bytes | str) -> int | None:
+    try:
+        message = json.loads(raw)
+        if isinstance(message, list):  # the unacked hash holds [message, exchange, key]
+            message = message[0]
+        if isinstance(message, str):
+            message = json.loads(message)
+        headers = message.get("headers") or {}
+        if headers.get("task") != "hackathon.submissions.tasks.grade_submission":
+            return None
+        body = message.get("body")
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0] if body else ast.literal_eval(headers.get("argsrepr", "()"))
+        return int(args[0])
+    except (ValueError, KeyError, IndexError, TypeError, SyntaxError):
+        return None
+
+
+def pending_message_submission_ids() -> set[int] | None:
+    """Submission ids with a grading message in Redis (waiting or delivered unacked);
+    None when the broker cannot be inspected (then nothing is re-sent)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        keys = [
+            q if not p else f"{q}{KOMBU_PRIORITY_SEP}{p}"
+            for q in scheduling.GRADING_QUEUES
+            for p in scheduling.PRIORITY_STEPS
+        ]
+        found: set[int] = set()
+        for key in keys:
+            for raw in client.lrange(key, 0, -1):
+                if (sid := _submission_id_of(raw)) is not None:
+                    found.add(sid)
+        for raw in client.hvals("unacked"):
+            if (sid := _submission_id_of(raw)) is not None:
+                found.add(sid)
+        return found
+    except redis.RedisError:
+        logger.warning("sweeper could not inspect the broker", exc_info=True)
+        return None
+
+
+def resend_lost_messages(*, now=None, report: SweepReport | None = None) -> SweepReport:
+    report = report or SweepReport()
+    now = now or timezone.now()
+    grace = float(getattr(settings, "GRADING_QUEUED_GRACE_S", 30.0))
+    waiting = list(
+        Submission.objects.filter(
+            state=State.QUEUED, queued_at__lt=now - timedelta(seconds=grace)
+        ).order_by("priority", "queued_at")
+    )
+    if not waiting:
+        return report
+    pending = pending_message_submission_ids()
+    if pending is None:
+        return report
+    for sub in waiting:
+        if sub.pk not in pending and scheduling.send_grading_message(sub):
+            report.resent.append(sub.pk)
+    if report.resent:
+        logger.warning("sweeper re-sent %d lost grading messages", len(report.resent))
+    return report
+
+
+def sweep_submissions() -> SweepReport:
+    report = requeue_stale_submissions()
+    return resend_lost_messages(report=report)

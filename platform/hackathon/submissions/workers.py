@@ -1,0 +1,173 @@
+"""Grading worker lifecycle: sandbox self-test, refusal below the minimum level, heartbeat.
+
+Connected to Celery's signals when the tasks module is imported (every worker imports it):
+
+- `celeryd_after_setup` (after -Q is applied, before the pool forks and before anything is
+  consumed): if the worker is meant to grade, run `grader.selftest()`. Below
+  SANDBOX_MIN_LEVEL the worker stops consuming the grading queues (it keeps running,
+  heartbeating and saying why on the organizer dashboard, so an organizer sees it).
+  Submissions left "running" under this worker's name by a previous life of it (killed,
+  restarted) are queued again at once: a worker that just started is running nothing.
+- A daemon thread refreshes `WorkerHeartbeat.last_seen` every WORKER_HEARTBEAT_INTERVAL_S;
+  the sweeper treats a worker silent for WORKER_HEARTBEAT_TIMEOUT_S as gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+
+from celery.signals import celeryd_after_setup, worker_shutdown
+from django.conf import settings
+from django.db import DatabaseError, connection, connections
+from django.utils import timezone
+
+from grader.contract import SandboxLevel
+from hackathon.submissions.models import WorkerHeartbeat
+from hackathon.submissions.scheduling import GRADING_QUEUES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerState:
+    name: str = ""
+    level: str = ""
+    detail: str = ""
+    accepts: bool = False
+    checked: bool = False
+    queues: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+STATE = WorkerState()
+
+
+def heartbeat_interval_s() -> float:
+    return float(getattr(settings, "WORKER_HEARTBEAT_INTERVAL_S", 10.0))
+
+
+def heartbeat_timeout_s() -> float:
+    return float(getattr(settings, "WORKER_HEARTBEAT_TIMEOUT_S", 45.0))
+
+
+def worker_name(nodename: str | None) -> str:
+    return settings.WORKER_NAME or nodename or f"worker@{socket.gethostname()}"
+
+
+def minimum_level() -> SandboxLevel:
+    return SandboxLevel(str(settings.SANDBOX_MIN_LEVEL).lower())
+
+
+def sandbox_selftest() -> tuple[str, str]:
+    """(level, detail) from the grader; a self-test that crashes is a degraded sandbox."""
+    try:
+        import grader
+
+        level, detail = grader.selftest()
+        return SandboxLevel(level).value, str(detail)
+    except Exception as exc:  # noqa: BLE001 - the reason is what the dashboard shows
+        logger.exception("sandbox self-test failed")
+        return SandboxLevel.DEGRADED.value, f"self-test failed: {type(exc).__name__}: {exc}"
+
+
+def level_accepted(level: str) -> tuple[bool, str]:
+    minimum = minimum_level()
+    if SandboxLevel(level).rank >= minimum.rank:
+        return True, ""
+    return False, (
+        f"refuses to grade: sandbox level {level} is below the required minimum "
+        f"{minimum.value} (SANDBOX_MIN_LEVEL)"
+    )
+
+
+def worker_register(*, name: str, queues: list[str], level: str, detail: str, accepts: bool) -> None:
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        name=name,
+        defaults={
+            "hostname": socket.gethostname()[:200],
+            "pid": os.getpid(),
+            "queues": ",".join(queues)[:200],
+            "sandbox_level": level,
+            "sandbox_detail": detail,
+            "accepts_work": accepts,
+            "last_seen": now,
+            "started_at": now,
+            "current_submission": None,
+        },
+    )
+
+
+def worker_heartbeat(state: WorkerState) -> None:
+    if not WorkerHeartbeat.objects.filter(name=state.name).update(last_seen=timezone.now()):
+        # The row went away (deleted by hand, database restored): say who we are again.
+        worker_register(
+            name=state.name, queues=state.queues, level=state.level, detail=state.detail,
+            accepts=state.accepts,
+        )
+
+
+def _heartbeat_loop(state: WorkerState) -> None:
+    while not state.stop.wait(heartbeat_interval_s()):
+        try:
+            worker_heartbeat(state)
+        except DatabaseError:
+            logger.warning("heartbeat of %s not recorded (database unavailable)", state.name)
+            try:
+                connection.close()
+            except DatabaseError:
+                pass
+    connection.close()
+
+
+def start_heartbeat(state: WorkerState) -> threading.Thread:
+    thread = threading.Thread(
+        target=_heartbeat_loop, args=(state,), name="grading-heartbeat", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def prepare_grading_worker(*, nodename: str, queues) -> WorkerState:
+    """What `celeryd_after_setup` does for a worker that consumes grading queues."""
+    from hackathon.submissions.sweeper import requeue_orphans_of
+
+    STATE.name = worker_name(nodename)
+    level, detail = sandbox_selftest()
+    accepts, why = level_accepted(level)
+    STATE.level, STATE.accepts, STATE.checked = level, accepts, True
+    STATE.detail = detail if accepts else f"{why}. {detail}"
+    if not accepts:
+        logger.error("worker %s %s", STATE.name, why)
+        for queue in GRADING_QUEUES:
+            queues.deselect(queue)
+        # Keep one private queue so the worker stays up, visible and heartbeating.
+        queues.select_add(f"refused.{STATE.name}")
+    STATE.queues = list(queues.consume_from.keys())
+    worker_register(
+        name=STATE.name, queues=STATE.queues, level=level, detail=STATE.detail, accepts=accepts
+    )
+    requeued = requeue_orphans_of(worker=STATE.name)
+    if requeued:
+        logger.warning("worker %s re-queued %d submissions of its previous run", STATE.name, requeued)
+    start_heartbeat(STATE)
+    # The pool forks after this: children must not share this process's connection.
+    connections.close_all()
+    return STATE
+
+
+@celeryd_after_setup.connect
+def _on_after_setup(sender: str, instance, **kwargs) -> None:
+    queues = instance.app.amqp.queues
+    if not set(queues.consume_from.keys()) & set(GRADING_QUEUES):
+        return  # not a grading worker (e.g. the default queue's worker runs the sweeper)
+    prepare_grading_worker(nodename=sender, queues=queues)
+
+
+@worker_shutdown.connect
+def _on_shutdown(**kwargs) -> None:
+    STATE.stop.set()
