@@ -91,9 +91,12 @@ def _submission_rejected(exc: Exception) -> Response | None:
     headers: dict[str, str] = {}
     extra: dict[str, Any] = {}
     if isinstance(exc, QuotaExceeded):
-        retry_after = max(1, int(exc.retry_after))
-        headers["Retry-After"] = str(retry_after)
-        extra = {"quota": exc.limit, "retry_after": retry_after}
+        retry_after = None if exc.retry_after is None else max(1, int(exc.retry_after))
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        extra = {"quota": exc.limit, "retry_after": retry_after}  # None: no slot ever opens
+    elif hasattr(exc, "as_dict"):
+        extra = {k: v for k, v in exc.as_dict().items() if k not in ("code", "message")}
     return error_response(
         status_code=int(exc.http_status),
         code=str(exc.code),

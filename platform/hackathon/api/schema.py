@@ -17,7 +17,13 @@ class ErrorSerializer(serializers.Serializer):
         required=False, help_text="429 only: which limit was reached (daily, total, in_flight, rate)."
     )
     retry_after = serializers.IntegerField(
-        required=False, help_text="429 only: seconds until the next slot opens (also `Retry-After`)."
+        required=False,
+        allow_null=True,
+        help_text="429 only: seconds until the next slot opens (also `Retry-After`); "
+        "null when none will (total quota).",
+    )
+    verdict = serializers.CharField(
+        required=False, help_text="400 from the pre-check: the verdict it would give."
     )
 
 

@@ -300,6 +300,12 @@ class DisqualifySerializer(serializers.Serializer):
 
 class BundleUploadSerializer(serializers.Serializer):
     bundle = serializers.FileField(help_text="A challenge bundle as a .zip (challenge.toml at its root).")
+    allow_resplit = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Let a changed bundle change the hidden split under scored submissions "
+        "(they are rejudged).",
+    )
 
 
 class CountSerializer(serializers.Serializer):

@@ -206,6 +206,16 @@ def print_result(result: Any, setup: EvaluationSetup, sizes: dict[str, int], out
                 print(f"    {line}", file=out)
 
 
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"Cannot read {path}: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
 def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
     if args.data:
         path = Path(args.data)
@@ -214,23 +224,29 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
         csv_bytes = path.read_bytes()
         if not csv_bytes.strip():
             raise CliError(f"{path} is empty.")
+        # The starter kit puts the challenge's settings next to train.csv.
+        manifest = _read_manifest(path.parent / "challenge.json")
         header = csv_bytes.decode("utf-8-sig", errors="replace").splitlines()[0].split(",")
-        target = args.target or header[-1].strip()
-        task = args.task or infer_task(csv_bytes, target)
-        metric = args.metric or ("rmse" if task == "regression" else "accuracy")
+        target = args.target or manifest.get("target_name") or header[-1].strip()
+        task = args.task or manifest.get("task") or infer_task(csv_bytes, target)
+        metric = (
+            args.metric
+            or manifest.get("metric")
+            or ("rmse" if task == "regression" else "accuracy")
+        )
         return EvaluationSetup(
             csv_bytes=csv_bytes,
             csv_name=path.name,
             target=target,
             task=task,
             metric=metric,
-            extra_metrics=(),
+            extra_metrics=tuple(manifest.get("extra_metrics") or ()),
             seed=DEFAULT_SEED if args.seed is None else args.seed,
             validation_fraction=args.validation_fraction or DEFAULT_VALIDATION_FRACTION,
             public_fraction=args.public_fraction or DEFAULT_PUBLIC_FRACTION,
-            time_limit_s=args.time_limit or 60.0,
-            memory_mb=args.memory_mb or 1024,
-            allowed_imports=None,
+            time_limit_s=args.time_limit or manifest.get("time_limit_s") or 60.0,
+            memory_mb=args.memory_mb or manifest.get("memory_mb") or 1024,
+            allowed_imports=tuple(manifest.get("allowed_imports") or ()) or None,
         )
     client = client_from_config()
     challenge = client.get(f"{API}/challenges/{args.challenge}/")

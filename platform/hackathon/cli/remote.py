@@ -131,15 +131,22 @@ def cmd_challenges(args: argparse.Namespace) -> int:
 
 
 def extract_zip_safely(data: bytes, target: Path) -> list[Path]:
-    """Unpack without letting an entry escape `target` (absolute paths, ..)."""
+    """Unpack into `target`, dropping one common top folder; no entry may escape `target`."""
     written = []
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            name = PurePosixPath(info.filename)
+        entries = [info for info in archive.infolist() if not info.is_dir()]
+        names = [PurePosixPath(info.filename) for info in entries]
+        for name in names:
             if name.is_absolute() or ".." in name.parts:
-                raise CliError(f"Refusing unsafe path in the starter kit: {info.filename}")
-        archive.extractall(target)
-        written = [target / info.filename for info in archive.infolist() if not info.is_dir()]
+                raise CliError(f"Refusing unsafe path in the starter kit: {name}")
+        tops = {name.parts[0] for name in names if len(name.parts) > 1}
+        strip = len(tops) == 1 and all(len(name.parts) > 1 for name in names)
+        for info, name in zip(entries, names, strict=True):
+            relative = PurePosixPath(*name.parts[1:]) if strip else name
+            path = target.joinpath(*relative.parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(archive.read(info))
+            written.append(path)
     return written
 
 
@@ -329,24 +336,27 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         query={"kind": kind, "page": args.page, "page_size": args.page_size},
     )
     better = "higher" if board["direction"] == "maximize" else "lower"
-    frozen = "  (frozen)" if board.get("is_frozen") else ""
+    frozen = "  (frozen: as at the freeze)" if board.get("frozen") else ""
     print(f"{args.slug}: {kind} leaderboard, {board['metric']} ({better} is better){frozen}")
     if not board["rows"]:
         print("No scores yet.")
         return 0
     rows = [
         (
-            r.get("rank") or "-",
-            r["team"] + (" *" if r.get("is_viewer") else ""),
+            r.get("rank") or ("baseline" if r.get("is_baseline") else "-"),
+            r["team"] + (" (you)" if r.get("is_own") else ""),
             r.get("score"),
             r.get("entries"),
-            (r.get("submitted_at") or "")[:19].replace("T", " "),
+            (r.get("last_submission_at") or "")[:19].replace("T", " "),
         )
         for r in board["rows"]
     ]
     print(render.table(["RANK", "TEAM", "SCORE", "ENTRIES", "LAST (UTC)"], rows))
-    if board["total"] > board["page"] * board["page_size"]:
-        print(f"... {board['total']} teams; next page: --page {board['page'] + 1}")
+    own = board.get("own") or {}
+    if own.get("live_score") is not None:
+        print(f"Your latest score, after the freeze (only you see it): {render.score(own['live_score'])}")
+    if board["page"] < board["num_pages"]:
+        print(f"... {board['total_teams']} teams; next page: --page {board['page'] + 1}")
     return 0
 
 

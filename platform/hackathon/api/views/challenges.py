@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -93,15 +91,28 @@ class StarterKitView(APIView):
 
 
 class LeaderboardRowSerializer(serializers.Serializer):
-    rank = serializers.IntegerField(allow_null=True)
+    rank = serializers.IntegerField(allow_null=True, help_text="Null for unranked baseline rows.")
+    team_id = serializers.IntegerField(allow_null=True)
     team = serializers.CharField()
     score = serializers.FloatField(allow_null=True)
-    ci_low = serializers.FloatField(allow_null=True, required=False)
-    ci_high = serializers.FloatField(allow_null=True, required=False)
-    entries = serializers.IntegerField(allow_null=True, required=False)
-    submission_id = serializers.IntegerField(allow_null=True, required=False)
-    submitted_at = serializers.DateTimeField(allow_null=True, required=False)
-    is_viewer = serializers.BooleanField(required=False)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    entries = serializers.IntegerField(allow_null=True)
+    last_submission_at = serializers.DateTimeField(allow_null=True)
+    is_baseline = serializers.BooleanField()
+    is_own = serializers.BooleanField(help_text="The viewer's team.")
+    statistically_tied = serializers.BooleanField(
+        help_text="The confidence interval overlaps the team ranked above."
+    )
+    from_finals = serializers.BooleanField()
+
+
+class OwnStandingSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True)
+    page = serializers.IntegerField(allow_null=True)
+    live_score = serializers.FloatField(allow_null=True)
+    live_entries = serializers.IntegerField(allow_null=True)
+    disqualified_reason = serializers.CharField(allow_null=True)
 
 
 class LeaderboardSerializer(serializers.Serializer):
@@ -109,48 +120,20 @@ class LeaderboardSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["public", "private"])
     metric = serializers.CharField()
     direction = serializers.ChoiceField(choices=["maximize", "minimize"])
-    is_frozen = serializers.BooleanField()
+    higher_is_better = serializers.BooleanField()
+    frozen = serializers.BooleanField(help_text="Rows are the board as at the freeze.")
+    frozen_at = serializers.DateTimeField(allow_null=True)
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
-    total = serializers.IntegerField()
+    num_pages = serializers.IntegerField()
+    total_teams = serializers.IntegerField()
     rows = LeaderboardRowSerializer(many=True)
-
-
-_ROW_FIELDS = (
-    "rank",
-    "team",
-    "score",
-    "ci_low",
-    "ci_high",
-    "entries",
-    "submission_id",
-    "submitted_at",
-    "is_viewer",
-)
-
-
-def _row_dict(row: Any) -> dict[str, Any]:
-    """A leaderboard row (dataclass, dict or object) as the API's row shape."""
-    if isinstance(row, dict):
-        get = row.get
-    else:
-
-        def get(name: str, default: Any = None) -> Any:
-            return getattr(row, name, default)
-
-    data = {name: get(name) for name in _ROW_FIELDS}
-    team = data["team"]
-    if team is not None and not isinstance(team, str):
-        data["team"] = getattr(team, "name", str(team))
-    if data["team"] is None:
-        data["team"] = get("team_name", "")
-    if data["score"] is None:
-        data["score"] = get("public_score") if get("private_score") is None else get("private_score")
-    data["is_viewer"] = bool(data["is_viewer"] or get("is_own") or get("is_mine"))
-    return data
+    own = OwnStandingSerializer(allow_null=True, help_text="The viewer's team (members only).")
 
 
 class LeaderboardView(APIView):
+    """A leaderboard page; the private board only when the visibility rule allows it."""
+
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -169,39 +152,25 @@ class LeaderboardView(APIView):
         kind = request.query_params.get("kind", "public")
         if kind not in ("public", "private"):
             raise ApiError(
-                "kind must be 'public' or 'private'.", code="invalid", fields={"kind": ["Invalid."]}
+                "kind must be 'public' or 'private'.",
+                code="invalid",
+                fields={"kind": ["Expected public or private."]},
             )
         page = _positive_int(request, "page", 1, 10**6)
         page_size = _positive_int(request, "page_size", 50, 200)
-        viewer = request.user
-        if kind == "private" and not viewer_may_see_private(challenge=challenge, viewer=viewer):
+        if kind == "private" and not viewer_may_see_private(
+            challenge=challenge, viewer=request.user
+        ):
             raise ApiError(
                 "The private leaderboard is not revealed yet.",
                 code="private_hidden",
                 status_code=403,
             )
         board = leaderboard_view(
-            challenge=challenge, viewer=viewer, kind=kind, page=page, page_size=page_size
-        )
-        rows = [_row_dict(r) for r in getattr(board, "rows", [])]
-        total = getattr(board, "total", None)
-        if total is None:
-            total = getattr(board, "total_rows", None) or getattr(board, "count", None) or len(rows)
-        return Response(
-            LeaderboardSerializer(
-                {
-                    "challenge": challenge.slug,
-                    "kind": kind,
-                    "metric": challenge.metric,
-                    "direction": "maximize" if challenge.higher_is_better else "minimize",
-                    "is_frozen": challenge.is_frozen,
-                    "page": page,
-                    "page_size": page_size,
-                    "total": int(total),
-                    "rows": rows,
-                }
-            ).data
-        )
+            challenge=challenge, viewer=request.user, kind=kind, page=page, page_size=page_size
+        ).as_dict()
+        board["direction"] = "maximize" if board["higher_is_better"] else "minimize"
+        return Response(LeaderboardSerializer(board).data)
 
 
 def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:

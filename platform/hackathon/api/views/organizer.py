@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tempfile
-import zipfile
-from pathlib import Path, PurePosixPath
-from typing import Any
-
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -32,53 +26,9 @@ from hackathon.challenges.models import Challenge
 from hackathon.submissions.models import Submission
 
 
-def extract_bundle(upload: Any, target: Path) -> Path:
-    """Unpack an uploaded bundle zip safely; returns the folder that holds challenge.toml."""
-    if upload.size > settings.BUNDLE_MAX_BYTES:
-        raise ApiError(
-            f"The bundle is {upload.size} bytes; the limit is {settings.BUNDLE_MAX_BYTES}.",
-            code="too_large",
-            status_code=413,
-        )
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(upload.read()))
-    except zipfile.BadZipFile:
-        raise ApiError(
-            "The bundle is not a valid zip file.", code="invalid", fields={"bundle": ["Not a zip."]}
-        ) from None
-    with archive:
-        total = sum(info.file_size for info in archive.infolist())
-        if total > settings.BUNDLE_MAX_BYTES * 4:
-            raise ApiError(
-                "The bundle expands to too many bytes.", code="too_large", status_code=413
-            )
-        for info in archive.infolist():
-            name = PurePosixPath(info.filename)
-            if name.is_absolute() or ".." in name.parts:
-                raise ApiError(
-                    f"Unsafe path in the bundle: {info.filename}",
-                    code="invalid",
-                    fields={"bundle": ["Unsafe path."]},
-                )
-        archive.extractall(target)
-    manifests = sorted(target.rglob("challenge.toml"), key=lambda p: len(p.parts))
-    if not manifests:
-        raise ApiError(
-            "The bundle has no challenge.toml.",
-            code="invalid",
-            fields={"bundle": ["challenge.toml missing."]},
-        )
-    return manifests[0].parent
-
-
-def load_bundle(folder: Path) -> Challenge:
-    """Create or update the challenge in `folder` through the challenges app's loader."""
-    from hackathon.challenges import bundles
-
-    return bundles.challenge_load_bundle(folder)
-
-
 class ChallengeBundleView(APIView):
+    """Create or update a challenge from a bundle zip (the same loader as `load_challenges`)."""
+
     permission_classes = [IsOrganizer]
     parser_classes = [MultiPartParser]
 
@@ -88,35 +38,42 @@ class ChallengeBundleView(APIView):
         responses={
             200: ChallengeDetailSerializer,
             201: ChallengeDetailSerializer,
-            **error_responses(400, 403, 413),
+            **error_responses(400, 403, 409, 413),
         },
     )
     def post(self, request: Request) -> Response:
+        from hackathon.challenges.archive import read_bundle_zip
+        from hackathon.challenges.errors import ChallengeDataError
+        from hackathon.challenges.services import ResplitRefused, challenge_load_bundle
+
         data = BundleUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
-            folder = extract_bundle(data.validated_data["bundle"], Path(tmp))
-            existed = _bundle_slug_exists(folder)
-            challenge = load_bundle(folder)
+        upload = data.validated_data["bundle"]
+        if upload.size > settings.BUNDLE_MAX_BYTES:
+            raise ApiError(
+                f"The bundle is {upload.size} bytes; the limit is {settings.BUNDLE_MAX_BYTES}.",
+                code="too_large",
+                status_code=413,
+            )
+        name = upload.name or "bundle.zip"
+        try:
+            files = read_bundle_zip(upload.read(), name=name, max_bytes=settings.BUNDLE_MAX_BYTES)
+            outcome = challenge_load_bundle(
+                files=files,
+                origin=name,
+                allow_resplit=data.validated_data["allow_resplit"],
+                actor=request.user,
+            )
+        except ResplitRefused as exc:
+            raise ApiError(str(exc), code="resplit_refused", status_code=409) from None
+        except ChallengeDataError as exc:
+            field = exc.field or "bundle"
+            raise ApiError(str(exc), code="invalid_bundle", fields={field: [exc.detail]}) from None
+        challenge = Challenge.objects.get(pk=outcome.challenge.pk)
         return Response(
             ChallengeDetailSerializer(challenge, context={"request": request}).data,
-            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
         )
-
-
-def _bundle_slug_exists(folder: Path) -> bool:
-    import tomllib
-
-    try:
-        manifest = tomllib.loads((folder / "challenge.toml").read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(
-            f"challenge.toml is not valid TOML: {exc}",
-            code="invalid",
-            fields={"bundle": ["Invalid challenge.toml."]},
-        ) from None
-    slug = manifest.get("slug") or folder.name
-    return Challenge.objects.filter(slug=str(slug)).exists()
 
 
 class ChallengeRejudgeView(APIView):
@@ -131,8 +88,8 @@ class ChallengeRejudgeView(APIView):
         from hackathon.submissions.services import challenge_rejudge_all
 
         challenge = get_challenge(request, slug)
-        count = challenge_rejudge_all(challenge=challenge, actor=request.user)
-        return Response({"count": int(count or 0)}, status=status.HTTP_202_ACCEPTED)
+        batch = challenge_rejudge_all(challenge=challenge, actor=request.user)
+        return Response({"count": batch.total}, status=status.HTTP_202_ACCEPTED)
 
 
 class SubmissionRejudgeView(APIView):

@@ -58,6 +58,12 @@ def get_submission(request: Request, pk: int) -> Submission:
     return submission
 
 
+def _team_of(request: Request) -> Any:
+    from hackathon.accounts.selectors import user_team
+
+    return user_team(request.user)
+
+
 def _user_team_or_403(request: Request) -> Any:
     from hackathon.accounts.selectors import user_team
 
@@ -173,10 +179,14 @@ class ChallengeSubmissionsView(APIView):
 
 
 def _team_submissions_page(request: Request, view: APIView, *, challenge: Any) -> Response:
-    from hackathon.submissions.selectors import submissions_for_team
+    from hackathon.submissions.selectors import submissions_for_team, submissions_for_user
 
-    team = _user_team_or_403(request)
-    queryset: QuerySet[Submission] = submissions_for_team(team=team, challenge=challenge)
+    if is_organizer(request.user) and _team_of(request) is None:
+        # Organizers submit baselines without a team: their own list is theirs.
+        queryset: QuerySet[Submission] = submissions_for_user(user=request.user, challenge=challenge)
+    else:
+        team = _user_team_or_403(request)
+        queryset = submissions_for_team(team=team, challenge=challenge)
     queryset = queryset.select_related("challenge", "team", "user").order_by("-created_at", "-id")
     paginator = SubmissionPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
@@ -228,14 +238,6 @@ class SubmissionFinalView(APIView):
         from hackathon.submissions.services import submission_set_final
 
         submission = get_submission(request, pk)
-        if is_organizer(request.user) and (
-            submission.team_id is None or submission.team != _team_of(request)
-        ):
-            raise ApiError(
-                "Only the team's members choose its final submissions.",
-                code="not_your_team",
-                status_code=403,
-            )
         submission_set_final(submission=submission, user=request.user, selected=selected)
         submission.refresh_from_db()
         return Response(FinalSelectionSerializer({"is_final": submission.is_final}).data)
@@ -257,7 +259,3 @@ class SubmissionFinalView(APIView):
         return self._set(request, pk, False)
 
 
-def _team_of(request: Request) -> Any:
-    from hackathon.accounts.selectors import user_team
-
-    return user_team(request.user)
