@@ -1,0 +1,342 @@
+"""`grade(job)`: sandbox run, then validation and scoring on the trusted side."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from grader import scoring
+from grader.contract import (
+    SOLUTION_MAX_BYTES,
+    GradingJob,
+    GradingResult,
+    Limits,
+    SandboxLevel,
+    Verdict,
+)
+from grader.diagnostics import diagnose
+from grader.errors import InternalError
+from grader.sandbox import Sandbox, SandboxConfig, SandboxRun
+
+_sandbox: Sandbox | None = None
+_sandbox_lock = threading.Lock()
+
+
+def get_sandbox() -> Sandbox:
+    """The process-wide sandbox (runtime built once, configuration from the environment)."""
+    global _sandbox
+    with _sandbox_lock:
+        if _sandbox is None:
+            _sandbox = Sandbox(SandboxConfig.from_env())
+        return _sandbox
+
+
+def prewarm() -> None:
+    """Do once per worker process what every grade needs: runtime, scikit-learn import."""
+    get_sandbox()
+    import sklearn.metrics  # noqa: F401
+
+
+def _load_trusted(path: Path, what: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InternalError(f"cannot read {what} from {path}: {exc}") from exc
+
+
+def _open_data(path: Path) -> int:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InternalError(f"cannot open {path}: {exc}") from exc
+
+
+def _check_job(job: GradingJob) -> None:
+    if job.task not in scoring.TASKS:
+        raise InternalError(f"unknown task {job.task!r}")
+    for name in (job.metric, *job.extra_metrics):
+        metric = scoring.METRICS.get(name)
+        if metric is None:
+            raise InternalError(f"unknown metric {name!r}")
+        if job.task not in metric.tasks:
+            raise InternalError(f"metric {name} does not apply to a {job.task} task")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _parse_array(payload: bytes) -> tuple[str, np.ndarray | None, list | None, str | None]:
+    """(name, array or None, shape from the header, error) from an 'A' frame."""
+    head, _, body = payload.partition(b"\n")
+    header = json.loads(head)
+    name = str(header.get("name"))
+    shape = header.get("shape")
+    if not body:
+        return name, None, shape, header.get("dtype")
+    try:
+        arr = np.load(io.BytesIO(body), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise scoring.InvalidPredictions(f"the predictions could not be read: {exc}") from exc
+    if not isinstance(arr, np.ndarray):
+        raise scoring.InvalidPredictions("the predictions are not a single array")
+    return name, arr, shape, None
+
+
+def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | None:
+    """A verdict decided by how the run ended (None: go on and score)."""
+    if run.output_exceeded:
+        hard = max(limits.output_bytes * 16, 1024 * 1024)
+        return Verdict.OUTPUT_LIMIT, (
+            f"the solution wrote more than {hard // 1024} KiB to {run.output_exceeded} "
+            f"(the first {limits.output_bytes // 1024} KiB are kept)"
+        )
+    if run.timed_out:
+        return Verdict.TIME_LIMIT, f"fit and predict took longer than {limits.time_s:g} s"
+    for kind, payload in run.frames:
+        if kind == b"E":
+            data = json.loads(payload)
+            message = str(data.get("message", ""))
+            verdict = {
+                "syntax": Verdict.SYNTAX_ERROR,
+                "forbidden_import": Verdict.FORBIDDEN_IMPORT,
+                "memory": Verdict.MEMORY_LIMIT,
+                "contract": Verdict.RUNTIME_ERROR,
+            }.get(str(data.get("kind")), Verdict.RUNTIME_ERROR)
+            if verdict is Verdict.MEMORY_LIMIT:
+                message = (
+                    f"the solution needed more than the {limits.memory_mb} MiB memory limit\n\n"
+                    + message
+                )
+            return verdict, message
+    if run.protocol_error:
+        return Verdict.INVALID_PREDICTIONS, run.protocol_error
+    status = run.exit_status
+    if not any(kind == b"T" for kind, _ in run.frames):
+        if status is not None and (status < 0 or status > 128):
+            number = -status if status < 0 else status - 128
+            if number in (signal.SIGXCPU, signal.SIGKILL) and run.run_seconds >= limits.time_s:
+                return Verdict.TIME_LIMIT, f"fit and predict used more than {limits.time_s:g} s"
+            if number == signal.SIGXCPU:
+                return Verdict.TIME_LIMIT, "the solution used up its CPU time"
+            return Verdict.RUNTIME_ERROR, (
+                f"the solution's process was killed by {_signal_name(number)}"
+                + ("\n\n" + run.stderr[-2000:] if run.stderr else "")
+            )
+        return Verdict.RUNTIME_ERROR, (
+            f"the solution exited (status {status}) before returning its predictions"
+        )
+    return None
+
+
+def grade(
+    job: GradingJob, *, progress: Callable[[list[float]], None] | None = None
+) -> GradingResult:
+    """Run `job.source` in the sandbox and score its predictions on the hidden labels.
+
+    Never raises for participant faults (they are verdicts); raises InternalError for platform
+    faults. `progress(loss_curve)` is called from this thread while the solution trains.
+    """
+    started = time.monotonic()
+    _check_job(job)
+    sandbox = get_sandbox()
+    source = job.source.encode("utf-8", errors="surrogatepass")
+    if len(source) > SOLUTION_MAX_BYTES:
+        return GradingResult(
+            Verdict.SYNTAX_ERROR,
+            f"solution.py is {len(source)} bytes; the limit is {SOLUTION_MAX_BYTES}",
+            sandbox_level=sandbox.level.value,
+        )
+    y_true = _load_trusted(job.test_y, "the hidden labels")
+    public_mask = _load_trusted(job.public_mask, "the public mask").astype(bool)
+    if public_mask.shape != y_true.shape[:1]:
+        raise InternalError("public_mask and test_y have different numbers of rows")
+    n_rows = int(y_true.shape[0])
+    n_classes = None
+    if job.task != "regression":
+        y_true = y_true.astype(np.int64)
+        n_classes = job.n_classes or (2 if job.task == "binary" else int(y_true.max()) + 1)
+    names = (job.metric, *job.extra_metrics)
+    needs_proba = any(scoring.METRICS[m].needs_proba for m in names)
+    needs_labels = any(not scoring.METRICS[m].needs_proba for m in names)
+    array_cap = n_rows * max(n_classes or 1, 2) * 8 + 4096
+
+    fds: dict[str, int] = {}
+    try:
+        for key, path in (
+            ("train_X_fd", job.train_X),
+            ("train_y_fd", job.train_y),
+            ("test_X_fd", job.test_X),
+        ):
+            fds[key] = _open_data(path)
+        source_fd = os.memfd_create("solution.py", os.MFD_CLOEXEC)
+        fds["source_fd"] = source_fd
+        os.write(source_fd, source)
+        os.lseek(source_fd, 0, os.SEEK_SET)
+        harness_config = {
+            "task": job.task,
+            "metric": job.metric,
+            "n_classes": n_classes,
+            "seed": job.seed,
+            "allowed_imports": list(job.allowed_imports),
+            "needs_proba": needs_proba,
+            "needs_labels": needs_labels,
+        }
+        run = sandbox.run(harness_config, fds, job.limits, array_cap=array_cap, progress=progress)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+    result = GradingResult(
+        Verdict.SCORED,
+        stdout=run.stdout,
+        stderr=run.stderr,
+        loss_curve=list(run.loss_curve),
+        sandbox_level=sandbox.level.value,
+        peak_memory_mb=None if run.peak_memory_kb is None else run.peak_memory_kb / 1024,
+    )
+    for kind, payload in run.frames:
+        if kind == b"T":
+            done = json.loads(payload)
+            result.fit_seconds = float(done["fit_seconds"])
+            result.predict_seconds = float(done["predict_seconds"])
+            result.loss_curve = [float(v) for v in done.get("loss_curve") or []]
+            inner = float(done.get("maxrss_kb") or 0) / 1024
+            result.peak_memory_mb = max(result.peak_memory_mb or 0.0, inner) or None
+    result.diagnostics = diagnose(result.loss_curve)
+
+    ended = _verdict_from_run(run, job.limits)
+    if ended is not None:
+        result.verdict, result.message = ended
+    else:
+        try:
+            _score_into(result, run, job, y_true, public_mask, n_rows, n_classes)
+        except scoring.InvalidPredictions as exc:
+            result.verdict, result.message = Verdict.INVALID_PREDICTIONS, str(exc)
+    result.wall_seconds = time.monotonic() - started
+    return result
+
+
+def _score_into(
+    result: GradingResult, run: SandboxRun, job: GradingJob, y_true: np.ndarray,
+    public_mask: np.ndarray, n_rows: int, n_classes: int | None,
+) -> None:  # fmt: skip
+    arrays: dict[str, tuple[np.ndarray | None, list | None]] = {}
+    for kind, payload in run.frames:
+        if kind == b"A":
+            name, arr, shape, bad_dtype = _parse_array(payload)
+            if name in arrays:
+                raise scoring.InvalidPredictions(f"the sandbox sent {name} twice")
+            if bad_dtype is not None and shape is not None and arr is None:
+                size = int(np.prod(shape)) if shape else 1
+                if size <= n_rows * max(n_classes or 1, 2):
+                    raise scoring.InvalidPredictions(
+                        f"{name} must be numbers, got dtype {bad_dtype}"
+                    )
+            arrays[name] = (arr, shape)
+    names = (job.metric, *job.extra_metrics)
+    predictions = proba = None
+    if any(not scoring.METRICS[m].needs_proba for m in names):
+        arr, shape = arrays.get("predictions", (None, None))
+        predictions = scoring.validate_predictions(
+            arr, task=job.task, n_rows=n_rows, n_classes=n_classes, shape=shape
+        )
+    if any(scoring.METRICS[m].needs_proba for m in names):
+        arr, shape = arrays.get("proba", (None, None))
+        proba = scoring.validate_proba(arr, n_rows=n_rows, n_classes=n_classes or 2, shape=shape)
+    try:
+        scores = scoring.score(
+            metric=job.metric,
+            extra_metrics=job.extra_metrics,
+            y_true=y_true,
+            public_mask=public_mask,
+            predictions=predictions,
+            proba=proba,
+            n_classes=n_classes,
+        )
+    except ValueError as exc:
+        raise InternalError(f"scoring failed on the hidden labels: {exc}") from exc
+    result.public_score = scores.public
+    result.private_score = scores.private
+    result.public_ci = scores.public_ci
+    result.extra_scores = scores.extra
+
+
+SELFTEST_SOLUTION = """
+import numpy as np
+
+class Model:
+    def fit(self, X, y):
+        status = open("/proc/self/status").read()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        print("SECCOMP=" + fields.get("Seccomp", "?").strip())
+        print("UID=" + fields.get("Uid", "?").split()[0])
+        print("NONEWPRIVS=" + fields.get("NoNewPrivs", "?").strip())
+        self.mean = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean)
+"""
+
+
+def selftest() -> tuple[SandboxLevel, str]:
+    """Run a real sandbox once and report the level it reached, with a reason."""
+    try:
+        sandbox = get_sandbox()
+    except InternalError as exc:
+        return SandboxLevel.DEGRADED, f"no sandbox: {exc}"
+    with tempfile.TemporaryDirectory(prefix="selftest-", dir=sandbox.config.state_dir) as tmp:
+        d = Path(tmp)
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(20, 2))
+        y = X @ np.array([1.0, -1.0])
+        for name, arr in (
+            ("train_X", X), ("train_y", y), ("test_X", X), ("test_y", y),
+            ("public_mask", np.arange(20) % 2 == 0),
+        ):  # fmt: skip
+            np.save(d / f"{name}.npy", arr)
+        job = GradingJob(
+            source=SELFTEST_SOLUTION, task="regression", metric="rmse",
+            train_X=d / "train_X.npy", train_y=d / "train_y.npy", test_X=d / "test_X.npy",
+            test_y=d / "test_y.npy", public_mask=d / "public_mask.npy",
+            limits=Limits(time_s=30.0),
+        )  # fmt: skip
+        try:
+            result = grade(job)
+        except InternalError as exc:
+            return SandboxLevel.DEGRADED, f"the sandbox failed its self-test: {exc}"
+    if result.verdict is not Verdict.SCORED:
+        return SandboxLevel.DEGRADED, (
+            f"the self-test solution ended as {result.verdict.value}: {result.message[:500]}"
+        )
+    facts = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    level = sandbox.level
+    reasons = [f"bwrap {sandbox.config.bwrap}" if sandbox.config.bwrap else "no bwrap"]
+    if level is SandboxLevel.STRONG:
+        uid = facts.get("UID", "?")
+        if facts.get("SECCOMP") != "2":
+            level, why = SandboxLevel.STANDARD, "seccomp filter not active inside"
+        elif uid in ("0", "?"):
+            level, why = SandboxLevel.STANDARD, f"sandbox runs as uid {uid}"
+        else:
+            why = f"unprivileged uid per slot (from {sandbox.config.uid_base}), seccomp deny-list"
+        reasons.append(why)
+    elif level is SandboxLevel.STANDARD:
+        reasons.append("not root: runs as the worker's own uid, rlimits only")
+    else:
+        reasons.append("GRADER_INSECURE_NO_SANDBOX=1: NOT a security boundary")
+    reasons.append(f"self-test graded in {result.wall_seconds or 0:.2f} s")
+    return level, "; ".join(reasons)

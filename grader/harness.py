@@ -1,0 +1,323 @@
+"""The harness: runs INSIDE the sandbox, loads solution.py, trains it and sends predictions back.
+
+Standalone on purpose: it imports only the standard library at module level (numpy inside
+`main`), because the sandbox runtime holds nothing of this project but this one file.
+
+Everything goes back to the trusted side over one pipe (`result_fd`) as frames:
+one kind byte, a 4-byte big-endian length, the payload. Kinds:
+
+- ``R`` ready (data loaded; the participant's clock starts now), JSON ``{}``
+- ``P`` progress: JSON ``{"start": i, "values": [...]}``, new points of ``loss_curve_``
+- ``E`` error: JSON ``{"kind": "runtime"|"memory"|"syntax"|"forbidden_import"|"contract",
+  "message": str}``
+- ``A`` array: JSON header ``{"name", "shape", "dtype"}``, a newline, then ``np.save`` bytes
+  (no bytes when the array is not what was asked for: the header is enough to say why)
+- ``T`` done: JSON ``{"fit_seconds", "predict_seconds", "maxrss_kb", "loss_curve"}``
+
+The import guard is a fairness rule (the namespaces and seccomp are the security boundary).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import linecache
+import os
+import struct
+import sys
+import threading
+import time
+import traceback
+
+SOLUTION_FILENAME = "solution.py"
+SOLUTION_MODULE = "solution"
+FRAME_HEADER = struct.Struct(">cI")
+MAX_CURVE_POINTS = 100_000
+PROGRESS_INTERVAL_S = 0.25
+
+_write = os.write
+_lock = threading.Lock()
+_result_fd = -1
+
+
+def send(kind: bytes, payload: bytes) -> None:
+    with _lock:
+        data = FRAME_HEADER.pack(kind, len(payload)) + payload
+        view = memoryview(data)
+        while view:
+            written = _write(_result_fd, view)
+            view = view[written:]
+
+
+def send_json(kind: bytes, obj: object) -> None:
+    send(kind, json.dumps(obj).encode())
+
+
+class ForbiddenImport(ImportError):
+    pass
+
+
+class ImportGuard:
+    """Refuses imports made by the participant's code outside the allowed modules."""
+
+    def __init__(self, allowed: list[str]) -> None:
+        self.allowed = sorted(set(allowed))
+        self.violation: str | None = None
+        self._real_import = builtins.__import__
+
+    def _from_participant(self, frame: object) -> bool:
+        # Library code runs with the globals of a module registered in sys.modules; the
+        # solution's code, and anything it execs with a dict of its own, does not.
+        f_globals = frame.f_globals  # type: ignore[attr-defined]
+        name = f_globals.get("__name__")
+        if name == SOLUTION_MODULE or not isinstance(name, str):
+            return True
+        module = sys.modules.get(name)
+        return module is None or getattr(module, "__dict__", None) is not f_globals
+
+    def check(self, name: str, level: int) -> None:
+        if level:
+            message = (
+                "relative imports are not available (solution.py is a single file); "
+                f"allowed modules: {', '.join(self.allowed)}"
+            )
+            self.violation = self.violation or message
+            raise ForbiddenImport(message)
+        top = str(name).partition(".")[0]
+        if top not in self.allowed:
+            message = (
+                f"import of '{top}' is not allowed in this challenge; "
+                f"allowed modules: {', '.join(self.allowed)}"
+            )
+            self.violation = self.violation or message
+            raise ForbiddenImport(message, name=top)
+
+    def guarded_import(self, name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+        if self._from_participant(sys._getframe(1)):
+            self.check(name, level)
+        return self._real_import(name, globals, locals, fromlist, level)
+
+    def install(self) -> None:
+        import importlib
+
+        real_import_module = importlib.import_module
+
+        def import_module(name: str, package: str | None = None):
+            if self._from_participant(sys._getframe(1)):
+                self.check(name, 1 if str(name).startswith(".") else 0)
+            return real_import_module(name, package)
+
+        importlib.import_module = import_module
+        builtins.__import__ = self.guarded_import
+
+
+def participant_traceback(exc: BaseException) -> str:
+    """The traceback from the participant's first frame on: no harness frames."""
+    harness_file = __file__
+
+    def trim(te: traceback.TracebackException) -> None:
+        frames = list(te.stack)
+        for i, frame in enumerate(frames):
+            if frame.filename == SOLUTION_FILENAME:
+                frames = frames[i:]
+                break
+        else:
+            frames = []
+        frames = [f for f in frames if f.filename != harness_file]
+        te.stack = traceback.StackSummary.from_list(frames)
+        if te.__cause__ is not None:
+            trim(te.__cause__)
+        if te.__context__ is not None:
+            trim(te.__context__)
+
+    te = traceback.TracebackException.from_exception(exc)
+    trim(te)
+    return "".join(te.format())
+
+
+def _float_list(values: object, start: int, limit: int) -> list[float]:
+    out = []
+    for v in list(values)[start:limit]:  # type: ignore[call-overload]
+        out.append(float(v))
+    return out
+
+
+class ProgressReporter(threading.Thread):
+    def __init__(self, model: object) -> None:
+        super().__init__(daemon=True, name="progress")
+        self.model = model
+        self.sent = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(PROGRESS_INTERVAL_S):
+            self.flush()
+
+    def flush(self) -> None:
+        try:
+            curve = getattr(self.model, "loss_curve_", None)
+            if curve is None or len(curve) <= self.sent or self.sent >= MAX_CURVE_POINTS:
+                return
+            values = _float_list(curve, self.sent, MAX_CURVE_POINTS)
+            send_json(b"P", {"start": self.sent, "values": values})
+            self.sent += len(values)
+        except Exception:  # noqa: BLE001 - a strange loss_curve_ only costs the live view
+            return
+
+
+def send_array(np, name: str, value: object, expected_size: int) -> None:  # noqa: ANN001
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # noqa: BLE001
+        header = {"name": name, "shape": None, "dtype": f"unconvertible ({type(exc).__name__})"}
+        send(b"A", json.dumps(header).encode() + b"\n")
+        return
+    header = {"name": name, "shape": list(arr.shape), "dtype": str(arr.dtype)}
+    if arr.dtype.kind not in "biuf" or arr.size > expected_size:
+        send(b"A", json.dumps(header).encode() + b"\n")
+        return
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    send(b"A", json.dumps(header).encode() + b"\n" + buf.getvalue())
+
+
+def _load(np, fd: int):  # noqa: ANN001, ANN202
+    with os.fdopen(fd, "rb") as f:
+        return np.load(f, allow_pickle=False)
+
+
+def _error(kind: str, message: str) -> None:
+    send_json(b"E", {"kind": kind, "message": message})
+
+
+def _classify(exc: BaseException, guard: ImportGuard) -> str:
+    if isinstance(exc, ForbiddenImport) or guard.violation:
+        return "forbidden_import"
+    if isinstance(exc, MemoryError):
+        return "memory"
+    return "runtime"
+
+
+def main() -> None:
+    global _result_fd
+    config = json.loads(sys.argv[1])
+    _result_fd = config["result_fd"]
+    import numpy as np
+
+    train_X = _load(np, config["train_X_fd"])
+    train_y = _load(np, config["train_y_fd"])
+    test_X = _load(np, config["test_X_fd"])
+    with os.fdopen(config["source_fd"], "rb") as f:
+        source = f.read().decode("utf-8", errors="replace")
+    if config["task"] != "regression":
+        train_y = train_y.astype(np.int64)
+    n_test = int(test_X.shape[0])
+    n_classes = int(config.get("n_classes") or 0)
+    send_json(b"R", {})
+
+    import random
+    import resource
+
+    guard = ImportGuard(config["allowed_imports"])
+    linecache.cache[SOLUTION_FILENAME] = (
+        len(source),
+        None,
+        source.splitlines(keepends=True),
+        SOLUTION_FILENAME,
+    )
+    random.seed(config["seed"])
+    np.random.seed(config["seed"])
+    try:
+        code = compile(source, SOLUTION_FILENAME, "exec")
+    except (SyntaxError, ValueError) as exc:
+        _error("syntax", "".join(traceback.format_exception_only(exc)).strip())
+        return
+    module = type(sys)(SOLUTION_MODULE)
+    module.__file__ = SOLUTION_FILENAME
+    sys.modules[SOLUTION_MODULE] = module
+    guard.install()
+
+    reporter = None
+    stage = "loading solution.py"
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - this is the sandbox's purpose
+        model_class = module.__dict__.get("Model")
+        if not isinstance(model_class, type):
+            _error("contract", "solution.py must define a class named Model")
+            return
+        stage = "Model()"
+        model = model_class()
+        reporter = ProgressReporter(model)
+        reporter.start()
+        stage = "fit"
+        t0 = time.perf_counter()
+        model.fit(train_X, train_y)
+        fit_seconds = time.perf_counter() - t0
+        reporter.halt.set()
+        stage = "predict"
+        t0 = time.perf_counter()
+        predictions = proba = None
+        if config["needs_labels"]:
+            predictions = model.predict(test_X)
+        if config["needs_proba"]:
+            if not callable(getattr(model, "predict_proba", None)):
+                _error(
+                    "contract",
+                    f"the metric {config['metric']} needs Model.predict_proba(X), "
+                    "which solution.py does not define",
+                )
+                return
+            proba = model.predict_proba(test_X)
+        predict_seconds = time.perf_counter() - t0
+    except BaseException as exc:  # noqa: BLE001 - every participant failure is reported
+        if reporter is not None:
+            reporter.halt.set()
+        kind = _classify(exc, guard)
+        if kind == "forbidden_import":
+            _error(kind, guard.violation or str(exc))
+        else:
+            _error(kind, participant_traceback(exc) or f"{type(exc).__name__} in {stage}")
+        return
+    if guard.violation:
+        _error("forbidden_import", guard.violation)
+        return
+    try:
+        if predictions is not None:
+            send_array(np, "predictions", predictions, n_test)
+        if proba is not None:
+            send_array(np, "proba", proba, n_test * max(n_classes, 2))
+        curve_values = getattr(model, "loss_curve_", None)
+        try:
+            curve = _float_list(curve_values, 0, MAX_CURVE_POINTS) if curve_values else []
+        except Exception:  # noqa: BLE001
+            curve = []
+        usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        send_json(
+            b"T",
+            {
+                "fit_seconds": fit_seconds,
+                "predict_seconds": predict_seconds,
+                "maxrss_kb": usage,
+                "loss_curve": curve,
+            },
+        )
+    except MemoryError:
+        _error("memory", "MemoryError while sending the predictions")
+
+
+def run() -> None:
+    """Entry point: never returns; exits without running the participant's atexit hooks."""
+    try:
+        main()
+        code = 0
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+        code = 70
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001, S110
+        pass
+    os._exit(code)

