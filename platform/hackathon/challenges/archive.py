@@ -89,7 +89,7 @@ def _check_entry(info: zipfile.ZipInfo, name: str) -> None:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise BundleError(name, f"{entry}: symbolic links are not allowed")
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise BundleError(name, f"{entry}: only regular files and folders are allowed")
 
 

@@ -1,0 +1,141 @@
+"""Organizer forms: author a challenge in the browser, or upload a bundle zip."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.conf import settings
+
+from grader.contract import DEFAULT_ALLOWED_IMPORTS
+from hackathon.challenges.bundle import ALL_METRICS, TASKS
+from hackathon.challenges.data import GENERATORS, SKLEARN_LOADERS
+
+DATA_CHOICES = [
+    ("keep", "Keep the current data"),
+    ("csv", "CSV upload (name the target column)"),
+    ("npz", "NPZ upload (arrays X and y)"),
+    ("generator", "scikit-learn generator"),
+    ("sklearn", "scikit-learn bundled dataset"),
+]
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+def _split_words(text: str) -> list[str]:
+    return [w for w in re.split(r"[\s,]+", text or "") if w]
+
+
+class ChallengeForm(forms.Form):
+    slug = forms.SlugField(max_length=60, help_text="Part of the URL; cannot change later.")
+    title = forms.CharField(max_length=120)
+    summary = forms.CharField(max_length=300, required=False)
+    description_md = forms.CharField(
+        label="Description (Markdown)", widget=forms.Textarea(attrs={"rows": 12}), required=False
+    )
+    task = forms.ChoiceField(choices=[(t, t) for t in TASKS])
+    metric = forms.ChoiceField(
+        choices=[(m, m) for m in ALL_METRICS], help_text="The ranked metric."
+    )
+    extra_metrics = forms.CharField(required=False, help_text="Shown beside it, comma separated.")
+
+    data_source = forms.ChoiceField(choices=DATA_CHOICES, initial="csv")
+    data_file = forms.FileField(required=False, help_text="CSV with a header row, or NPZ.")
+    target_column = forms.CharField(max_length=100, required=False)
+    generator = forms.ChoiceField(
+        choices=[("", "—")] + [(g, g) for g in sorted(GENERATORS | SKLEARN_LOADERS)], required=False
+    )
+    generator_params = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="TOML, one per line, e.g. n_samples = 2000",
+    )
+
+    test_fraction = forms.FloatField(initial=0.3, min_value=0.05, max_value=0.9)
+    public_fraction = forms.FloatField(initial=0.5, min_value=0.05, max_value=0.95)
+    seed = forms.IntegerField(initial=42, min_value=0, max_value=2**32 - 1)
+
+    time_limit_s = forms.FloatField(initial=10, min_value=1, max_value=3600, label="Time limit (s)")
+    memory_mb = forms.IntegerField(initial=256, min_value=64, max_value=16384, label="Memory (MB)")
+    daily_quota = forms.IntegerField(initial=10, min_value=1, max_value=10000)
+    total_quota = forms.IntegerField(required=False, min_value=1, max_value=100000)
+    inflight_cap = forms.IntegerField(initial=2, min_value=1, max_value=100)
+    max_final = forms.IntegerField(initial=2, min_value=1, max_value=100)
+    allowed_imports = forms.CharField(
+        initial=", ".join(DEFAULT_ALLOWED_IMPORTS), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    start_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput())
+    end_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput())
+    freeze_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput())
+
+    starter_code = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10, "class": "code"}),
+        help_text="Empty: a generic gradient-descent starter for the task.",
+    )
+    baseline_code = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 6, "class": "code"})
+    )
+    published = forms.BooleanField(required=False)
+    allow_resplit = forms.BooleanField(
+        required=False,
+        help_text="Allow a data or split change on a challenge with scored submissions (they are rejudged).",
+    )
+
+    def __init__(self, *args, editing: bool = False, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.editing = editing
+        if editing:
+            self.fields["slug"].disabled = True
+        else:
+            self.fields["data_source"].choices = DATA_CHOICES[1:]
+
+    def clean_extra_metrics(self) -> list[str]:
+        return _split_words(self.cleaned_data["extra_metrics"])
+
+    def clean_allowed_imports(self) -> list[str]:
+        names = _split_words(self.cleaned_data["allowed_imports"])
+        for name in names:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", name):
+                raise forms.ValidationError(f"{name!r} is not a module name")
+        return names
+
+    def clean_data_file(self):  # noqa: ANN201
+        upload = self.cleaned_data.get("data_file")
+        if upload and upload.size > settings.BUNDLE_MAX_BYTES:
+            raise forms.ValidationError(
+                f"file of {upload.size} bytes is over the limit of {settings.BUNDLE_MAX_BYTES} bytes"
+            )
+        return upload
+
+    def clean(self) -> dict:
+        data = super().clean()
+        source = data.get("data_source")
+        if source in ("csv", "npz") and not data.get("data_file"):
+            self.add_error("data_file", f"Upload a {source.upper()} file for this data source.")
+        if source == "csv" and not (data.get("target_column") or "").strip():
+            self.add_error("target_column", "Name the target column of the CSV.")
+        if source in ("generator", "sklearn") and not data.get("generator"):
+            self.add_error("generator", "Choose a generator or dataset.")
+        return data
+
+
+class BundleUploadForm(forms.Form):
+    bundle = forms.FileField(
+        help_text="A zip of a bundle folder (challenge.toml at its top or in one folder)."
+    )
+    allow_resplit = forms.BooleanField(required=False)
+
+    def clean_bundle(self):  # noqa: ANN201
+        upload = self.cleaned_data["bundle"]
+        if upload.size > settings.BUNDLE_MAX_BYTES:
+            raise forms.ValidationError(
+                f"file of {upload.size} bytes is over the limit of {settings.BUNDLE_MAX_BYTES} bytes"
+            )
+        return upload

@@ -1,0 +1,141 @@
+"""`manage.py load_challenges`: idempotent loads, updates, and the resplit guard."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from hackathon.challenges.models import Challenge, DataBlob
+from hackathon.challenges.services import ResplitRefused, challenge_load_bundle
+from hackathon.submissions.models import Submission
+
+from .conftest import BUILTIN, bundle_files
+
+
+def _write(folder: Path, files: dict[str, bytes]) -> Path:
+    for name, body in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(body)
+    return folder
+
+
+def _load(path: Path, *args: str) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("load_challenges", str(path), *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_five_builtin_challenges_load_and_reload_unchanged() -> None:
+    first = _load(BUILTIN)
+    assert first.count("created") == 5
+    assert (
+        Challenge.objects.count() == 5 and Challenge.objects.filter(is_published=True).count() == 5
+    )
+    big = Challenge.objects.get(slug="large-scale-regression")
+    assert (big.n_train, big.n_test, big.n_features) == (140_000, 60_000, 100)
+    blobs = DataBlob.objects.count()
+    hashes = dict(Challenge.objects.values_list("slug", "split_hash"))
+    assert _load(BUILTIN).count("unchanged") == 5
+    assert DataBlob.objects.count() == blobs
+    assert dict(Challenge.objects.values_list("slug", "split_hash")) == hashes
+
+
+def test_a_changed_text_or_limit_updates_without_resplitting(db: None, tmp_path: Path) -> None:
+    bundle = _write(tmp_path / "tiny", bundle_files())
+    assert "tiny: created" in _load(bundle)
+    before = Challenge.objects.get(slug="tiny")
+    _write(bundle, bundle_files(title="Tiny, renamed", description="New *text*"))
+    toml = (bundle / "challenge.toml").read_text().replace("time_s = 5", "time_s = 9")
+    (bundle / "challenge.toml").write_text(toml)
+    assert "tiny: updated" in _load(bundle)
+    after = Challenge.objects.get(slug="tiny")
+    assert (after.title, after.description_md, after.time_limit_s) == (
+        "Tiny, renamed",
+        "New *text*",
+        9.0,
+    )
+    assert after.split_hash == before.split_hash and after.test_y_id == before.test_y_id
+
+
+def test_the_split_hash_is_recorded_from_the_blob_hashes(make_challenge: object) -> None:
+    challenge = make_challenge()
+    for key in ("train_X", "train_y", "test_X", "test_y", "public_mask"):
+        blob = getattr(challenge, key)
+        assert hashlib.sha256(bytes(blob.data)).hexdigest() == blob.sha256
+    assert len(challenge.split_hash) == 64
+
+
+def _scored(challenge: Challenge, team: object) -> Submission:
+    return Submission.objects.create(
+        challenge=challenge,
+        team=team,
+        code="x",
+        code_sha256="0" * 64,
+        state="finished",
+        verdict="scored",
+        public_score=1.0,
+        private_score=1.0,
+    )
+
+
+def test_a_resplit_under_scored_submissions_is_refused_and_changes_nothing(
+    make_challenge: object, team_a: object, tmp_path: Path
+) -> None:
+    challenge = make_challenge()
+    _scored(challenge, team_a)
+    bundle = _write(tmp_path / "tiny", bundle_files(seed=7, title="Changed"))
+    with pytest.raises(CommandError):
+        _load(bundle)
+    same = Challenge.objects.get(pk=challenge.pk)
+    assert (same.split_hash, same.title, same.test_y_id) == (
+        challenge.split_hash,
+        "Tiny",
+        challenge.test_y_id,
+    )
+    with pytest.raises(ResplitRefused, match="--allow-resplit"):
+        challenge_load_bundle(files=bundle_files(seed=7), origin="b")
+
+
+def test_allow_resplit_changes_the_split_and_rejudges_the_submissions(
+    make_challenge: object, team_a: object, organizer: object, tmp_path: Path
+) -> None:
+    challenge = make_challenge()
+    submission = _scored(challenge, team_a)
+    bundle = _write(tmp_path / "tiny", bundle_files(seed=7))
+    out = _load(bundle, "--allow-resplit")
+    assert "tiny: resplit, submissions rejudged" in out
+    fresh = Challenge.objects.get(pk=challenge.pk)
+    assert fresh.split_hash != challenge.split_hash
+    submission.refresh_from_db()
+    assert submission.state == "queued"
+
+
+def test_a_resplit_without_scored_submissions_needs_no_flag(
+    make_challenge: object, tmp_path: Path
+) -> None:
+    challenge = make_challenge()
+    out = _load(_write(tmp_path / "tiny", bundle_files(seed=9)))
+    assert "tiny: resplit" in out
+    assert Challenge.objects.get(pk=challenge.pk).split_hash != challenge.split_hash
+
+
+def test_a_broken_bundle_fails_the_command_naming_file_and_field(db: None, tmp_path: Path) -> None:
+    files = bundle_files()
+    files["challenge.toml"] = files["challenge.toml"].replace(
+        b'metric = "rmse"', b'metric = "accuracy"'
+    )
+    bundle = _write(tmp_path / "broken", files)
+    from io import StringIO
+
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 bundle"):
+        call_command("load_challenges", str(bundle), stderr=err, stdout=StringIO())
+    assert (
+        "challenge.toml: metric: metric 'accuracy' does not fit task 'regression'" in err.getvalue()
+    )
+    assert not Challenge.objects.exists() and not DataBlob.objects.exists()
