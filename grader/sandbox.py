@@ -173,6 +173,7 @@ class Sandbox:
             self.runtime = rt.private_runtime(config.state_dir)
         else:
             self.runtime = rt.host_runtime(config.state_dir)
+        self.used_uids: set[int] = set()  # slot uids this process has run (tests check them)
         self.prlimit = shutil.which("prlimit")
         if self.prlimit is None:
             raise InternalError("util-linux 'prlimit' is missing: it sets the sandbox's rlimits")
@@ -259,6 +260,7 @@ class Sandbox:
             with slot_lease(
                 self.config.state_dir, count=self.config.slots, uid_base=self.config.uid_base
             ) as slot:
+                self.used_uids.add(slot.uid)
                 return self._run(harness_config, pass_fds, limits, array_cap, progress, slot)
         return self._run(harness_config, pass_fds, limits, array_cap, progress, None)
 
