@@ -222,3 +222,35 @@ def test_the_console_script_lists_up(capsys) -> None:
         main(["up", "--help"])
     out = capsys.readouterr().out
     assert "--host" in out and "--port" in out
+
+
+SUBREAPER_SCRIPT = """
+import os, subprocess, sys
+from hackathon.cli import up
+
+assert up.become_subreaper()
+supervisor = up.Supervisor(grace=5)
+spawner = supervisor.spawn(
+    "spawner",
+    [sys.executable, "-c",
+     "import subprocess; p = subprocess.Popen(['sleep', '300'], start_new_session=True); print(p.pid)"],
+    dict(os.environ),
+    stdout=subprocess.PIPE,
+    text=True,
+)
+orphan = int(spawner.process.stdout.readline())
+spawner.process.wait()
+print(orphan, up.parent_of(orphan) == os.getpid(), flush=True)
+supervisor.stop()
+"""
+
+
+def test_a_descendant_that_left_for_its_own_session_is_still_stopped() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SUBREAPER_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    orphan, adopted = result.stdout.split()
+    assert adopted == "True"  # re-parented to the supervisor, not to init
+    fields = proc_stat(int(orphan))
+    assert fields is None, fields  # killed and reaped
