@@ -5,9 +5,13 @@ Elements are found the way a person finds them: by role and accessible name or l
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Download, Page, expect
+
+from tests.browser.livesite import ORGANIZER_PASSWORD, ORGANIZER_USERNAME
 
 PASSWORD = "gradient-Descent-42"
 
@@ -22,13 +26,17 @@ def sign_up(page: Page, username: str, password: str = PASSWORD) -> None:
     expect(page.get_by_role("navigation", name="Main")).to_contain_text(username)
 
 
-def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
+def log_in(page: Page, username: str, password: str = PASSWORD, *, succeeds: bool = True) -> None:
     page.goto("/accounts/login/")
     page.get_by_label(re.compile(r"^Username", re.I)).fill(username)
     page.get_by_label(re.compile(r"^Password:?$", re.I)).fill(password)
     page.get_by_role("button", name=re.compile(r"^Log in$", re.I)).click()
-    if password == PASSWORD:
+    if succeeds:
         expect(page.get_by_role("navigation", name="Main")).to_contain_text(username)
+
+
+def log_in_as_organizer(page: Page) -> None:
+    log_in(page, ORGANIZER_USERNAME, ORGANIZER_PASSWORD)
 
 
 def log_out(page: Page) -> None:
@@ -65,3 +73,13 @@ def join_team_by_link(page: Page, link: str, team_name: str) -> None:
     if button.count():
         button.click()
     expect(page.get_by_role("heading", name=re.compile(re.escape(team_name)))).to_be_visible()
+
+
+def read_zip(download: Download) -> dict[str, str]:
+    """The text files of a downloaded zip, by name."""
+    with zipfile.ZipFile(io.BytesIO(download.path().read_bytes())) as archive:
+        return {
+            info.filename: archive.read(info).decode("utf-8", errors="replace")
+            for info in archive.infolist()
+            if not info.is_dir()
+        }

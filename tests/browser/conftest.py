@@ -133,8 +133,11 @@ def open_browser(
         context.close()
 
 
+ScreenshotSaver = Callable[..., Path]
+
+
 @pytest.fixture
-def save_screenshot() -> Callable[[Page, str], Path]:
+def save_screenshot() -> ScreenshotSaver:
     """Save a screenshot for the README (docs/screenshots/<name>.png)."""
 
     def save(page: Page, name: str, *, full_page: bool = False) -> Path:

@@ -18,7 +18,7 @@ def test_a_participant_signs_up_logs_out_and_logs_in_again(
     actions.log_out(page)
     expect(page.get_by_role("navigation", name="Main")).not_to_contain_text("ada")
 
-    actions.log_in(page, "ada", "not-the-password")
+    actions.log_in(page, "ada", "not-the-password", succeeds=False)
     expect(
         page.get_by_text(re.compile(r"enter a correct username and password", re.I))
     ).to_be_visible()
