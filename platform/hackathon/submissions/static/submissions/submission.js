@@ -1,0 +1,129 @@
+/* The submission page, live: status from the server-sent stream (no polling), the loss
+   curve growing while the solution trains, overlays of the team's other submissions. */
+(function () {
+  "use strict";
+  var statusEl = document.getElementById("submission-status");
+  var box = document.getElementById("live-status");
+  var chart = document.getElementById("loss-chart");
+  if (!statusEl || !box || !chart) return;
+  var status = JSON.parse(statusEl.textContent);
+  var overlays = {};  // id -> {label, values}
+  var logBox = document.getElementById("log-scale");
+  var timer = null;
+
+  function text(id, value) { var n = document.getElementById(id); if (n) n.textContent = value; }
+  function num(v, digits, unit) { return v === null || v === undefined ? "—" : Number(v).toFixed(digits) + (unit || ""); }
+
+  function redraw() {
+    var series = [{ label: "#" + status.id, values: status.loss_curve || [] }];
+    Object.keys(overlays).forEach(function (id) { series.push(overlays[id]); });
+    var drawn = window.LossChart.draw(chart, series, { log: logBox && logBox.checked });
+    var empty = document.getElementById("loss-empty");
+    if (empty) empty.hidden = drawn;
+  }
+
+  function badge() {
+    var b = document.getElementById("state-badge");
+    if (!b) return;
+    var cls = "badge-muted", label = status.state;
+    if (status.disqualified) { cls = "badge-bad"; label = "disqualified"; }
+    else if (status.state === "running") cls = "badge-warn";
+    else if (status.state === "finished") {
+      label = status.verdict_label || status.verdict;
+      cls = status.verdict === "scored" ? "badge-ok" : (status.verdict === "internal_error" ? "badge-muted" : "badge-bad");
+    }
+    b.innerHTML = "";
+    var span = document.createElement("span");
+    span.className = "badge " + cls; span.textContent = label;
+    b.appendChild(span);
+  }
+
+  function line() {
+    var el = document.getElementById("status-line");
+    if (!el) return;
+    clearInterval(timer);
+    if (status.state === "queued") {
+      el.textContent = "Waiting in the queue" + (status.queue_position ? ": position " + status.queue_position + "." : ".");
+    } else if (status.state === "running") {
+      var started = status.started_at ? Date.parse(status.started_at) : Date.now();
+      var tick = function () { el.textContent = "Grading: running for " + Math.max(0, Math.round((Date.now() - started) / 1000)) + " s."; };
+      tick(); timer = setInterval(tick, 1000);
+    } else {
+      el.textContent = status.verdict_label || status.verdict || "Finished";
+    }
+    var msg = document.getElementById("verdict-message");
+    if (msg) { msg.textContent = status.message || ""; msg.hidden = !status.message; }
+  }
+
+  function facts() {
+    var score = num(status.public_score, 6);
+    if (status.public_ci && status.public_ci[0] !== null) score += " (95% CI " + num(status.public_ci[0], 4) + " – " + num(status.public_ci[1], 4) + ")";
+    text("public-score", score);
+    if ("private_score" in status) text("private-score", num(status.private_score, 6));
+    text("fit-seconds", num(status.fit_seconds, 3, " s"));
+    text("predict-seconds", num(status.predict_seconds, 3, " s"));
+    text("peak-memory", num(status.peak_memory_mb, 1, " MB"));
+  }
+
+  function render() { badge(); line(); facts(); redraw(); }
+
+  function refresh() {
+    return fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        var wasFinished = status.state === "finished";
+        status = data; render();
+        if (!wasFinished && status.state === "finished" && status.diagnostics && status.diagnostics.length) {
+          window.location.reload();  // diagnostics and final-selection controls are server-rendered
+        }
+      });
+  }
+
+  function onEvent(msg) {
+    var payload;
+    try { payload = JSON.parse(msg.data); } catch (e) { return; }
+    var data = payload.data || {};
+    if (payload.topic && payload.topic.indexOf("submission:") !== 0) {
+      if (status.state === "queued") refresh();  // someone else's result moved the queue
+      return;
+    }
+    if (payload.event === "progress" && status.state !== "finished") {
+      status.loss_curve = data.loss_curve || [];
+      redraw();
+    } else if (payload.event === "state") {
+      status.state = data.state;
+      if (data.started_at) status.started_at = data.started_at;
+      render();
+      if (data.state === "queued") refresh();
+    } else {
+      refresh();  // finished, disqualified, anything else: take the whole state
+    }
+  }
+
+  function connect() {
+    var url = box.dataset.liveUrl;
+    if (!url || !window.EventSource || status.state === "finished") return;
+    if (status.state === "queued" && status.challenge_topic) url += "&topic=" + encodeURIComponent(status.challenge_topic);
+    var source = new EventSource(url);
+    source.onmessage = onEvent;
+    source.onopen = function () { refresh(); };  // catch up on anything before the stream
+  }
+
+  if (logBox) logBox.addEventListener("change", redraw);
+  Array.prototype.forEach.call(document.querySelectorAll(".overlay-choice"), function (box) {
+    box.addEventListener("change", function () {
+      var id = box.value;
+      if (!box.checked) { delete overlays[id]; redraw(); return; }
+      fetch(chart.dataset.curvesUrl + "?ids=" + encodeURIComponent(id), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          (data.curves || []).forEach(function (c) { overlays[c.id] = { label: c.label, values: c.loss_curve }; });
+          redraw();
+        });
+    });
+  });
+  window.addEventListener("resize", redraw);
+  render();
+  connect();
+})();

@@ -1,0 +1,179 @@
+"""The grading state machine without a sandbox run: claim, results, internal errors,
+the sweeper and lost messages. (End to end through a real worker: test_worker_e2e.py.)"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from hackathon.submissions.grading import (
+    submission_claim,
+    submission_fail_internal,
+    submission_store_result,
+)
+from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
+from hackathon.submissions.services import submission_create
+from hackathon.submissions.sweeper import (
+    _submission_id_of,
+    pending_message_submission_ids,
+    requeue_orphans_of,
+    requeue_stale_submissions,
+    resend_lost_messages,
+)
+
+from grader.contract import GradingResult
+from grader.contract import Verdict as GV
+from tests.submissions.conftest import LINEAR_SOLUTION
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(make_challenge, member_a, team_a) -> Submission:
+    return submission_create(challenge=make_challenge(), user=member_a, code=LINEAR_SOLUTION)
+
+
+def _scored(score: float = 0.5) -> GradingResult:
+    return GradingResult(
+        verdict=GV.SCORED, public_score=score, private_score=score + 0.1,
+        loss_curve=[3.0, float("nan"), float("inf"), 1.0], stdout="a\x00b", sandbox_level="strong",
+    )
+
+
+def test_second_claim_of_the_same_submission_gets_nothing(queued) -> None:
+    first = submission_claim(submission_id=queued.pk, worker="w1")
+    assert first is not None
+    assert submission_claim(submission_id=queued.pk, worker="w2") is None
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.state, sub.attempts, sub.worker) == (State.RUNNING, 1, "w1")
+
+
+def test_result_is_stored_with_the_claim_and_cleaned_for_the_database(queued) -> None:
+    _, token = submission_claim(submission_id=queued.pk, worker="w1")
+    assert submission_store_result(submission=queued, token=token, result=_scored()).startswith(
+        "finished"
+    )
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.state, sub.verdict, sub.public_score) == (State.FINISHED, Verdict.SCORED, 0.5)
+    assert sub.loss_curve == [3.0, None, None, 1.0]
+    assert "\x00" not in sub.stdout
+    assert sub.sandbox_level == "strong"
+
+
+def test_a_late_result_of_a_requeued_attempt_is_dropped(queued) -> None:
+    _, old_token = submission_claim(submission_id=queued.pk, worker="dead")
+    Submission.objects.filter(pk=queued.pk).update(state=State.QUEUED, claim_token="")
+    _, new_token = submission_claim(submission_id=queued.pk, worker="alive")
+    assert submission_store_result(submission=queued, token=old_token, result=_scored(9.0)) == (
+        "claim lost"
+    )
+    submission_store_result(submission=queued, token=new_token, result=_scored(0.25))
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.public_score, sub.attempts) == (0.25, 2)
+
+
+def test_internal_errors_retry_then_end_refunded(queued, settings) -> None:
+    settings.GRADING_MAX_ATTEMPTS = 2
+    claimed, token = submission_claim(submission_id=queued.pk, worker="w1")
+    assert "queued again" in submission_fail_internal(
+        submission=claimed, token=token, detail="scratch disk full"
+    )
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.state, sub.counts_toward_quota) == (State.QUEUED, True)
+    assert "scratch disk full" in sub.last_error
+    claimed, token = submission_claim(submission_id=queued.pk, worker="w2")
+    assert "final" in submission_fail_internal(submission=claimed, token=token, detail="sandbox could not start")
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.state, sub.verdict) == (State.FINISHED, Verdict.INTERNAL_ERROR)
+    assert sub.counts_toward_quota is False
+    assert "not counted against your quota" in sub.message
+    assert "sandbox could not start" not in sub.message  # the detail is for organizers only
+    assert "w2" in sub.last_error
+
+
+def _heartbeat(name: str, *, age_s: float = 0, current: Submission | None = None) -> None:
+    WorkerHeartbeat.objects.create(
+        name=name, last_seen=timezone.now() - timedelta(seconds=age_s), current_submission=current
+    )
+
+
+def test_sweeper_requeues_work_of_a_silent_worker(queued, settings) -> None:
+    settings.WORKER_HEARTBEAT_TIMEOUT_S = 30
+    _, token = submission_claim(submission_id=queued.pk, worker="gone")
+    _heartbeat("gone", age_s=120, current=queued)
+    report = requeue_stale_submissions()
+    assert report.requeued == [queued.pk]
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.state, sub.claim_token) == (State.QUEUED, "")
+    assert "heartbeats" in sub.last_error
+    # The dead attempt's result can no longer land.
+    assert submission_store_result(submission=queued, token=token, result=_scored()) == "claim lost"
+
+
+def test_sweeper_leaves_a_live_worker_within_its_time_limit_alone(queued) -> None:
+    submission_claim(submission_id=queued.pk, worker="busy")
+    _heartbeat("busy", current=queued)
+    assert requeue_stale_submissions().requeued == []
+    assert Submission.objects.get(pk=queued.pk).state == State.RUNNING
+
+
+def test_sweeper_requeues_a_run_past_its_limit_that_its_worker_left(queued, settings) -> None:
+    settings.GRADING_STALE_MARGIN_S = 5
+    submission_claim(submission_id=queued.pk, worker="busy")
+    Submission.objects.filter(pk=queued.pk).update(
+        started_at=timezone.now() - timedelta(seconds=60)
+    )
+    _heartbeat("busy", current=None)
+    assert requeue_stale_submissions().requeued == [queued.pk]
+
+
+def test_sweeper_ends_a_submission_out_of_attempts_as_refunded_internal_error(
+    queued, settings
+) -> None:
+    settings.GRADING_MAX_ATTEMPTS = 1
+    submission_claim(submission_id=queued.pk, worker="gone")
+    report = requeue_stale_submissions()  # no heartbeat row at all
+    assert report.failed == [queued.pk]
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.verdict, sub.counts_toward_quota) == (Verdict.INTERNAL_ERROR, False)
+
+
+def test_a_restarted_worker_requeues_what_it_was_running(queued) -> None:
+    submission_claim(submission_id=queued.pk, worker="w1@host")
+    assert requeue_orphans_of(worker="w2@host") == 0
+    assert requeue_orphans_of(worker="w1@host") == 1
+    assert Submission.objects.get(pk=queued.pk).state == State.QUEUED
+
+
+def test_claim_takes_over_from_a_dead_grading_process_of_the_same_worker(queued) -> None:
+    submission_claim(submission_id=queued.pk, worker="w1@host")
+    # A pool child that died: its pid is gone (pid 2**22 + 1 is above pid_max defaults).
+    Submission.objects.filter(pk=queued.pk).update(worker_pid=4194305)
+    assert submission_claim(submission_id=queued.pk, worker="other@host") is None
+    again = submission_claim(submission_id=queued.pk, worker="w1@host")
+    assert again is not None
+    assert Submission.objects.get(pk=queued.pk).attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweeper_resends_only_messages_the_broker_lost(
+    make_challenge, member_a, team_a, clean_broker, settings
+) -> None:
+    import redis
+
+    settings.GRADING_QUEUED_GRACE_S = 0
+    challenge = make_challenge(inflight_cap=0)
+    kept = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
+    lost = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
+    assert pending_message_submission_ids() >= {kept.pk, lost.pk}
+    client = redis.Redis.from_url(clean_broker)
+    # Lose one message, as a Redis restart without persistence would.
+    for key in list(client.scan_iter("grading*")):
+        for raw in client.lrange(key, 0, -1):
+            if _submission_id_of(raw) == lost.pk:
+                client.lrem(key, 1, raw)
+    assert lost.pk not in pending_message_submission_ids()
+    report = resend_lost_messages(now=timezone.now() + timedelta(seconds=1))
+    assert report.resent == [lost.pk]
+    assert pending_message_submission_ids() >= {kept.pk, lost.pk}
