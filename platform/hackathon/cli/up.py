@@ -360,7 +360,7 @@ def _run_children(
         "worker",
         [
             python, "-m", "celery", "-A", "hackathon", "worker",
-            "-Q", "grading,default", "--concurrency", str(args.concurrency),
+            "-Q", ",".join(worker_queues()), "--concurrency", str(args.concurrency),
             "--hostname", f"grading-{os.getpid()}@%h", "--loglevel", "INFO",
         ],
         env,
@@ -391,6 +391,22 @@ def _run_children(
             supervisor.reap_orphans()
         time.sleep(0.25)
     return 0
+
+
+def worker_queues() -> list[str]:
+    """Every queue the platform sends to: the local worker does all the work."""
+    from django.conf import settings
+
+    queues = ["grading"]
+    try:
+        from hackathon.submissions.scheduling import GRADING_QUEUES
+    except ImportError:  # older layout: one grading queue
+        GRADING_QUEUES = ()  # noqa: N806
+    queues += [q for q in GRADING_QUEUES if q not in queues]
+    queues += [r["queue"] for r in settings.CELERY_TASK_ROUTES.values() if r["queue"] not in queues]
+    if settings.CELERY_TASK_DEFAULT_QUEUE not in queues:
+        queues.append(settings.CELERY_TASK_DEFAULT_QUEUE)
+    return queues
 
 
 def banner(site: str, username: str, password: str | None) -> None:
