@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from pathlib import Path
 
 from playwright.sync_api import Download, Page, expect
 
@@ -83,3 +84,71 @@ def read_zip(download: Download) -> dict[str, str]:
             for info in archive.infolist()
             if not info.is_dir()
         }
+
+
+def open_challenge(page: Page, title: str) -> None:
+    page.goto("/challenges/")
+    page.get_by_role("link", name=re.compile(re.escape(title))).first.click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+
+
+def download_starter_kit(page: Page) -> dict[str, str]:
+    """From a challenge page: the starter kit's text files, by name."""
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile(r"^Starter kit", re.I)).click()
+    return read_zip(download.value)
+
+
+def submit_file(page: Page, challenge_title: str, path: Path) -> int:
+    """Upload a solution from the challenge's submit page; return the submission's number."""
+    open_submit_form(page, challenge_title)
+    page.get_by_label(re.compile(r"^Upload solution", re.I)).set_input_files(path)
+    return send_submission(page)
+
+
+def submit_code(page: Page, challenge_title: str, code: str) -> int:
+    """Paste a solution into the submit page's code box; return the submission's number."""
+    open_submit_form(page, challenge_title)
+    page.get_by_label(re.compile(r"paste the code", re.I)).fill(code)
+    return send_submission(page)
+
+
+def open_submit_form(page: Page, challenge_title: str) -> None:
+    open_challenge(page, challenge_title)
+    page.get_by_role("link", name=re.compile(r"^Submit", re.I)).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(challenge_title)
+
+
+def send_submission(page: Page) -> int:
+    page.get_by_role("button", name=re.compile(r"^Submit", re.I)).click()
+    expect(page).to_have_url(SUBMISSION_URL)
+    match = SUBMISSION_URL.search(page.url)
+    assert match is not None
+    return int(match.group(1))
+
+
+SUBMISSION_URL = re.compile(r"/submissions/(\d+)/$")
+GRADING_TIMEOUT_MS = 90_000  # a queue, a sandbox and two shared cores: generous on purpose
+
+
+def expect_verdict(page: Page, verdict: str) -> None:
+    """Wait until the open submission page shows `verdict` (pushed to it, never reloaded)."""
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        verdict, timeout=GRADING_TIMEOUT_MS
+    )
+
+
+def heading_history(page: Page) -> list[str]:
+    """Every text the page's main heading showed since it loaded (see HEADING_RECORDER)."""
+    return page.evaluate("window.__headingTexts || []")
+
+
+def mark_page(page: Page) -> None:
+    """Leave a mark in the page's JavaScript state: a reload or navigation would wipe it."""
+    page.evaluate("window.__journeyMark = 'still the same document'")
+
+
+def expect_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.__journeyMark") == "still the same document", (
+        f"{page.url} was reloaded or navigated away"
+    )

@@ -95,6 +95,23 @@ def chromium() -> Iterator[Browser]:
 
 BrowserFactory = Callable[..., Page]
 
+# Installed in every page before its own scripts: records each text the page's main heading
+# shows (a submission page's heading carries its state badge), so a journey can tell the
+# states a page went through on its own, without a reload, however fast they passed.
+HEADING_RECORDER = """
+document.addEventListener('DOMContentLoaded', () => {
+  const heading = document.querySelector('main h1');
+  const seen = (window.__headingTexts = []);
+  if (!heading) return;
+  const record = () => {
+    const text = heading.textContent.replace(/\\s+/g, ' ').trim();
+    if (seen[seen.length - 1] !== text) seen.push(text);
+  };
+  record();
+  new MutationObserver(record).observe(heading, {subtree: true, childList: true, characterData: true});
+});
+"""
+
 
 @pytest.fixture
 def open_browser(
@@ -110,6 +127,7 @@ def open_browser(
             accept_downloads=True,
         )
         context.set_default_timeout(15_000)
+        context.add_init_script(HEADING_RECORDER)
         contexts.append((name, context))
         return context.new_page()
 
