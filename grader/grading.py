@@ -142,16 +142,20 @@ def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | 
 
 
 def grade(
-    job: GradingJob, *, progress: Callable[[list[float]], None] | None = None
+    job: GradingJob,
+    *,
+    progress: Callable[[list[float]], None] | None = None,
+    sandbox: Sandbox | None = None,
 ) -> GradingResult:
     """Run `job.source` in the sandbox and score its predictions on the hidden labels.
 
     Never raises for participant faults (they are verdicts); raises InternalError for platform
     faults. `progress(loss_curve)` is called from this thread while the solution trains.
+    `sandbox` defaults to the process-wide one configured from the environment.
     """
     started = time.monotonic()
     _check_job(job)
-    sandbox = get_sandbox()
+    sandbox = sandbox or get_sandbox()
     source = job.source.encode("utf-8", errors="surrogatepass")
     if len(source) > SOLUTION_MAX_BYTES:
         return GradingResult(
@@ -217,6 +221,11 @@ def grade(
             result.peak_memory_mb = max(result.peak_memory_mb or 0.0, inner) or None
     result.diagnostics = diagnose(result.loss_curve)
 
+    if not run.ready:
+        raise InternalError(
+            "the sandbox failed before the solution started "
+            f"(exit status {run.exit_status}): {run.stderr[-2000:].strip()}"
+        )
     ended = _verdict_from_run(run, job.limits)
     if ended is not None:
         result.verdict, result.message = ended

@@ -58,13 +58,12 @@ def slot_lease(state_dir: Path, *, count: int, uid_base: int) -> Iterator[Slot]:
                 continue
             slot = Slot(index, uid_base + index)
             try:
+                # A holder that crashed mid-run may have left processes; the runner sweeps
+                # again after every run, before the slot is released.
                 kill_uid_processes(slot.uid)
                 yield slot
             finally:
-                try:
-                    kill_uid_processes(slot.uid)
-                finally:
-                    os.close(fd)
+                os.close(fd)
             return
         if time.monotonic() > deadline:
             raise InternalError(f"no free sandbox slot among {count} after {SLOT_WAIT_S:.0f} s")

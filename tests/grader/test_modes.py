@@ -1,0 +1,60 @@
+"""Sandbox levels other than the default: degraded (explicit opt-in) and platform faults."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import grader
+from grader.contract import SandboxLevel, Verdict
+from grader.grading import get_sandbox
+from grader.sandbox import Sandbox, SandboxConfig
+
+from .conftest import LINEAR
+
+
+def test_degraded_mode_grades_only_when_explicitly_allowed(make_job, tmp_path) -> None:
+    sandbox = Sandbox(SandboxConfig(state_dir=tmp_path, bwrap=None, allow_degraded=True))
+    assert sandbox.level is SandboxLevel.DEGRADED
+    result = grader.grade(make_job(LINEAR), sandbox=sandbox)
+    assert result.verdict is Verdict.SCORED, result.message
+    assert result.sandbox_level == "degraded"
+
+
+def test_a_sandbox_that_cannot_start_is_an_internal_error(make_job, tmp_path) -> None:
+    broken = Sandbox(SandboxConfig(state_dir=get_sandbox().config.state_dir, bwrap="/bin/false"))
+    with pytest.raises(grader.InternalError, match="before the solution started"):
+        grader.grade(make_job(LINEAR), sandbox=broken)
+
+
+def test_unknown_metric_is_an_internal_error(make_job) -> None:
+    with pytest.raises(grader.InternalError, match="unknown metric"):
+        grader.grade(make_job(LINEAR, metric="wrong"))
+
+
+def test_metric_that_does_not_fit_the_task_is_an_internal_error(make_job) -> None:
+    with pytest.raises(grader.InternalError, match="does not apply"):
+        grader.grade(make_job(LINEAR, metric="accuracy"))
+
+
+def test_the_result_channel_cannot_be_flooded(make_job) -> None:
+    source = """
+import json, os, struct, sys
+import numpy as np
+
+class Model:
+    def fit(self, X, y):
+        fd = json.loads(sys.argv[1])["result_fd"]
+        os.write(fd, struct.pack(">cI", b"A", 2**31))
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+"""
+    from .conftest import HOSTILE_IMPORTS
+
+    result = grader.grade(make_job(source, allowed=HOSTILE_IMPORTS))
+    assert result.verdict is Verdict.INVALID_PREDICTIONS
+    assert "exceeds" in result.message
+    assert json.dumps(result.message)
