@@ -18,7 +18,7 @@ def test_there_are_five_builtin_bundles_each_with_starter_and_baseline() -> None
         assert spec.slug == slug
         assert "class Model" in spec.starter_code and "loss_curve_" in spec.starter_code
         assert "class Model" in spec.baseline_code
-        assert "Measured" in spec.description_md
+        assert "## Reference figures (measured)" in spec.description_md
 
 
 def test_builtin_metrics_and_limits_are_what_the_challenges_teach() -> None:

@@ -16,8 +16,8 @@ def softmax(scores):
 
 class Model:
     def __init__(self):
-        self.learning_rate = 0.05
-        self.epochs = 3
+        self.learning_rate = 0.1
+        self.epochs = 5
         self.batch_size = 64
         self.loss_curve_ = []
 
