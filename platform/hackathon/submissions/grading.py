@@ -287,7 +287,6 @@ def _result_fields(result: GradingResult) -> dict:
         "loss_curve": clean_curve(result.loss_curve)[:100_000],
         "diagnostics": list(result.diagnostics or []),
         "sandbox_level": str(result.sandbox_level or "")[:20],
-        "last_error": "",
     }
 
 
