@@ -14,6 +14,7 @@ from hackathon.challenges.archive import write_zip
 from hackathon.challenges.bundle import read_bundle_dir
 
 from tests.api.conftest import BUNDLE, ROLES
+from tests.api.test_submit_errors import GOOD
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ CASES = [
         "post",
         "/api/v1/challenges/{slug}/submissions/",
         every(201, anonymous=401),
-        body=lambda ctx: {"code": "class Model:\n    def fit(self, X, y):\n        return self\n"},
+        body=lambda ctx: {"code": GOOD},
     ),
     Case("submission list", "get", "/api/v1/submissions/", every(200, anonymous=401)),
     Case(

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hackathon.challenges.models import Challenge
-from hackathon.submissions.models import Submission
+from hackathon.submissions.models import Submission, Verdict
 
 
 def _absolute(request: Any, path: str) -> str:
@@ -135,6 +135,12 @@ class DiagnosticSerializer(serializers.Serializer):
 
 class SubmissionSerializer(serializers.ModelSerializer):
     challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    verdict = serializers.ChoiceField(
+        choices=Verdict.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty until the submission is finished.",
+    )
     team = serializers.SerializerMethodField()
     user = serializers.SerializerMethodField()
     verdict_label = serializers.SerializerMethodField()

@@ -1,9 +1,10 @@
 """The REST API under /api/: version 1, its OpenAPI schema and the browsable docs."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hackathon.api.views import accounts, challenges, organizer, submissions
+from hackathon.api.views.fallback import api_not_found
 
 app_name = "api"
 
@@ -73,4 +74,6 @@ urlpatterns = [
     path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/ is a JSON 404 too, never Django's HTML page.
+    re_path(r"", api_not_found, name="not-found"),
 ]
