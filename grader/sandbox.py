@@ -183,14 +183,19 @@ class Sandbox:
 
     # -- command line -------------------------------------------------------------------
 
-    def _rlimit_args(self, limits: Limits) -> list[str]:
+    def _rlimit_args(self, limits: Limits, *, dedicated_uid: bool) -> list[str]:
         cpu = math.ceil(limits.time_s) + STARTUP_CPU_S
         mib = 1024 * 1024
+        nproc = limits.processes
+        if not dedicated_uid and not self.is_root:
+            # RLIMIT_NPROC counts every task of the uid: on a shared uid, allow what already
+            # runs plus the sandbox's share (a dedicated slot uid starts from zero).
+            nproc += _user_task_count(os.getuid())
         return [
             self.prlimit,
             f"--cpu={cpu}:{cpu + 2}",
             f"--as={limits.memory_mb * mib}",
-            f"--nproc={limits.processes}",
+            f"--nproc={nproc}",
             f"--nofile={limits.open_files}",
             f"--fsize={limits.file_size_mb * mib}",
             "--core=0",
@@ -290,7 +295,10 @@ class Sandbox:
                 os.lseek(seccomp_fd, 0, os.SEEK_SET)
             config = {**harness_config, **pass_fds, "result_fd": result_w}
             if self.level is SandboxLevel.DEGRADED:
-                argv = [*self._rlimit_args(limits), str(self.runtime.host_interpreter)]
+                argv = [
+                    *self._rlimit_args(limits, dedicated_uid=False),
+                    str(self.runtime.host_interpreter),
+                ]
                 boot = BOOT.replace(repr(rt.HARNESS_DIR), repr(str(self.runtime.harness_dir)))
                 site_dirs = sorted({str(h.parent) for h, _ in self.runtime.packages})
                 boot = boot.replace(repr(rt.SITE), ",".join(repr(s) for s in site_dirs))
@@ -300,7 +308,7 @@ class Sandbox:
                 cwd = str(self.config.state_dir)
             else:
                 argv = [
-                    *self._rlimit_args(limits),
+                    *self._rlimit_args(limits, dedicated_uid=slot is not None),
                     *self._bwrap_args(limits, seccomp_fd, info_w),
                     self.runtime.interpreter, "-I", "-S", "-c", BOOT, json.dumps(config),
                 ]  # fmt: skip
@@ -494,6 +502,25 @@ class Sandbox:
             else:
                 run.frames.append((kind, payload))
         return None
+
+
+def _user_task_count(uid: int) -> int:
+    """Tasks (threads included, as RLIMIT_NPROC counts them) currently owned by `uid`."""
+    count = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            with open(f"/proc/{entry.name}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Threads:"):
+                        count += int(line.split()[1])
+                        break
+        except (OSError, ValueError):
+            continue
+    return count
 
 
 def _parse_child_pid(info: bytes) -> int | None:
