@@ -158,6 +158,9 @@ GRADING_LONG_THRESHOLD_S = env_float("GRADING_LONG_THRESHOLD_S", 60.0)  # -> "gr
 WORKER_HEARTBEAT_INTERVAL_S = env_float("WORKER_HEARTBEAT_INTERVAL_S", 10.0)
 WORKER_HEARTBEAT_TIMEOUT_S = env_float("WORKER_HEARTBEAT_TIMEOUT_S", 45.0)
 
+# --- Live updates (Server-Sent Events) -------------------------------------------------
+LIVE_HEARTBEAT_SECONDS = env_float("LIVE_HEARTBEAT_SECONDS", 15.0)
+
 # --- Site -----------------------------------------------------------------------------
 SITE_NAME = env_str("SITE_NAME", "Gradient Descent Hackathon")
 TEAM_MAX_SIZE = env_int("TEAM_MAX_SIZE", 4)

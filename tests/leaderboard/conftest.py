@@ -33,7 +33,9 @@ def make_challenge(**fields: object) -> Challenge:
 
 
 def make_team(name: str) -> Team:
-    return Team.objects.create(name=name, invite_code=hashlib.sha256(name.encode()).hexdigest()[:20])
+    return Team.objects.create(
+        name=name, invite_code=hashlib.sha256(name.encode()).hexdigest()[:20]
+    )
 
 
 def scored(

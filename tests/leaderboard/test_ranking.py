@@ -139,7 +139,10 @@ def test_selecting_a_final_later_moves_the_private_score_once_recorded(organizer
     later = scored(challenge, a, 0.80, private=0.90)
     Submission.objects.filter(pk=later.pk).update(is_final=True)
     leaderboard_record_result(submission=later)
-    assert leaderboard_view(challenge=challenge, viewer=organizer, kind="private").rows[0].score == 0.90
+    assert (
+        leaderboard_view(challenge=challenge, viewer=organizer, kind="private").rows[0].score
+        == 0.90
+    )
 
 
 def test_recording_the_same_result_twice_changes_nothing(organizer) -> None:
@@ -180,7 +183,9 @@ def test_rebuild_gives_the_same_table_as_incremental_updates(organizer) -> None:
             at=now - timedelta(minutes=rng.randint(0, 600)),
             is_final=rng.random() < 0.05,
         )
-    columns = [f.attname for f in TeamScore._meta.concrete_fields if f.name not in ("id", "updated_at")]
+    columns = [
+        f.attname for f in TeamScore._meta.concrete_fields if f.name not in ("id", "updated_at")
+    ]
     incremental = sorted(TeamScore.objects.filter(challenge=challenge).values_list(*columns))
     assert leaderboard_rebuild(challenge=challenge) == len(incremental)
     rebuilt = sorted(TeamScore.objects.filter(challenge=challenge).values_list(*columns))
