@@ -149,9 +149,13 @@ def test_hackathon_up_serves_the_site_runs_a_worker_and_leaves_nothing_behind(sh
                 lambda: probe.control.ping(timeout=2.0), 180, "a Celery worker to answer a ping",
                 process, log,
             )
+            # Celery's bug report is built with the stdlib `platform` module, in the worker.
+            reports = probe.control.inspect(timeout=10.0).report() or {}
         finally:
             probe.close()
         assert any(name.startswith("grading-") for reply in replies for name in reply)
+        report = " ".join(r.get("ok", "") for r in reports.values())
+        assert f"py:{'.'.join(map(str, sys.version_info[:3]))}" in report, reports
 
         tree = up.descendants(process.pid)
         commands = {pid: cmdline(pid) for pid in tree}
