@@ -71,14 +71,22 @@ def main() -> None:
         def floor() -> None:
             subprocess.run([sys.executable, "-c", "import numpy"], check=True)
 
+        numpy_parent = str(Path(np.__file__).resolve().parents[1])
+        strict_code = f"import sys; sys.path.append({numpy_parent!r}); import numpy"
+
+        def strict_floor() -> None:
+            # The interpreter flags the sandbox itself uses: no site, isolated mode.
+            subprocess.run([sys.executable, "-I", "-S", "-c", strict_code], check=True)
+
         def grade() -> None:
             result = grader.grade(job)
             assert result.verdict == "scored", result.message
 
         grade()  # the first run pays for page cache and lazy imports
-        floors, grades = [], []
+        floors, stricts, grades = [], [], []
         for _ in range(args.runs):
             floors.append(_time(floor))
+            stricts.append(_time(strict_floor))
             grades.append(_time(grade))
 
     ok = "\n".join(
@@ -97,21 +105,24 @@ def main() -> None:
     print(f"sandbox level: {sandbox.level.value}; bwrap: {sandbox.config.bwrap}; runs: {args.runs}")
     print(f"one-time prewarm (runtime + scikit-learn import): {t_warm * 1000:.0f} ms")
     print()
-    print(f"| {'measure':<52} | {'median ms':>9} | {'min ms':>7} |")
-    print(f"|{'-' * 54}|{'-' * 11}|{'-' * 9}|")
+    print(f"| {'measure':<56} | {'median ms':>9} | {'min ms':>7} |")
+    print(f"|{'-' * 58}|{'-' * 11}|{'-' * 9}|")
     rows = [
         ('floor: subprocess `python -c "import numpy"`', floors),
+        ("strict floor: same with `python -I -S` (sandbox's flags)", stricts),
         ("grade(): sandbox + harness + trivial fit + scoring", grades),
         (f"precheck: {len(ok) // 1024} KiB file with 2000 methods", pre_ok),
         (f"precheck: pathological {len(nasty) // 1024} KiB expression", pre_nasty),
     ]
     for label, values in rows:
         print(
-            f"| {label:<52} | {statistics.median(values) * 1000:>9.1f} | "
+            f"| {label:<56} | {statistics.median(values) * 1000:>9.1f} | "
             f"{min(values) * 1000:>7.1f} |"
         )
     print()
+    strict = statistics.median(stricts)
     print(f"ratio grade / floor: {g / f:.2f}x (target <= 1.30x); overhead {(g - f) * 1000:+.1f} ms")
+    print(f"ratio grade / strict floor: {g / strict:.2f}x; overhead {(g - strict) * 1000:+.1f} ms")
 
 
 if __name__ == "__main__":

