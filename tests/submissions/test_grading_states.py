@@ -177,3 +177,22 @@ def test_sweeper_resends_only_messages_the_broker_lost(
     report = resend_lost_messages(now=timezone.now() + timedelta(seconds=1))
     assert report.resent == [lost.pk]
     assert pending_message_submission_ids() >= {kept.pk, lost.pk}
+
+
+def test_queue_position_follows_the_order_the_broker_serves(
+    make_challenge, member_a, team_a, member_b, team_b
+) -> None:
+    from hackathon.submissions.selectors import submission_queue_position
+
+    challenge = make_challenge(inflight_cap=3)
+    a1 = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
+    a2 = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
+    b1 = submission_create(challenge=challenge, user=member_b, code=LINEAR_SOLUTION)
+    long = submission_create(
+        challenge=make_challenge(time_limit_s=600), user=member_b, code=LINEAR_SOLUTION
+    )
+    positions = [submission_queue_position(s) for s in (a1, b1, a2, long)]
+    assert positions == [1, 2, 3, 1]  # the long queue is served separately
+    submission_claim(submission_id=a1.pk, worker="w")
+    assert submission_queue_position(Submission.objects.get(pk=a1.pk)) is None
+    assert submission_queue_position(b1) == 1

@@ -65,18 +65,29 @@
     text("peak-memory", num(status.peak_memory_mb, 1, " MB"));
   }
 
-  function render() { badge(); line(); facts(); redraw(); }
+  function diagnostics() {
+    var list = document.getElementById("diagnostics"), wrap = document.getElementById("diagnostics-box");
+    if (!list || !wrap) return;
+    var items = status.diagnostics || [];
+    list.textContent = "";
+    items.forEach(function (d) {
+      var li = document.createElement("li"), strong = document.createElement("strong");
+      strong.textContent = d.title || d.code || "";
+      li.appendChild(strong);
+      if (d.detail) li.appendChild(document.createTextNode(": " + d.detail));
+      list.appendChild(li);
+    });
+    wrap.hidden = !items.length;
+  }
+
+  function render() { badge(); line(); facts(); diagnostics(); redraw(); }
 
   function refresh() {
     return fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) return;
-        var wasFinished = status.state === "finished";
         status = data; render();
-        if (!wasFinished && status.state === "finished" && status.diagnostics && status.diagnostics.length) {
-          window.location.reload();  // diagnostics and final-selection controls are server-rendered
-        }
       });
   }
 
