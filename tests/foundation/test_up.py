@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import shutil
 import signal
 import socket
@@ -11,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +88,19 @@ def http_get(url: str) -> tuple[int, str] | None:
         return None
 
 
+def log_in_and_open_profile(site: str, username: str, password: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login_page = opener.open(site + "accounts/login/", timeout=30).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
+    form = urllib.parse.urlencode(
+        {"username": username, "password": password, "csrfmiddlewaretoken": token}
+    ).encode()
+    request = urllib.request.Request(site + "accounts/login/", data=form, headers={"Referer": site})
+    opener.open(request, timeout=30).read()
+    return opener.open(site + "accounts/profile/", timeout=30).read().decode()
+
+
 @pytest.fixture
 def short_tmp() -> Iterator[Path]:
     # A short path keeps the Redis socket under var/ (Unix socket paths are limited).
@@ -134,7 +150,9 @@ def test_hackathon_up_serves_the_site_runs_a_worker_and_leaves_nothing_behind(sh
         assert "Diabetes" in html or "diabetes" in html  # load_challenges ran
         wait_for(lambda: "Press Ctrl-C" in log.read_text(), 60, "the banner", process, log)
         text = log.read_text()
-        assert site in text and "boss" in text and ADMIN_PASSWORD in text
+        assert site in text and "`boss`" in text and "HACKATHON_ADMIN_PASSWORD" in text
+        assert ADMIN_PASSWORD not in text  # a password given in the environment is not echoed
+        assert "Your profile" in log_in_and_open_profile(site, "boss", ADMIN_PASSWORD)
 
         secret = var / "secret_key"
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
@@ -258,3 +276,27 @@ def test_a_descendant_that_left_for_its_own_session_is_still_stopped() -> None:
     assert adopted == "True"  # re-parented to the supervisor, not to init
     fields = proc_stat(int(orphan))
     assert fields is None, fields  # killed and reaped
+
+
+@pytest.mark.django_db
+def test_up_creates_an_organizer_once_with_a_generated_password(monkeypatch) -> None:
+    from django.contrib.auth import get_user_model
+    from hackathon.accounts.selectors import user_is_organizer
+
+    monkeypatch.delenv("HACKATHON_ADMIN_USER", raising=False)
+    monkeypatch.delenv("HACKATHON_ADMIN_PASSWORD", raising=False)
+    username, hint = up.ensure_organizer()
+    password = re.search(r"password (\S+)", hint).group(1)
+    user = get_user_model().objects.get(username=username)
+    assert username == "admin" and user.check_password(password) and user_is_organizer(user)
+    again, hint_again = up.ensure_organizer()
+    assert again == "admin" and password not in hint_again and "changepassword" in hint_again
+    assert get_user_model().objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_up_creates_no_organizer_when_one_exists(organizer) -> None:
+    from django.contrib.auth import get_user_model
+
+    assert up.ensure_organizer()[0] == "organizer"
+    assert get_user_model().objects.count() == 1

@@ -76,10 +76,10 @@ def ensure_secret_key(directory: Path) -> str:
     return path.read_text().strip()
 
 
-def prepare_database() -> tuple[str, str | None]:
+def prepare_database() -> tuple[str, str]:
     """Migrate, load the built-in challenges, make sure an organizer exists.
 
-    Returns (organizer username, password if it was just generated or set, else None).
+    Returns (organizer username, how to log in with it: the generated password, or a hint).
     """
     import django
 
@@ -101,7 +101,7 @@ def prepare_database() -> tuple[str, str | None]:
     return username, password
 
 
-def ensure_organizer() -> tuple[str, str | None]:
+def ensure_organizer() -> tuple[str, str]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -113,9 +113,13 @@ def ensure_organizer() -> tuple[str, str | None]:
         Q(is_staff=True) | Q(groups__name=settings.ORGANIZERS_GROUP), is_active=True
     ).first()
     if existing is not None:
-        return existing.get_username(), None
+        return existing.get_username(), (
+            "the password printed when it was created (reset it with "
+            f"`python manage.py changepassword {existing.get_username()}`)"
+        )
     username = os.environ.get("HACKATHON_ADMIN_USER") or DEFAULT_ADMIN_USER
-    password = os.environ.get("HACKATHON_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    given = os.environ.get("HACKATHON_ADMIN_PASSWORD")
+    password = given or secrets.token_urlsafe(12)
     user = users.filter(username=username).first()
     if user is None:
         user = users.create_superuser(username=username, email="", password=password)
@@ -124,7 +128,9 @@ def ensure_organizer() -> tuple[str, str | None]:
         user.set_password(password)
         user.save()
     user.groups.add(group)
-    return username, password
+    if given:
+        return username, "the password in HACKATHON_ADMIN_PASSWORD"
+    return username, f"password {password}   (shown once: change it on your profile page)"
 
 
 # --- Children ----------------------------------------------------------------------------
@@ -303,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hackathon.settings")
     os.environ["PYTHONUNBUFFERED"] = "1"
 
-    username, password = prepare_database()
+    username, login_hint = prepare_database()
 
     supervisor = Supervisor(grace=args.grace)
 
@@ -318,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
     become_subreaper()
 
     try:
-        return _run_children(args, directory, supervisor, username, password)
+        return _run_children(args, directory, supervisor, username, login_hint)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -331,7 +337,7 @@ def _run_children(
     directory: Path,
     supervisor: Supervisor,
     username: str,
-    password: str | None,
+    login_hint: str,
 ) -> int:
     from hackathon import embedded_redis
 
@@ -379,7 +385,7 @@ def _run_children(
         probe_host = f"[{probe_host}]"
     site = f"http://{probe_host}:{args.port}/"
     if wait_for_http(site + "healthz", timeout=120, supervisor=supervisor):
-        banner(site, username, password)
+        banner(site, username, login_hint)
     ticks = 0
     while not supervisor.stopping:
         dead = supervisor.exited()
@@ -409,18 +415,13 @@ def worker_queues() -> list[str]:
     return queues
 
 
-def banner(site: str, username: str, password: str | None) -> None:
+def banner(site: str, username: str, login_hint: str) -> None:
     lines = [
         "",
         f"  The hackathon platform is running: open {site}",
-        f"  Organizer account: {username}",
+        f"  Log in as the organizer `{username}` with {login_hint}.",
+        f"  Admin: {site}admin/",
+        "  Press Ctrl-C to stop.",
+        "",
     ]
-    if password:
-        lines.append(f"  Password: {password}   (shown once; change it on your profile page)")
-    else:
-        lines.append(
-            "  (its password was printed when it was created; reset it with "
-            f"`python manage.py changepassword {username}`)"
-        )
-    lines += ["  Admin: " + site + "admin/", "  Press Ctrl-C to stop.", ""]
     print("\n".join(lines), flush=True)
