@@ -188,8 +188,9 @@ def clean_broker(grading_broker: str) -> str:
     import redis
 
     client = redis.Redis.from_url(grading_broker)
-    for key in client.scan_iter("grading*"):
-        client.delete(key)
+    for pattern in ("grading*", "live:stream:submission:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
     for key in ("unacked", "unacked_index", "unacked_mutex"):
         client.delete(key)
     return grading_broker

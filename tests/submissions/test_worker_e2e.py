@@ -125,6 +125,25 @@ def test_a_pool_child_killed_mid_grade_is_regraded_at_once_on_redelivery(
     assert done.attempts == 2
     assert done.worker_pid != running.worker_pid
     assert TeamScore.objects.get(challenge=challenge, team=team_a).entries == 1
+    # What the submission page was pushed meanwhile: the curve growing, then the verdict.
+    events = _live_events(sub.pk)
+    curves = [len(e["data"]["loss_curve"]) for e in events if e["event"] == "progress"]
+    assert len(curves) >= 2 and curves[-1] > curves[0]
+    finished = [e["data"] for e in events if e["event"] == "finished"]
+    assert len(finished) == 1  # one result, one event
+    assert finished[0]["verdict"] == "scored" and "private_score" not in finished[0]
+
+
+def _live_events(submission_id: int) -> list[dict]:
+    import json
+
+    import redis
+    from django.conf import settings
+    from hackathon.leaderboard import live
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    entries = client.xrange(live.STREAM_PREFIX + live.submission_topic(submission_id))
+    return [json.loads(fields[b"p"]) for _, fields in entries]
 
 
 def test_a_platform_fault_is_retried_then_refunded_never_blamed_on_the_team(
