@@ -31,7 +31,7 @@ def _load(path: Path, *args: str) -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_five_builtin_challenges_load_and_reload_unchanged() -> None:
-    first = _load(BUILTIN)
+    first = _load(BUILTIN, "--skip-downloads")
     assert first.count("created") == 5
     assert (
         Challenge.objects.count() == 5 and Challenge.objects.filter(is_published=True).count() == 5
@@ -40,7 +40,7 @@ def test_the_five_builtin_challenges_load_and_reload_unchanged() -> None:
     assert (big.n_train, big.n_test, big.n_features) == (140_000, 60_000, 100)
     blobs = DataBlob.objects.count()
     hashes = dict(Challenge.objects.values_list("slug", "split_hash"))
-    assert _load(BUILTIN).count("unchanged") == 5
+    assert _load(BUILTIN, "--skip-downloads").count("unchanged") == 5
     assert DataBlob.objects.count() == blobs
     assert dict(Challenge.objects.values_list("slug", "split_hash")) == hashes
 
@@ -139,3 +139,17 @@ def test_a_broken_bundle_fails_the_command_naming_file_and_field(db: None, tmp_p
         "challenge.toml: metric: metric 'accuracy' does not fit task 'regression'" in err.getvalue()
     )
     assert not Challenge.objects.exists() and not DataBlob.objects.exists()
+
+
+def test_loading_prepares_the_downloads_unless_told_not_to(
+    db: None, tmp_path: Path, settings: object
+) -> None:
+    bundle = _write(tmp_path / "tiny", bundle_files())
+    _load(bundle, "--skip-downloads")
+    downloads = Path(settings.CHALLENGE_DOWNLOADS_DIR)
+    assert not downloads.exists() or not any(downloads.iterdir())
+    _load(bundle, "--force")
+    assert sorted(p.name.rsplit("-", 1)[-1] for p in downloads.iterdir()) == [
+        "kit.zip",
+        "train.csv",
+    ]

@@ -107,12 +107,14 @@ def _strip_top_folder(files: dict[str, bytes], name: str) -> dict[str, bytes]:
 
 
 def write_zip(files: Mapping[str, bytes], *, prefix: str = "") -> bytes:
-    """A deflated zip of `files` (fixed timestamps: the same files give the same bytes)."""
+    """A zip of `files` (fixed timestamps: the same files give the same bytes). Text is
+    deflated; `.npy` arrays of floats barely compress, so they are stored as they are."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w") as archive:
         for path in sorted(files):
             info = zipfile.ZipInfo(f"{prefix}{path}", date_time=(2020, 1, 1, 0, 0, 0))
             info.external_attr = (stat.S_IFREG | 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, files[path])
+            stored = path.endswith((".npy", ".npz", ".zip"))
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[path], compresslevel=None if stored else 1)
     return buffer.getvalue()

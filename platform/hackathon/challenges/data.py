@@ -435,11 +435,14 @@ def build_split(spec: Any, *, origin: str = "bundle") -> tuple[Dataset, Split]:
 def training_csv_bytes(
     X: np.ndarray, y: np.ndarray, feature_names: list[str], target_name: str
 ) -> bytes:
-    """Training rows as CSV: a header, then full-precision numbers (labels as integers)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*feature_names, target_name])
-    integer_target = y.dtype.kind in "iu"
-    for row, target in zip(X.tolist(), y.tolist(), strict=True):
-        writer.writerow([*(repr(v) for v in row), str(target) if integer_target else repr(target)])
-    return out.getvalue().encode()
+    """Training rows as CSV: a header, then shortest round-trip numbers (labels as integers)."""
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([*feature_names, target_name])
+    target_text = str if y.dtype.kind in "iu" else repr
+    # ",".join(map(repr, ...)) is several times faster than csv.writer on 14M numbers.
+    lines = [header.getvalue().rstrip("\n")]
+    lines += [
+        ",".join(map(repr, row)) + "," + target_text(target)
+        for row, target in zip(X.tolist(), y.tolist(), strict=True)
+    ]
+    return ("\n".join(lines) + "\n").encode()

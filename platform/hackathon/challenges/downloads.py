@@ -45,6 +45,10 @@ def _training_arrays(challenge: Challenge) -> tuple:
 
 def training_csv(challenge: Challenge) -> bytes:
     """The training rows (features then the target) as CSV; never a hidden row."""
+    return download_file(challenge, "train.csv").read_bytes()
+
+
+def _build_training_csv(challenge: Challenge) -> bytes:
     X, y = _training_arrays(challenge)
     return training_csv_bytes(X, y, list(challenge.feature_names), challenge.target_name)
 
@@ -110,6 +114,10 @@ from the platform. Both run your code the way the grader does.
 
 def starter_kit_zip(challenge: Challenge) -> bytes:
     """Training data (CSV and .npy), the starter solution, README and challenge.json."""
+    return download_file(challenge, "starter-kit.zip").read_bytes()
+
+
+def _build_starter_kit(challenge: Challenge) -> bytes:
     files = {
         "README.md": starter_kit_readme(challenge).encode(),
         "solution.py": challenge.starter_code.encode(),
@@ -127,7 +135,7 @@ def _cache_dir() -> Path:
 
 def download_file(challenge: Challenge, kind: str) -> Path:
     """A cached file for `kind` in ("train.csv", "starter-kit.zip"), built on first use."""
-    builders = {"train.csv": training_csv, "starter-kit.zip": starter_kit_zip}
+    builders = {"train.csv": _build_training_csv, "starter-kit.zip": _build_starter_kit}
     key = f"{challenge.slug}-{challenge.split_hash[:16]}-{hash_texts(challenge)}-{kind}"
     folder = _cache_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hackathon.challenges.bundle import find_bundles, read_bundle_dir
+from hackathon.challenges.downloads import download_file
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.services import challenge_load_bundle
 
@@ -26,6 +27,11 @@ class Command(BaseCommand):
             "submissions, and rejudge them",
         )
         parser.add_argument("--force", action="store_true", help="rebuild even unchanged bundles")
+        parser.add_argument(
+            "--skip-downloads",
+            action="store_true",
+            help="do not prepare the training CSV and starter kit now (built on first request)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         root = Path(options["path"] or settings.CHALLENGES_DIR)
@@ -57,5 +63,9 @@ class Command(BaseCommand):
             else:
                 status = "updated" if outcome.changed else "unchanged"
             self.stdout.write(f"{slug}: {status}")
+            if not options["skip_downloads"]:
+                # Large training CSVs take many seconds to write: better here than in a request.
+                for kind in ("train.csv", "starter-kit.zip"):
+                    download_file(outcome.challenge, kind)
         if failures:
             raise CommandError(f"{len(failures)} bundle(s) not loaded")
