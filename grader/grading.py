@@ -212,6 +212,9 @@ def grade(
         peak_memory_mb=None if run.peak_memory_kb is None else run.peak_memory_kb / 1024,
     )
     for kind, payload in run.frames:
+        if kind == b"E":
+            inner = float(json.loads(payload).get("maxrss_kb") or 0) / 1024
+            result.peak_memory_mb = max(result.peak_memory_mb or 0.0, inner) or None
         if kind == b"T":
             done = json.loads(payload)
             result.fit_seconds = float(done["fit_seconds"])

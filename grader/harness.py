@@ -188,8 +188,20 @@ def _load(np, fd: int):  # noqa: ANN001, ANN202
         return np.load(f, allow_pickle=False)
 
 
+def _maxrss_kb() -> int:
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def _error(kind: str, message: str) -> None:
-    send_json(b"E", {"kind": kind, "message": message})
+    send_json(b"E", {"kind": kind, "message": message, "maxrss_kb": _maxrss_kb()})
+
+
+def _leave_if_forked(main_pid: int) -> None:
+    # A process the solution forked that returns into the harness must not report anything.
+    if os.getpid() != main_pid:
+        os._exit(0)
 
 
 def _classify(exc: BaseException, guard: ImportGuard) -> str:
@@ -218,7 +230,6 @@ def main() -> None:
     send_json(b"R", {})
 
     import random
-    import resource
 
     guard = ImportGuard(config["allowed_imports"])
     linecache.cache[SOLUTION_FILENAME] = (
@@ -241,6 +252,7 @@ def main() -> None:
 
     reporter = None
     stage = "loading solution.py"
+    main_pid = os.getpid()
     try:
         exec(code, module.__dict__)  # noqa: S102 - this is the sandbox's purpose
         model_class = module.__dict__.get("Model")
@@ -272,6 +284,7 @@ def main() -> None:
             proba = model.predict_proba(test_X)
         predict_seconds = time.perf_counter() - t0
     except BaseException as exc:  # noqa: BLE001 - every participant failure is reported
+        _leave_if_forked(main_pid)
         if reporter is not None:
             reporter.halt.set()
         kind = _classify(exc, guard)
@@ -280,6 +293,7 @@ def main() -> None:
         else:
             _error(kind, participant_traceback(exc) or f"{type(exc).__name__} in {stage}")
         return
+    _leave_if_forked(main_pid)
     if guard.violation:
         _error("forbidden_import", guard.violation)
         return
@@ -293,7 +307,7 @@ def main() -> None:
             curve = _float_list(curve_values, 0, MAX_CURVE_POINTS) if curve_values else []
         except Exception:  # noqa: BLE001
             curve = []
-        usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        usage = _maxrss_kb()
         send_json(
             b"T",
             {

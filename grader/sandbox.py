@@ -12,6 +12,7 @@ No `preexec_fn` anywhere (unsafe in threaded workers): the uid is set by
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import selectors
@@ -29,6 +30,8 @@ from grader.errors import InternalError
 from grader.harness import FRAME_HEADER
 from grader.seccomp import UnsupportedArchitecture, deny_filter
 from grader.slots import Slot, kill_uid_processes, slot_lease
+
+logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT_S = 60.0  # interpreter + numpy + data load, before the participant's clock
 STARTUP_CPU_S = 10  # CPU seconds allowed on top of the time limit (backstop to the wall clock)
@@ -457,7 +460,10 @@ class Sandbox:
                     if now - last_progress >= PROGRESS_EVERY_S:
                         last_progress = now
                         curve_dirty = False
-                        progress(list(run.loss_curve))
+                        try:
+                            progress(list(run.loss_curve))
+                        except Exception:  # noqa: BLE001 - a live view must not stop grading
+                            logger.warning("progress callback failed", exc_info=True)
         finally:
             if open_fds:
                 kill()

@@ -15,6 +15,7 @@ PROBA_TOLERANCE = 1e-3
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240601
 _BOOTSTRAP_CHUNK_ELEMENTS = 2_000_000
+_BOOTSTRAP_TOTAL_ELEMENTS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,8 @@ def bootstrap_ci(
     n = y.size
     if n < 2:
         return None
+    # Bound the work on very large public parts (at least 100 resamples).
+    resamples = int(min(resamples, max(100, _BOOTSTRAP_TOTAL_ELEMENTS // n)))
     rng = np.random.default_rng(seed)
     chunk = max(1, _BOOTSTRAP_CHUNK_ELEMENTS // n)
     stats = []

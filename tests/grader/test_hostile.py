@@ -376,3 +376,8 @@ def test_no_host_process_environment_leaks_through_proc_self(make_job) -> None:
     assert "CWD /work" in result.stdout
     assert f"HOST {os.uname().nodename}" not in result.stdout
     assert "UID 0" not in result.stdout
+
+
+def test_a_forked_child_returning_into_the_harness_reports_nothing(make_job) -> None:
+    result = hostile(make_job, "if os.fork() == 0:\n    pass  # the child returns from fit too")
+    assert result.verdict is Verdict.SCORED, result.message
