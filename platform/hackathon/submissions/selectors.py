@@ -89,6 +89,7 @@ class Dashboard:
     running: list[Submission]
     workers: list[WorkerRow]
     refusing: list[WorkerRow]
+    online_accepting: int
     graded_last_hour: int
     throughput_per_minute: float
     finished_by_verdict: list[tuple[str, str, int]]
@@ -130,6 +131,7 @@ def organizer_dashboard(*, now: datetime | None = None) -> Dashboard:
         ),
         workers=rows,
         refusing=[r for r in rows if r.online and not r.worker.accepts_work],
+        online_accepting=sum(1 for r in rows if r.online and r.worker.accepts_work),
         graded_last_hour=graded,
         throughput_per_minute=round(graded / 60, 2),
         finished_by_verdict=[(v, Verdict(v).label if v else "?", n) for v, n in verdicts],

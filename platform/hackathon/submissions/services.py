@@ -188,9 +188,11 @@ def submission_create(
             priority=scheduling.priority_for(team_in_flight_before=in_flight),
         )
         scheduling.enqueue_on_commit(submission)
-    peers.live_publish(
-        f"submission:{submission.pk}", "state", {"id": submission.pk, "state": submission.state}
-    )
+        transaction.on_commit(
+            lambda: peers.live_publish(
+                f"submission:{submission.pk}", "state", {"id": submission.pk, "state": "queued"}
+            )
+        )
     return submission
 
 
@@ -271,8 +273,13 @@ def submission_rejudge(*, submission: Submission, actor) -> Submission:
         if not changed:
             raise ActionRefused("This submission is still being graded.", http_status=409)
         sub = Submission.objects.select_related("challenge").get(pk=submission.pk)
-        peers.leaderboard_rebuild(challenge=sub.challenge)
+        peers.leaderboard_record_result(submission=sub)  # its old score leaves the boards
         scheduling.enqueue_on_commit(sub)
+        transaction.on_commit(
+            lambda: peers.live_publish(
+                f"submission:{sub.pk}", "state", {"id": sub.pk, "state": "queued"}
+            )
+        )
     return sub
 
 
@@ -305,8 +312,12 @@ def submission_disqualify(*, submission: Submission, actor, reason: str) -> Subm
             disqualified=True, disqualified_reason=reason, is_final=False
         )
         sub = Submission.objects.select_related("challenge").get(pk=submission.pk)
-        peers.leaderboard_rebuild(challenge=sub.challenge)
-    peers.live_publish(
-        f"submission:{sub.pk}", "disqualified", {"id": sub.pk, "reason": sub.disqualified_reason}
-    )
+        peers.leaderboard_record_result(submission=sub)
+        transaction.on_commit(
+            lambda: peers.live_publish(
+                f"submission:{sub.pk}",
+                "disqualified",
+                {"id": sub.pk, "reason": sub.disqualified_reason},
+            )
+        )
     return sub
