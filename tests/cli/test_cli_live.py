@@ -1,0 +1,177 @@
+"""The participant's whole journey from the terminal, against the platform as real processes
+(uvicorn, a Celery worker grading in the sandbox, Redis): the `hackathon` console script."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import SPLIT, STARTER, Cli, regression_csv
+
+pytestmark = pytest.mark.slow
+
+FAILING = """\
+class Model:
+    def fit(self, X, y):
+        raise ValueError("learning rate exploded on purpose")
+
+    def predict(self, X):
+        return X[:, 0]
+"""
+
+
+def submission_id(output: str) -> int:
+    match = re.search(r"as #(\d+)", output)
+    assert match, output
+    return int(match.group(1))
+
+
+def test_a_new_participant_does_everything_from_the_terminal(
+    cli_factory: Callable[[str], Cli],
+) -> None:
+    cli = cli_factory("carol")
+    out = cli.login("carol")
+    assert "Logged in" in out and "as carol, no team yet" in out
+    config = cli.home / "config" / "hackathon" / "config.json"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert json.loads(config.read_text())["token"].startswith("hk_")
+
+    out = cli.ok("team", "create", "Carol's Descent")
+    assert "Team Carol's Descent: carol" in out
+    code = re.search(r"Invite code: (\S+)", out).group(1)
+
+    friend = cli_factory("dave")
+    friend.login("dave")
+    assert "Team Carol's Descent: carol, dave" in friend.ok("team", "join", code)
+
+    listing = cli.ok("challenges")
+    assert "cli-regression" in listing and "rmse" in listing and "open" in listing
+
+    out = cli.ok("download", "cli-regression", "kit")
+    kit = cli.home / "kit"
+    assert (kit / "solution.py").read_text() == STARTER
+    assert (kit / "train.csv").read_text().startswith("a,b,c,d,y\n")
+    assert "solution.py" in out
+
+    out = cli.ok("evaluate", "kit/solution.py", "--data", "kit/train.csv")
+    assert "verdict:  Scored" in out
+    assert re.search(r"rmse \(validation, public part, \d+ rows\): [0-9.]+", out), out
+    assert re.search(r"loss curve \(300 points", out), out
+
+    result = cli.run("submit", "cli-regression", "kit/solution.py", "--wait")
+    assert result.returncode == 0, result.stdout + result.stderr
+    sub_id = submission_id(result.stdout)
+    assert "verdict:  Scored" in result.stdout
+    public = float(re.search(r"public score:  ([0-9.eE+-]+)", result.stdout).group(1))
+    assert public > 0
+
+    status = cli.ok("status")
+    assert re.search(rf"^{sub_id}\s+cli-regression\s+finished\s+Scored", status, re.M), status
+    detail = cli.ok("status", str(sub_id))
+    assert "loss curve (300 points" in detail
+
+    board = cli.ok("leaderboard", "cli-regression")
+    assert re.search(r"^1\s+Carol's Descent \(you\)", board, re.M), board
+
+    assert f"#{sub_id} is selected as final" in friend.ok("select", str(sub_id))
+    assert "yes" in cli.ok("status", "--challenge", "cli-regression").splitlines()[2]
+    assert "no longer a final" in cli.ok("select", str(sub_id), "--unselect")
+
+
+def test_a_failing_solution_makes_submit_wait_exit_non_zero_with_the_reason(
+    cli_factory: Callable[[str], Cli],
+) -> None:
+    cli = cli_factory("erin")
+    cli.login("erin")
+    cli.ok("team", "create", "Erin's Errors")
+    (cli.home / "broken.py").write_text(FAILING)
+    result = cli.run("submit", "cli-regression", "broken.py", "--wait")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "verdict:  Runtime error" in result.stdout
+    assert "learning rate exploded on purpose" in result.stdout
+
+
+def test_a_reached_quota_says_which_and_when_the_next_slot_opens(
+    cli_factory: Callable[[str], Cli],
+) -> None:
+    cli = cli_factory("frank")
+    cli.login("frank")
+    cli.ok("team", "create", "Frank's Quota")
+    (cli.home / "solution.py").write_text(STARTER)
+    cli.ok("submit", "cli-quota", "solution.py")
+    result = cli.run("submit", "cli-quota", "solution.py")
+    assert result.returncode == 1
+    assert "Daily submission quota reached" in result.stderr
+    assert re.search(r"The next slot opens in .+ \(at \d\d:\d\d local time\)", result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_token_and_a_bad_password_are_refused_plainly(
+    cli_factory: Callable[[str], Cli],
+) -> None:
+    cli = cli_factory("mallory")
+    result = cli.run("login", "--url", cli.base_url, "--token", "hk_not-a-real-token")
+    assert result.returncode == 1
+    assert "rejected your credentials" in result.stderr
+    assert not (cli.home / "config" / "hackathon" / "config.json").exists()
+    result = cli.run(
+        "login", "--url", cli.base_url, "--username", "carol", "--password-stdin",
+        input_text="wrong-password\n",
+    )
+    assert result.returncode == 1
+    assert "Wrong username or password" in result.stderr
+
+
+def test_local_evaluate_computes_exactly_the_score_the_platform_computes(
+    cli_factory: Callable[[str], Cli], organizer_credentials: tuple[str, str]
+) -> None:
+    """The bundle's data is this CSV, split with the same seed and fractions: the platform
+    grades the solution on the rows `evaluate` holds out, so both scores are the same float."""
+    username, password = organizer_credentials
+    cli = cli_factory("organizer")
+    cli.login(username, password)
+    data = cli.home / "data.csv"
+    data.write_bytes(regression_csv())
+    (cli.home / "solution.py").write_text(STARTER)
+
+    local = json.loads(
+        cli.ok(
+            "evaluate", "solution.py", "--data", str(data), "--target", "y",
+            "--task", "regression", "--metric", "rmse",
+            "--seed", str(SPLIT["seed"]),
+            "--validation-fraction", str(SPLIT["test_fraction"]),
+            "--public-fraction", str(SPLIT["public_fraction"]),
+            "--json",
+        )
+    )
+    assert local["verdict"] == "scored"
+
+    result = cli.run("submit", "cli-regression", "solution.py", "--wait")
+    assert result.returncode == 0, result.stdout + result.stderr
+    remote = json.loads(cli.ok("status", str(submission_id(result.stdout)), "--json"))
+    assert remote["public_score"] == local["public_score"]
+    assert remote["private_score"] == local["private_score"]  # organizers see it
+    assert remote["loss_curve"] == local["loss_curve"]
+
+
+def test_evaluate_on_a_changed_split_gives_a_different_score(
+    cli_factory: Callable[[str], Cli], tmp_path: Path
+) -> None:
+    """The agreement above is not a coincidence of constants: the seed decides the rows."""
+    cli = cli_factory("offline")
+    data = cli.home / "data.csv"
+    data.write_bytes(regression_csv())
+    (cli.home / "solution.py").write_text(STARTER)
+    scores = {
+        seed: json.loads(
+            cli.ok("evaluate", "solution.py", "--data", str(data), "--seed", str(seed), "--json")
+        )["public_score"]
+        for seed in (1, 2)
+    }
+    assert scores[1] != scores[2]
+    assert "Traceback" not in cli.run("evaluate", "solution.py", "--data", "nope.csv").stderr
