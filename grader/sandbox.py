@@ -118,6 +118,7 @@ class SandboxRun:
     frames: list[tuple[bytes, bytes]] = field(default_factory=list)
     loss_curve: list[float] = field(default_factory=list)
     peak_memory_kb: int | None = None
+    pid_namespace: str | None = None  # e.g. "pid:[4026532412]", for checks that it is empty
     wall_seconds: float = 0.0
     run_seconds: float = 0.0  # from "ready" to the end
 
@@ -181,7 +182,8 @@ class Sandbox:
         else:
             self.runtime = rt.host_runtime(config.state_dir)
             self.bwrap = config.bwrap or "bwrap"
-        self.used_uids: set[int] = set()  # slot uids this process has run (tests check them)
+        self.used_uids: set[int] = set()  # slot uids this process has run
+        self.recent_namespaces: list[str] = []  # pid namespaces of recent runs (tests check)
         self.prlimit = shutil.which("prlimit")
         if self.prlimit is None:
             raise InternalError("util-linux 'prlimit' is missing: it sets the sandbox's rlimits")
@@ -352,6 +354,8 @@ class Sandbox:
                     pass
         if slot is not None:
             kill_uid_processes(slot.uid)
+        if run.pid_namespace:
+            self.recent_namespaces = [*self.recent_namespaces[-99:], run.pid_namespace]
         run.wall_seconds = time.monotonic() - started
         return run
 
@@ -439,6 +443,8 @@ class Sandbox:
                     elif fd == info_r:
                         info += chunk
                         child_pid = _parse_child_pid(info) or child_pid
+                        if child_pid and run.pid_namespace is None:
+                            run.pid_namespace = _pid_namespace(child_pid)
                     else:
                         result_total += len(chunk)
                         if result_total > result_cap:
@@ -529,6 +535,31 @@ def _user_task_count(uid: int) -> int:
         except (OSError, ValueError):
             continue
     return count
+
+
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def processes_in_namespace(namespace: str) -> list[int]:
+    """Live (non-zombie) processes whose pid namespace is `namespace`."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry.name}/ns/pid") != namespace:
+                continue
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                if f.read().rpartition(b")")[2].split()[0] == b"Z":
+                    continue
+        except (OSError, IndexError):
+            continue
+        pids.append(int(entry.name))
+    return pids
 
 
 def _parse_child_pid(info: bytes) -> int | None:

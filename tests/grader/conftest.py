@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import slots
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, Limits
 from grader.grading import get_sandbox
+from grader.sandbox import processes_in_namespace
 
 N_TRAIN, N_TEST = 120, 60
 
@@ -92,15 +92,15 @@ def make_job(datasets: dict[str, dict[str, Path]]) -> Callable[..., GradingJob]:
     return build
 
 
-def live_sandbox_processes() -> list[int]:
-    sandbox = get_sandbox()
-    if not sandbox.is_root:
-        return []
-    return [pid for uid in sorted(sandbox.used_uids) for pid in slots.uid_processes(uid)]
-
-
 @pytest.fixture(autouse=True)
 def no_process_left_behind() -> object:
-    """Every grader test ends with no live process of any sandbox uid."""
+    """Every grader test ends with no live process in the pid namespace of any of its runs.
+
+    (Namespaces, not uids: other test sessions on this machine may reuse a released slot.)
+    """
+    sandbox = get_sandbox()
+    sandbox.recent_namespaces = []
     yield
-    assert live_sandbox_processes() == []
+    namespaces = list(sandbox.recent_namespaces)
+    leftovers = {ns: processes_in_namespace(ns) for ns in namespaces}
+    assert {ns: pids for ns, pids in leftovers.items() if pids} == {}

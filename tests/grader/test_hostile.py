@@ -381,3 +381,14 @@ def test_no_host_process_environment_leaks_through_proc_self(make_job) -> None:
 def test_a_forked_child_returning_into_the_harness_reports_nothing(make_job) -> None:
     result = hostile(make_job, "if os.fork() == 0:\n    pass  # the child returns from fit too")
     assert result.verdict is Verdict.SCORED, result.message
+
+
+def test_every_run_records_its_pid_namespace_for_the_leftover_check(make_job) -> None:
+    from grader.sandbox import processes_in_namespace
+
+    assert os.getpid() in processes_in_namespace(os.readlink("/proc/self/ns/pid"))
+    grader.grade(make_job(in_fit("pass", imports="")))
+    namespaces = get_sandbox().recent_namespaces
+    assert len(namespaces) == 1
+    assert namespaces[0] != os.readlink("/proc/self/ns/pid")
+    assert processes_in_namespace(namespaces[0]) == []
