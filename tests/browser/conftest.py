@@ -29,7 +29,6 @@ CHROMIUM_ARGS = [
 BUNDLES_DIR = Path(__file__).resolve().parent / "challenges"
 SCREENSHOTS_DIR = Path(os.environ.get("HACKATHON_SCREENSHOTS_DIR", ROOT / "docs" / "screenshots"))
 ARTIFACTS_DIR = ROOT / "tests" / "artifacts" / "browser"
-LOAD_CHALLENGES = ROOT / "platform/hackathon/challenges/management/commands/load_challenges.py"
 
 # Two shared cores and real grading: waits are generous, failures still come in seconds.
 expect.set_options(timeout=15_000)
@@ -53,8 +52,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     site = LiveSite(
         workdir=tmp_path_factory.mktemp("live-site"),
         database_url=os.environ.get("DATABASE_URL"),
-        redis_url=os.environ.get("REDIS_URL"),
-        challenges_dir=BUNDLES_DIR if LOAD_CHALLENGES.exists() else None,
+        challenges_dir=BUNDLES_DIR,
     )
     try:
         site.start()

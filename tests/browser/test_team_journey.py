@@ -53,7 +53,10 @@ def test_two_participants_team_up_submit_the_starter_and_watch_it_graded_live(
     actions.expect_verdict(bob, "Scored")
     actions.expect_not_reloaded(ada)
     actions.expect_not_reloaded(bob)
-    assert states_seen(actions.heading_history(ada)) == ["queued", "running", "Scored"]
+    seen = states_seen(actions.heading_history(ada))
+    assert seen == ["queued", "running", "Scored"], (
+        f"Ada's submission page showed {' → '.join(seen)}; expected queued → running → Scored"
+    )
     assert states_seen(actions.heading_history(bob))[-1] == "Scored"
 
     main = ada.get_by_role("main")
