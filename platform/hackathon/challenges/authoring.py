@@ -156,7 +156,7 @@ class Preview:
     n_features: int
     feature_names: list[str]
     target_name: str
-    sample: list[list[float]]  # training rows: features then target
+    sample: list[list[str]]  # training rows: features then target, as short numbers
     class_counts: dict[int, int] | None
 
 
@@ -202,6 +202,10 @@ def preview_challenge(challenge: Any, *, rows: int = 10) -> Preview:
         n_features=challenge.n_features,
         feature_names=list(challenge.feature_names),
         target_name=challenge.target_name,
-        sample=[[*x, t] for x, t in zip(X[:rows].tolist(), y[:rows].tolist(), strict=True)],
+        sample=_sample(X[:rows], y[:rows]),
         class_counts=counts,
     )
+
+
+def _sample(X: np.ndarray, y: np.ndarray) -> list[list[str]]:
+    return [[f"{v:.6g}" for v in [*x, t]] for x, t in zip(X.tolist(), y.tolist(), strict=True)]
