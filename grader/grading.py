@@ -171,7 +171,11 @@ def grade(
     n_classes = None
     if job.task != "regression":
         y_true = y_true.astype(np.int64)
-        n_classes = job.n_classes or (2 if job.task == "binary" else int(y_true.max()) + 1)
+        n_classes = job.n_classes or (
+            2
+            if job.task == "binary"
+            else int(max(y_true.max(), _load_trusted(job.train_y, "the training labels").max())) + 1
+        )
     names = (job.metric, *job.extra_metrics)
     needs_proba = any(scoring.METRICS[m].needs_proba for m in names)
     needs_labels = any(not scoring.METRICS[m].needs_proba for m in names)

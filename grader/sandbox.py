@@ -309,7 +309,7 @@ class Sandbox:
                 boot = BOOT.replace(repr(rt.HARNESS_DIR), repr(str(self.runtime.harness_dir)))
                 site_dirs = sorted({str(h.parent) for h, _ in self.runtime.packages})
                 boot = boot.replace(repr(rt.SITE), ",".join(repr(s) for s in site_dirs))
-                argv += ["-I", "-S", "-c", boot, json.dumps(config)]
+                argv += ["-I", "-S", "-u", "-c", boot, json.dumps(config)]
                 env = {k: v for k, v in ENV_ALLOW.items() if k not in ("PATH", "HOME")}
                 env["LD_LIBRARY_PATH"] = str(self.runtime.python_home / "lib")
                 cwd = str(self.config.state_dir)
@@ -317,7 +317,7 @@ class Sandbox:
                 argv = [
                     *self._rlimit_args(limits, dedicated_uid=slot is not None),
                     *self._bwrap_args(limits, seccomp_fd, info_w),
-                    self.runtime.interpreter, "-I", "-S", "-c", BOOT, json.dumps(config),
+                    self.runtime.interpreter, "-I", "-S", "-u", "-c", BOOT, json.dumps(config),
                 ]  # fmt: skip
                 env = {}
                 cwd = "/"

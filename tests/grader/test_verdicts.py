@@ -136,10 +136,13 @@ def test_metric_needing_probabilities_without_predict_proba_is_explained(make_jo
 
 
 def test_time_limit_is_enforced_on_a_busy_loop(make_job) -> None:
-    source = LINEAR.replace("return self\n", "while True:\n            pass\n", 1)
+    source = LINEAR.replace(
+        "return self\n", "print('epoch 0')\n        while True:\n            pass\n", 1
+    )
     result = grader.grade(make_job(source, time_s=1.5))
     assert result.verdict is Verdict.TIME_LIMIT
     assert "1.5 s" in result.message
+    assert result.stdout == "epoch 0\n"  # what was printed before the kill is kept
     assert result.wall_seconds < 15
 
 
