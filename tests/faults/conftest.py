@@ -179,15 +179,26 @@ class LiveEvents:
             if not message or message.get("type") != "pmessage":
                 continue
             channel = message["channel"].decode()
-            raw = message["data"]
+            raw = message["data"].decode(errors="replace")
+            # hackathon.leaderboard.live publishes "<stream id> <json payload>".
+            _, _, payload = raw.partition(" ")
             try:
-                data: object = json.loads(raw)
-            except (TypeError, ValueError):
+                data: object = json.loads(payload or raw)
+            except ValueError:
                 data = raw
             self.messages.append((channel, data))
 
-    def on(self, topic_fragment: str) -> list[tuple[str, object]]:
-        return [(c, d) for c, d in self.messages if topic_fragment in c]
+    def on(self, topic: str, event: str | None = None) -> list[dict]:
+        """Payloads published on `topic` (e.g. "submission:12"), optionally of one event."""
+        found = []
+        for channel, data in list(self.messages):
+            if not channel.endswith(":" + topic) and channel != topic:
+                continue
+            if not isinstance(data, dict):
+                continue
+            if event is None or data.get("event") == event:
+                found.append(data)
+        return found
 
     def stop(self) -> None:
         self._stop.set()
@@ -226,8 +237,10 @@ class WorkerPool:
         wait: bool = True,
         queues: str = "grading,grading-long",
         env: dict[str, str] | None = None,
-        scratch_dir: Path | None = None,
+        disk: Path | None = None,
     ) -> WorkerProcess:
+        """Start a worker; `disk` replaces its local writable storage (scratch dir and
+        dataset cache) with the given path, e.g. an unwritable or a full one."""
         index = next(self._names)
         name = name or f"worker-{index}"
         space = self.namespaces[(index - 1) % len(self.namespaces)] if self.namespaces else None
@@ -239,9 +252,10 @@ class WorkerPool:
             f"postgres://{self.database.get('USER') or 'postgres'}@{host}:{proxy.port}/"
             f"{self.database['NAME']}"
         )
-        extra_env = {"DATABASE_CONN_MAX_AGE": "0", **(env or {})}
-        if scratch_dir is not None:
-            extra_env["SANDBOX_SCRATCH_DIR"] = str(scratch_dir)
+        extra_env = {"DATABASE_CONN_MAX_AGE": "0", **FAST_WORKER_ENV, **(env or {})}
+        if disk is not None:
+            extra_env["SANDBOX_SCRATCH_DIR"] = str(disk / "scratch")
+            extra_env["DATASET_CACHE_DIR"] = str(disk / "datasets")
         worker = WorkerProcess(
             name=name,
             workdir=self.base / name,
@@ -309,3 +323,45 @@ def assert_nothing_left_running() -> Callable[[list], None]:
         )
 
     return check
+
+
+# --- The sweeper, as beat would run it ------------------------------------------------------
+
+
+@dataclass
+class Sweeper:
+    """Runs the platform's periodic sweep in this process, with short timings."""
+
+    runs: int = 0
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    resent: list[int] = field(default_factory=list)
+
+    def __call__(self) -> None:
+        from hackathon.submissions.sweeper import sweep_submissions
+
+        report = sweep_submissions()
+        self.runs += 1
+        self.requeued += report.requeued
+        self.failed += report.failed
+        self.resent += report.resent
+
+
+@pytest.fixture
+def sweeper(settings: object, broker: str) -> Sweeper:
+    """Short timings for the sweeper: a worker silent for 3 s is gone, a queued submission
+    with no message for 1 s is re-sent, a run may overstay its limit by 2 s."""
+    settings.WORKER_HEARTBEAT_TIMEOUT_S = 3.0  # type: ignore[attr-defined]
+    settings.GRADING_QUEUED_GRACE_S = 1.0  # type: ignore[attr-defined]
+    settings.GRADING_STALE_MARGIN_S = 2.0  # type: ignore[attr-defined]
+    return Sweeper()
+
+
+# Worker settings that make faults show up within seconds rather than minutes.
+FAST_WORKER_ENV = {
+    "WORKER_HEARTBEAT_INTERVAL_S": "0.5",
+    "WORKER_HEARTBEAT_TIMEOUT_S": "3",
+    "GRADING_RETRY_BACKOFF_S": "0.5",
+    "GRADING_STALE_MARGIN_S": "2",
+    "GRADING_QUEUED_GRACE_S": "1",
+}

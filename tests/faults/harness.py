@@ -482,11 +482,24 @@ class WorkerProcess:
             self.process.wait(timeout=30)
         return below
 
+    def pause(self) -> None:
+        """SIGSTOP the worker and its pool: it holds its connections but takes nothing new
+        (its pending BRPOP times out on the server within a second)."""
+        for proc in [self.main_process, *self.descendants()]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for proc in [self.main_process, *self.descendants()]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(signal.SIGCONT)
+
     def stop(self, timeout: float = 30) -> None:
         """Warm shutdown (SIGTERM), then SIGKILL of anything left."""
         if not self.process:
             return
         if self.process.poll() is None:
+            self.resume()
             below = self.descendants()
             self.process.send_signal(signal.SIGTERM)
             try:

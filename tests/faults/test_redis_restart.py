@@ -1,0 +1,102 @@
+"""Redis restarted (its data lost) with submissions queued: all graded once it is back."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+from hackathon.leaderboard.models import TeamScore
+from hackathon.submissions.models import State, Submission
+from hackathon.submissions.scheduling import GRADING_QUEUES
+from hackathon.submissions.services import submission_create
+
+from tests.faults.conftest import LiveEvents, Sweeper, WorkerPool
+from tests.faults.factories import TRIVIAL, all_finished, make_challenge, make_teams, states
+from tests.faults.harness import RedisServer, wait_until
+
+pytestmark = pytest.mark.slow
+
+COUNT = 50
+
+
+def _queued_messages(server: RedisServer) -> int:
+    client = redis.Redis(host=server.host, port=server.port)
+    return sum(
+        client.llen(key) for key in client.keys("*") if key.decode().startswith(GRADING_QUEUES)
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_restart_with_fifty_queued_submissions_grades_each_exactly_once(
+    workers: WorkerPool, private_redis: RedisServer, live_events: LiveEvents, sweeper: Sweeper
+) -> None:
+    challenge = make_challenge("redis-restart", time_limit_s=20)
+    teams = make_teams(5)
+    worker = workers.start(name="steady")
+    ids = [
+        submission_create(challenge=challenge, user=teams[i % 5][0], code=TRIVIAL).pk
+        for i in range(COUNT)
+    ]
+    # Let the worker take a few, so that one is in flight when Redis goes.
+    wait_until(
+        lambda: Submission.objects.filter(pk__in=ids, state=State.FINISHED).count() >= 2,
+        timeout=120,
+        message=lambda: f"the first results ({states(ids)}):\n{workers.logs()}",
+    )
+    assert _queued_messages(private_redis) > 0
+
+    private_redis.restart(down_for=1.0)
+    assert _queued_messages(private_redis) == 0, "the restart lost every message"
+    left = Submission.objects.filter(pk__in=ids).exclude(state=State.FINISHED).count()
+    assert left > 0
+
+    def everything_graded() -> bool:
+        sweeper()
+        return all_finished(ids)
+
+    wait_until(
+        everything_graded,
+        timeout=300,
+        interval=1.0,
+        message=lambda: f"all {COUNT} graded ({states(ids)}):\n{workers.logs()}",
+    )
+    assert worker.is_alive()
+    assert len(set(sweeper.resent)) >= left - 1  # the one in flight needs no new message
+
+    graded = Submission.objects.filter(pk__in=ids)
+    assert set(graded.values_list("verdict", flat=True)) == {"scored"}
+    assert set(graded.values_list("attempts", flat=True)) == {1}, "a submission was graded twice"
+    entries = sum(TeamScore.objects.filter(challenge=challenge).values_list("entries", flat=True))
+    assert entries == COUNT
+    time.sleep(1.0)
+    finished_events = [
+        event["data"]["id"]
+        for sid in ids
+        for event in live_events.on(f"submission:{sid}", "finished")
+    ]
+    # Events published while Redis was down are lost (pages resync); none is ever doubled.
+    assert len(finished_events) == len(set(finished_events))
+    assert len(finished_events) >= COUNT - 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submission_whose_message_vanished_is_sent_again_by_the_sweeper(
+    workers: WorkerPool, private_redis: RedisServer, sweeper: Sweeper
+) -> None:
+    challenge = make_challenge("lost-message", time_limit_s=20)
+    ((user, _),) = make_teams(1)
+    submission = submission_create(challenge=challenge, user=user, code=TRIVIAL)
+    assert _queued_messages(private_redis) == 1
+    private_redis.restart()
+    worker = workers.start(name="late")
+    time.sleep(2.0)
+    assert Submission.objects.get(pk=submission.pk).state == State.QUEUED  # nothing to consume
+
+    def graded() -> bool:
+        sweeper()
+        return Submission.objects.get(pk=submission.pk).state == State.FINISHED
+
+    wait_until(graded, timeout=120, interval=1.0, message=lambda: worker.log_tail())
+    assert sweeper.resent.count(submission.pk) == 1
+    assert Submission.objects.get(pk=submission.pk).attempts == 1
