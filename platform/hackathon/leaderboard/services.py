@@ -16,7 +16,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models.functions import FirstValue
 from django.utils import timezone
 
 from hackathon.accounts.models import Team
@@ -184,37 +185,37 @@ def _rebuilt_rows(challenge: Challenge) -> Iterable[TeamScore]:
     frozen_q = _before_freeze(challenge)
     public_order = best_first("public_score", "created_at", higher_is_better=higher)
     private_order = best_first("private_score", "created_at", higher_is_better=higher)
-    same_team = scored_submissions(challenge).filter(team_id=OuterRef("team_id"))
-    per_team = (
-        subs.order_by()
-        .values("team_id")
-        .annotate(
-            **_activity_aggregates(challenge),
-            best_id=Subquery(same_team.order_by(*public_order).values("id")[:1]),
-            frozen_id=Subquery(same_team.filter(frozen_q).order_by(*public_order).values("id")[:1]),
-            final_id=Subquery(
-                same_team.filter(is_final=True, private_score__isnull=False)
-                .order_by(*private_order)
-                .values("id")[:1]
-            ),
-        )
-    )
-    aggregates = list(per_team)
-    wanted = {a[k] for a in aggregates for k in ("best_id", "frozen_id", "final_id") if a[k]}
+    aggregates = list(subs.order_by().values("team_id").annotate(**_activity_aggregates(challenge)))
+    best = _first_per_team(subs, public_order)
+    frozen = _first_per_team(subs.filter(frozen_q), public_order)
+    final = _first_per_team(subs.filter(is_final=True, private_score__isnull=False), private_order)
+    wanted = {*best.values(), *frozen.values(), *final.values()}
     chosen = _submission_columns(wanted)
     for agg in aggregates:
-        best = chosen.get(agg["best_id"])
+        team_id = agg["team_id"]
+        best_row = chosen.get(best.get(team_id))
         yield TeamScore(
             challenge=challenge,
-            team_id=agg["team_id"],
+            team_id=team_id,
             entries=agg["entries"],
             last_submission_at=agg["last"],
             frozen_entries=agg["frozen_entries"],
             frozen_last_submission_at=agg["frozen_last"],
-            **_public_fields("best", best),
-            **_public_fields("frozen", chosen.get(agg["frozen_id"])),
-            **_private_fields(chosen.get(agg["final_id"]), best),
+            **_public_fields("best", best_row),
+            **_public_fields("frozen", chosen.get(frozen.get(team_id))),
+            **_private_fields(chosen.get(final.get(team_id)), best_row),
         )
+
+
+def _first_per_team(subs: QuerySet[Submission], order: list) -> dict[int, int]:
+    """team id -> id of the team's first submission in `order`: one windowed scan."""
+    firsts = (
+        subs.order_by()
+        .annotate(first_id=Window(FirstValue("id"), partition_by=[F("team_id")], order_by=order))
+        .values_list("team_id", "first_id")
+        .distinct()
+    )
+    return dict(firsts)
 
 
 def _submission_columns(ids: set[int]) -> dict[int, dict[str, Any]]:
