@@ -206,3 +206,11 @@ def test_dashboard_is_for_organizers_and_warns_of_a_refusing_worker(
     assert "good@host" in page
     assert "Runtime error" in page
     assert 'data-testid="throughput">1<' in page
+
+
+def test_rejudge_all_from_the_dashboard_form(organizer_client, scored, challenge) -> None:
+    response = organizer_client.post(reverse("submissions:rejudge_all_pick"), {"challenge": challenge.slug})
+    assert response.status_code == 302
+    assert RejudgeBatch.objects.get().total == 1
+    page = organizer_client.get(reverse("dashboard")).content.decode()
+    assert "0 of 1 graded again" in page

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/final/", views.select_final, name="final"),
     path("<int:pk>/rejudge/", views.rejudge, name="rejudge"),
     path("<int:pk>/disqualify/", views.disqualify, name="disqualify"),
+    path("rejudge-all/", views.rejudge_all, name="rejudge_all_pick"),
     path("rejudge-all/<slug:slug>/", views.rejudge_all, name="rejudge_all"),
     path("rejudges/<int:batch_id>.json", views.rejudge_progress, name="rejudge_progress"),
 ]

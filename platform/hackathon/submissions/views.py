@@ -135,6 +135,9 @@ def _status_payload(submission: Submission, user) -> dict:
         "peak_memory_mb": submission.peak_memory_mb,
         "loss_curve": submission.loss_curve,
         "diagnostics": submission.diagnostics,
+        # The page is shown only to the team and organizers, who may read the logs.
+        "stdout": submission.stdout,
+        "stderr": submission.stderr,
         "disqualified": submission.disqualified,
         "disqualified_reason": submission.disqualified_reason,
         "is_final": submission.is_final,
@@ -269,8 +272,12 @@ def disqualify(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def rejudge_all(request: HttpRequest, slug: str) -> HttpResponse:
+def rejudge_all(request: HttpRequest, slug: str = "") -> HttpResponse:
     _require_organizer(request)
+    slug = slug or request.POST.get("challenge", "")
+    if not slug:
+        messages.error(request, "Choose the challenge to rejudge.")
+        return redirect("dashboard")
     challenge = get_object_or_404(Challenge, slug=slug)
     batch = services.challenge_rejudge_all(challenge=challenge, actor=request.user)
     messages.success(

@@ -80,7 +80,17 @@
     wrap.hidden = !items.length;
   }
 
-  function render() { badge(); line(); facts(); diagnostics(); redraw(); }
+  function extras() {
+    if (status.state !== "finished") return;
+    text("stdout", status.stdout || "(empty)");
+    text("stderr", status.stderr || "(empty)");
+    var select = document.getElementById("final-select"), hint = document.getElementById("final-hint");
+    var selectable = status.verdict === "scored" && !status.disqualified;
+    if (select) select.hidden = !selectable;
+    if (hint) hint.hidden = selectable;
+  }
+
+  function render() { badge(); line(); facts(); diagnostics(); extras(); redraw(); }
 
   function refresh() {
     return fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
