@@ -356,3 +356,17 @@ def test_a_bundle_zip_uploads_and_downloads_back_to_the_same_challenge(
     )
     assert again.status_code == 302
     assert Challenge.objects.get(slug="tiny").split_hash == split_hash
+
+
+def test_an_organizer_grades_the_baseline_from_the_challenge_page(
+    organizer_client: Client, client_a: Client, make_challenge: object
+) -> None:
+    make_challenge(slug="tiny")
+    assert client_a.post("/challenges/manage/tiny/baseline/").status_code == 403
+    assert not Submission.objects.exists()
+    response = organizer_client.post("/challenges/manage/tiny/baseline/", follow=True)
+    baseline = Submission.objects.get(challenge__slug="tiny", is_baseline=True)
+    assert f"Baseline queued for grading (#{baseline.pk})" in response.content.decode()
+    assert f'href="/submissions/{baseline.pk}/"' in response.content.decode()
+    again = organizer_client.post("/challenges/manage/tiny/baseline/", follow=True)
+    assert "already submitted" in again.content.decode()

@@ -153,3 +153,25 @@ def test_loading_prepares_the_downloads_unless_told_not_to(
         "kit.zip",
         "train.csv",
     ]
+
+
+def test_loading_submits_the_baseline_once_for_grading(
+    db: None, organizer: object, tmp_path: Path
+) -> None:
+    bundle = _write(tmp_path / "tiny", bundle_files())
+    out = _load(bundle, "--skip-downloads")
+    baseline = Submission.objects.get(challenge__slug="tiny", is_baseline=True)
+    assert f"baseline queued for grading (#{baseline.pk})" in out
+    assert (
+        baseline.code == bundle_files()["baseline/solution.py"].decode()
+        and baseline.state == "queued"
+    )
+    assert baseline.team_id is None
+    _load(bundle, "--skip-downloads", "--force")
+    assert Submission.objects.filter(challenge__slug="tiny", is_baseline=True).count() == 1
+
+
+def test_without_an_organizer_the_baseline_waits_and_says_why(db: None, tmp_path: Path) -> None:
+    out = _load(_write(tmp_path / "tiny", bundle_files()), "--skip-downloads")
+    assert "baseline not submitted: no organizer account yet to submit it" in out
+    assert not Submission.objects.exists()

@@ -265,3 +265,41 @@ def challenge_set_published(*, challenge: Challenge, published: bool) -> Challen
 
 def spec_with(spec: ChallengeSpec, **changes: Any) -> ChallengeSpec:
     return replace(spec, **changes)
+
+
+@dataclass
+class BaselineOutcome:
+    submission: Any = None  # the queued Submission, if any
+    reason: str = ""  # why nothing was queued
+
+
+def challenge_queue_baseline(*, challenge: Challenge, actor: Any = None) -> BaselineOutcome:
+    """Submit the bundle's baseline solution as an organizer's (baseline) submission, once
+    per version of its code: it is graded like any submission and shown as a baseline row."""
+    import hashlib as _hashlib
+
+    from hackathon.submissions.errors import SubmissionRejected
+    from hackathon.submissions.models import Submission
+
+    code = challenge.baseline_code
+    if not code.strip():
+        return BaselineOutcome(reason="the bundle has no baseline/solution.py")
+    digest = _hashlib.sha256(code.encode("utf-8", errors="surrogatepass")).hexdigest()
+    if Submission.objects.filter(
+        challenge=challenge, is_baseline=True, code_sha256=digest
+    ).exists():
+        return BaselineOutcome(reason="this baseline was already submitted")
+    actor = actor or _some_organizer()
+    if actor is None:
+        return BaselineOutcome(reason="no organizer account yet to submit it")
+    try:
+        from hackathon.submissions.services import submission_create
+    except ImportError:
+        return BaselineOutcome(reason="grading is not available")
+    try:
+        submission = submission_create(
+            challenge=challenge, user=actor, code=code, filename="baseline/solution.py"
+        )
+    except SubmissionRejected as exc:
+        return BaselineOutcome(reason=f"refused: {exc.message}")
+    return BaselineOutcome(submission=submission)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("manage/<slug:slug>/", views.manage_detail, name="manage_detail"),
     path("manage/<slug:slug>/edit/", views.manage_edit, name="manage_edit"),
     path("manage/<slug:slug>/publish/", views.manage_publish, name="manage_publish"),
+    path("manage/<slug:slug>/baseline/", views.manage_baseline, name="manage_baseline"),
     path("manage/<slug:slug>/bundle.zip", views.manage_bundle_download, name="manage_bundle"),
     path("<slug:slug>/", views.challenge_detail, name="detail"),
     path("<slug:slug>/train.csv", views.challenge_training_csv, name="train_csv"),

@@ -33,9 +33,11 @@ from hackathon.challenges.selectors import challenge_get_for, challenge_groups_f
 from hackathon.challenges.services import (
     challenge_apply_spec,
     challenge_load_bundle,
+    challenge_queue_baseline,
     challenge_set_published,
     challenge_to_spec,
 )
+from hackathon.submissions.models import Submission
 
 
 def organizer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -112,6 +114,9 @@ def manage_list(request: HttpRequest) -> HttpResponse:
 def manage_detail(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = get_object_or_404(Challenge, slug=slug)
     preview = preview_challenge(challenge) if challenge.train_X_id else None
+    baselines = Submission.objects.filter(challenge=challenge, is_baseline=True).order_by(
+        "-created_at"
+    )[:5]
     return render(
         request,
         "challenges/manage_detail.html",
@@ -120,6 +125,7 @@ def manage_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "preview": preview,
             "status": challenge_status(challenge),
             "direction": metric_direction(challenge.metric),
+            "baselines": baselines,
         },
     )
 
@@ -233,3 +239,15 @@ def manage_bundle_download(request: HttpRequest, slug: str) -> HttpResponse:
     response = HttpResponse(body, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{challenge.slug}-bundle.zip"'
     return response
+
+
+@organizer_required
+@require_POST
+def manage_baseline(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = get_object_or_404(Challenge, slug=slug)
+    outcome = challenge_queue_baseline(challenge=challenge, actor=request.user)
+    if outcome.submission is not None:
+        messages.success(request, f"Baseline queued for grading (#{outcome.submission.pk}).")
+    else:
+        messages.error(request, f"Baseline not submitted: {outcome.reason}.")
+    return redirect("challenges:manage_detail", slug=slug)

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from hackathon.challenges.bundle import find_bundles, read_bundle_dir
 from hackathon.challenges.downloads import download_file
 from hackathon.challenges.errors import ChallengeDataError
-from hackathon.challenges.services import challenge_load_bundle
+from hackathon.challenges.services import challenge_load_bundle, challenge_queue_baseline
 
 
 class Command(BaseCommand):
@@ -27,6 +27,11 @@ class Command(BaseCommand):
             "submissions, and rejudge them",
         )
         parser.add_argument("--force", action="store_true", help="rebuild even unchanged bundles")
+        parser.add_argument(
+            "--no-baselines",
+            action="store_true",
+            help="do not submit new or changed baseline solutions for grading",
+        )
         parser.add_argument(
             "--skip-downloads",
             action="store_true",
@@ -63,6 +68,12 @@ class Command(BaseCommand):
             else:
                 status = "updated" if outcome.changed else "unchanged"
             self.stdout.write(f"{slug}: {status}")
+            if not options["no_baselines"] and not outcome.unchanged:
+                queued = challenge_queue_baseline(challenge=outcome.challenge)
+                if queued.submission is not None:
+                    self.stdout.write(f"  baseline queued for grading (#{queued.submission.pk})")
+                elif queued.reason != "this baseline was already submitted":
+                    self.stdout.write(f"  baseline not submitted: {queued.reason}")
             if not options["skip_downloads"]:
                 # Large training CSVs take many seconds to write: better here than in a request.
                 for kind in ("train.csv", "starter-kit.zip"):
