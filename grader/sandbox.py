@@ -19,6 +19,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import sysconfig
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -210,18 +211,36 @@ class Sandbox:
         ]
 
     def _system_mounts(self) -> list[str]:
+        """The shared libraries the interpreter and numpy load, and nothing else of /usr.
+
+        Only the multiarch library directories (e.g. /usr/lib/x86_64-linux-gnu) and the
+        dynamic loader's directory are mounted: no /usr/bin (no shell), no /etc but the
+        loader cache.
+        """
+        multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+        candidates = []
+        for top in ("/usr/lib", "/lib"):
+            arch_dir = Path(top) / multiarch if multiarch else None
+            candidates.append(arch_dir if arch_dir and arch_dir.is_dir() else Path(top))
+        candidates += [Path("/usr/lib64"), Path("/lib64")]
         args: list[str] = []
-        for top in ("lib", "lib64", "lib32", "libx32"):
-            host = Path("/") / top
-            if host.is_symlink():
-                target = os.readlink(host)
-                real = (Path("/") / target).resolve()
-                if real.is_dir():
-                    args += ["--ro-bind", str(real), str(real), "--symlink", target, f"/{top}"]
-            elif host.is_dir():
-                args += ["--ro-bind", str(host), f"/{top}"]
-        if not Path("/lib").is_symlink() and Path("/usr/lib").is_dir():
-            args += ["--ro-bind", "/usr/lib", "/usr/lib"]
+        mounted: set[Path] = set()
+        for path in candidates:
+            if not path.exists():
+                continue
+            if path.is_symlink() or any(p.is_symlink() for p in path.parents):
+                # /lib -> usr/lib on merged-/usr systems: recreate the link inside.
+                real = path.resolve()
+                link_top = next(p for p in [path, *path.parents] if p.is_symlink())
+                if real not in mounted and real.is_dir():
+                    args += ["--ro-bind", str(real), str(real)]
+                    mounted.add(real)
+                if link_top not in mounted:
+                    args += ["--symlink", os.readlink(link_top), str(link_top)]
+                    mounted.add(link_top)
+            elif path not in mounted:
+                args += ["--ro-bind", str(path), str(path)]
+                mounted.add(path)
         if Path("/etc/ld.so.cache").exists():
             args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
         return args

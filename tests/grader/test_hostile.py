@@ -96,11 +96,13 @@ for path in {[str(p) for p in secrets]!r}:
     except OSError as exc:
         print("denied", path, type(exc).__name__)
 print("ROOT", sorted(os.listdir("/")))
+print("SHELL", [p for p in ("/bin/sh", "/usr/bin/python3", "/usr/bin") if os.path.exists(p)])
 """
     result = hostile(make_job, body)
     assert result.verdict is Verdict.SCORED, result.message
     assert "LISTED" not in result.stdout and "READ" not in result.stdout
     assert result.stdout.count("denied") == len(secrets)
+    assert "SHELL []" in result.stdout  # no shell, no system interpreter, no /usr/bin
     root_line = next(line for line in result.stdout.splitlines() if line.startswith("ROOT"))
     for entry in ("work", "home", "root", "var", "srv"):
         assert f"'{entry}'" not in root_line or entry == "work"
