@@ -175,3 +175,15 @@ def test_without_an_organizer_the_baseline_waits_and_says_why(db: None, tmp_path
     out = _load(_write(tmp_path / "tiny", bundle_files()), "--skip-downloads")
     assert "baseline not submitted: no organizer account yet to submit it" in out
     assert not Submission.objects.exists()
+
+
+def test_a_baseline_skipped_for_want_of_an_organizer_is_submitted_on_the_next_load(
+    db: None, tmp_path: Path, django_user_model: object
+) -> None:
+    bundle = _write(tmp_path / "tiny", bundle_files())
+    _load(bundle, "--skip-downloads")
+    assert not Submission.objects.exists()
+    django_user_model.objects.create_superuser(username="root", password="x" * 12)
+    out = _load(bundle, "--skip-downloads")
+    assert "tiny: unchanged" in out and "baseline queued for grading" in out
+    assert Submission.objects.filter(is_baseline=True).count() == 1

@@ -68,7 +68,7 @@ class Command(BaseCommand):
             else:
                 status = "updated" if outcome.changed else "unchanged"
             self.stdout.write(f"{slug}: {status}")
-            if not options["no_baselines"] and not outcome.unchanged:
+            if not options["no_baselines"]:  # idempotent: once per version of the code
                 queued = challenge_queue_baseline(challenge=outcome.challenge)
                 if queued.submission is not None:
                     self.stdout.write(f"  baseline queued for grading (#{queued.submission.pk})")
