@@ -100,6 +100,12 @@ CASES = [
         "/api/v1/submissions/{sub}/final/",
         {"anonymous": 401, "member": 200, "other_team": 403, "organizer": 403},
     ),
+    Case(
+        "live events",
+        "get",
+        "/api/v1/submissions/{sub}/events/",
+        {"anonymous": 401, "member": 200, "other_team": 403, "organizer": 200},
+    ),
     Case("rejudge one", "post", "/api/v1/submissions/{sub}/rejudge/", {**ORGANIZERS_ONLY, "organizer": 202}),
     Case(
         "disqualify",

@@ -161,7 +161,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory, bundles: Path) -> Iterat
             "-c",
             "from django.contrib.auth import get_user_model\n"
             "User = get_user_model()\n"
-            "for name in ('carol', 'dave', 'erin', 'frank'):\n"
+            "for name in ('carol', 'dave', 'erin', 'frank', 'gina'):\n"
             f"    User.objects.create_user(name, password={PASSWORD!r})\n"
             f"User.objects.create_superuser({ORGANIZER[0]!r}, password={ORGANIZER[1]!r})\n",
         )

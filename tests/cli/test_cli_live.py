@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hackathon.cli.client import ApiClient, ApiClientError
+from hackathon.cli.remote import ProgressLine, follow_live
 
 from tests.cli.conftest import SPLIT, STARTER, Cli, regression_csv
 
@@ -23,6 +27,12 @@ class Model:
     def predict(self, X):
         return X[:, 0]
 """
+
+
+def ensure_team(cli: Cli, name: str) -> None:
+    """Create the team unless an earlier test in this package already did."""
+    if cli.run("team").returncode != 0:
+        cli.ok("team", "create", name)
 
 
 def submission_id(output: str) -> int:
@@ -88,7 +98,7 @@ def test_a_failing_solution_makes_submit_wait_exit_non_zero_with_the_reason(
 ) -> None:
     cli = cli_factory("erin")
     cli.login("erin")
-    cli.ok("team", "create", "Erin's Errors")
+    ensure_team(cli, "Erin's Errors")
     (cli.home / "broken.py").write_text(FAILING)
     result = cli.run("submit", "cli-regression", "broken.py", "--wait")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -175,3 +185,47 @@ def test_evaluate_on_a_changed_split_gives_a_different_score(
     }
     assert scores[1] != scores[2]
     assert "Traceback" not in cli.run("evaluate", "solution.py", "--data", "nope.csv").stderr
+
+
+def test_submit_wait_follows_the_submission_live_over_server_sent_events(
+    cli_factory: Callable[[str], Cli],
+) -> None:
+    cli = cli_factory("gina")
+    cli.login("gina")
+    cli.ok("team", "create", "Gina's Gradients")
+    config = json.loads((cli.home / "config" / "hackathon" / "config.json").read_text())
+    client = ApiClient(config["url"], config["token"])
+    created = client.post(
+        "/api/v1/challenges/cli-regression/submissions/",
+        files={"file": ("solution.py", STARTER.encode())},
+    )
+    progress = io.StringIO()
+    started = time.monotonic()
+    final = follow_live(
+        client, created["id"], deadline=started + 300, started=started, line=ProgressLine(progress)
+    )
+    assert final is not None, "the events stream was not usable: the CLI fell back to polling"
+    assert final["verdict"] == "scored"
+    assert f"#{created['id']} running" in progress.getvalue()
+
+
+def test_the_events_stream_refuses_another_team_and_bad_tokens(
+    cli_factory: Callable[[str], Cli],
+) -> None:
+    owner = cli_factory("erin")
+    owner.login("erin")
+    ensure_team(owner, "Erin's Errors")
+    (owner.home / "broken.py").write_text(FAILING)
+    sub_id = submission_id(owner.ok("submit", "cli-regression", "broken.py"))
+    path = f"/api/v1/submissions/{sub_id}/events/"
+
+    stranger = cli_factory("carol")
+    stranger.login("carol")
+    token = json.loads((stranger.home / "config" / "hackathon" / "config.json").read_text())["token"]
+    with pytest.raises(ApiClientError) as refused:
+        ApiClient(stranger.base_url, token).open_stream(path)
+    assert refused.value.status == 403
+    assert "another team" in refused.value.message
+    with pytest.raises(ApiClientError) as bad:
+        ApiClient(stranger.base_url, "hk_wrong").open_stream(path)
+    assert bad.value.status == 401

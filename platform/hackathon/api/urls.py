@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from hackathon.api.views import accounts, challenges, organizer, submissions
+from hackathon.api.views import accounts, challenges, events, organizer, submissions
 from hackathon.api.views.fallback import api_not_found
 
 app_name = "api"
@@ -58,6 +58,7 @@ v1 = [
         submissions.SubmissionFinalView.as_view(),
         name="submission-final",
     ),
+    path("submissions/<int:pk>/events/", events.submission_events, name="submission-events"),
     path(
         "submissions/<int:pk>/rejudge/",
         organizer.SubmissionRejudgeView.as_view(),

@@ -172,22 +172,26 @@ class ApiClient:
         with self._request("GET", path, accept="*/*") as response:
             return response.read()
 
-    def stream_events(self, path: str, *, timeout: float = 60.0) -> Iterator[tuple[str, str]]:
-        """Server-Sent Events from `path` as (event, data) pairs, until the server closes."""
-        with self._request("GET", path, accept="text/event-stream", timeout=timeout) as response:
+    def open_stream(self, path: str, *, timeout: float = 60.0) -> Any:
+        """An open Server-Sent Events response (read it with `iter_sse`); close it after."""
+        return self._request("GET", path, accept="text/event-stream", timeout=timeout)
+
+
+def iter_sse(response: Any) -> Iterator[tuple[str, str]]:
+    """(event, data) pairs from an SSE response; comments (heartbeats) as ("comment", text)."""
+    event, data_lines = "message", []
+    for raw in response:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not line:
+            if data_lines:
+                yield event, "\n".join(data_lines)
             event, data_lines = "message", []
-            for raw in response:
-                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                if not line:
-                    if data_lines:
-                        yield event, "\n".join(data_lines)
-                    event, data_lines = "message", []
-                elif line.startswith(":"):
-                    continue
-                elif line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data_lines.append(line[5:].lstrip())
+        elif line.startswith(":"):
+            yield "comment", line[1:].strip()
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data_lines.append(line[5:].lstrip())
 
 
 def encode_multipart(

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 from hackathon.cli import render
-from hackathon.cli.client import ApiClient, ApiClientError
+from hackathon.cli.client import ApiClient, ApiClientError, iter_sse
 from hackathon.cli.config import ConfigError, config_delete, config_load, config_save
 
 API = "/api/v1"
@@ -232,36 +232,104 @@ def print_submission(sub: dict[str, Any], out: TextIO = sys.stdout, *, full: boo
                 print(f"    {line}", file=out)
 
 
+class ProgressLine:
+    """One line rewritten in place on a terminal; one line per change of state otherwise."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.interactive = out.isatty()
+        self.last = ""
+
+    def show(self, line: str) -> None:
+        if self.interactive:
+            self.out.write("\r" + line.ljust(len(self.last)))
+            self.out.flush()
+        elif line.split("  ")[0] != self.last.split("  ")[0]:
+            self.out.write(line + "\n")
+            self.out.flush()
+        self.last = line
+
+    def clear(self) -> None:
+        if self.interactive and self.last:
+            self.out.write("\r" + " " * len(self.last) + "\r")
+            self.out.flush()
+
+
+def _gave_up(submission_id: int, timeout: float, state: str) -> CliError:
+    return CliError(
+        f"Gave up waiting after {timeout:.0f} s; submission #{submission_id} is still "
+        f"{state}. Check later with `hackathon status {submission_id}`."
+    )
+
+
+def follow_live(
+    client: ApiClient, submission_id: int, *, deadline: float, started: float, line: ProgressLine
+) -> dict[str, Any] | None:
+    """Follow the submission's Server-Sent Events; None if the stream is unavailable or ends
+    before the verdict (the caller then polls)."""
+    detail = f"{API}/submissions/{submission_id}/"
+    try:
+        stream = client.open_stream(f"{detail}events/", timeout=60)
+    except ApiClientError as exc:
+        if exc.status in (0, 404, 405, 501):
+            return None  # an older server, or a proxy that does not stream: poll instead
+        raise
+    with stream:
+        sub = client.get(detail)  # read after subscribing: no event can fall in between
+        try:
+            for kind, raw in iter_sse(stream):
+                if sub["state"] == TERMINAL:
+                    break
+                now = time.monotonic()
+                if now > deadline:
+                    raise _gave_up(submission_id, deadline - started, sub["state"])
+                if kind == "comment":
+                    if sub["state"] == "queued":
+                        sub = client.get(detail)  # the queue position moves without events
+                else:
+                    message = json.loads(raw)
+                    event, data = message.get("event"), message.get("data") or {}
+                    if event == "finished":
+                        break
+                    if event == "state":
+                        sub = client.get(detail)
+                    elif event == "progress":
+                        sub["state"] = "running"
+                        sub["loss_curve"] = data.get("loss_curve") or []
+                line.show(_status_line(sub, now - started))
+        except (OSError, ValueError):
+            return None  # the connection dropped or sent garbage: poll instead
+    final = client.get(detail)
+    return final if final["state"] == TERMINAL else None
+
+
 def follow_submission(
     client: ApiClient, submission_id: int, *, timeout: float, out: TextIO = sys.stderr
 ) -> dict[str, Any]:
-    """Show the submission's progress on one line until it is finished; return its detail."""
+    """Show the submission's progress (queue position, training loss) until it is graded.
+
+    Live through Server-Sent Events; by polling the API with back-off when the server
+    cannot stream. Returns the finished submission's detail."""
     started = time.monotonic()
-    interactive = out.isatty()
-    last_line = ""
-    delay = 0.5
-    while True:
-        sub = client.get(f"{API}/submissions/{submission_id}/")
-        elapsed = time.monotonic() - started
-        if sub["state"] == TERMINAL:
-            if interactive and last_line:
-                out.write("\r" + " " * len(last_line) + "\r")
-            return sub
-        line = _status_line(sub, elapsed)
-        if interactive:
-            out.write("\r" + line.ljust(len(last_line)))
-            out.flush()
-        elif line.split("  ")[0] != last_line.split("  ")[0]:
-            out.write(line + "\n")  # not a terminal: one line per change of state
-            out.flush()
-        last_line = line
-        if elapsed > timeout:
-            raise CliError(
-                f"Gave up waiting after {timeout:.0f} s; submission #{submission_id} is still "
-                f"{sub['state']}. Check later with `hackathon status {submission_id}`."
-            )
-        time.sleep(delay)
-        delay = min(delay * 1.5, 3.0)
+    deadline = started + timeout
+    line = ProgressLine(out)
+    try:
+        final = follow_live(client, submission_id, deadline=deadline, started=started, line=line)
+        delay = 0.5
+        while final is None:
+            sub = client.get(f"{API}/submissions/{submission_id}/")
+            if sub["state"] == TERMINAL:
+                final = sub
+                break
+            now = time.monotonic()
+            line.show(_status_line(sub, now - started))
+            if now > deadline:
+                raise _gave_up(submission_id, timeout, sub["state"])
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+    finally:
+        line.clear()
+    return final
 
 
 @reports_errors
