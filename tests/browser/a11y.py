@@ -122,6 +122,7 @@ def tab_to(page: Page, name: str | re.Pattern[str], *, limit: int = 80) -> None:
             return
         seen.append(current)
     raise AssertionError(
-        f"no element named {pattern.pattern!r} is reachable with Tab on {page.url}; "
+        f"no element named {name if isinstance(name, str) else pattern.pattern!r} is "
+        f"reachable with Tab on {page.url}; "
         f"focus went through: {seen}"
     )
