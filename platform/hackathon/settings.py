@@ -235,6 +235,9 @@ REST_FRAMEWORK = {
         "anon": env_str("API_THROTTLE_ANON", "300/minute"),
     },
 }
+# Per-user submit requests and per-address password logins (hackathon.api.throttles).
+API_THROTTLE_SUBMIT = env_str("API_THROTTLE_SUBMIT", "30/minute")
+API_THROTTLE_LOGIN = env_str("API_THROTTLE_LOGIN", "10/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gradient Descent Hackathon API",
     "VERSION": "1.0.0",

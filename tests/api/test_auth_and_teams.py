@@ -153,3 +153,25 @@ def test_the_schema_and_the_docs_are_served_without_any_cdn(client: Client) -> N
     bundle = re.search(r'src="([^"]*swagger-ui-bundle\.js)"', html)
     assert bundle, html
     assert client.get(bundle.group(1)).status_code == 200
+
+
+def test_the_submit_endpoint_has_a_per_user_rate_limit_with_retry_after(
+    member_a: object, settings: object
+) -> None:
+    from django.core.cache import cache
+
+    settings.API_THROTTLE_SUBMIT = "2/minute"
+    cache.clear()
+    client_a = token_client(member_a)
+    path = "/api/v1/challenges/no-such-challenge/submissions/"
+    assert [client_a.post(path, {}).status_code for _ in range(2)] == [404, 404]
+    limited = client_a.post(path, {})
+    assert limited.status_code == 429
+    assert limited.json()["quota"] == "rate"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    # Per user: someone else is not slowed down by alice.
+    from tests.conftest import make_user
+
+    client_b = token_client(make_user("zed"))
+    assert client_b.post(path, {}).status_code == 404
+    cache.clear()

@@ -72,6 +72,8 @@ def test_a_new_participant_does_everything_from_the_terminal(
     assert "verdict:  Scored" in out
     assert re.search(r"rmse \(validation, public part, \d+ rows\): [0-9.]+", out), out
     assert re.search(r"loss curve \(300 points", out), out
+    out = cli.ok("evaluate", "kit/solution.py", "--challenge", "cli-regression")
+    assert "Evaluated on 63 held-out rows of cli-regression-train.csv (trained on 147" in out, out
 
     result = cli.run("submit", "cli-regression", "kit/solution.py", "--wait")
     assert result.returncode == 0, result.stdout + result.stderr
