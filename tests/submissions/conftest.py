@@ -163,8 +163,19 @@ def grading_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         workdir.mkdir(exist_ok=True)
         sock = workdir / "redis.sock"
         process = subprocess.Popen(
-            [_redis_binary(), "--port", "0", "--unixsocket", str(sock), "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
+            [
+                _redis_binary(),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(sock),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -206,7 +217,9 @@ def test_database_url() -> str:
     auth = db["USER"] or "postgres"
     if db.get("PASSWORD"):
         auth += f":{db['PASSWORD']}"
-    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    return (
+        f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    )
 
 
 test_database_url.__test__ = False  # type: ignore[attr-defined]
@@ -286,13 +299,33 @@ def start_worker(
         )
         worker_env.update(env or {})
         argv = [
-            sys.executable, "-m", "celery", "-A", "hackathon", "worker", "-Q", queues,
-            "--pool", pool, "-c", "1", "-n", f"{name}@%h", "--without-gossip",
-            "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hackathon",
+            "worker",
+            "-Q",
+            queues,
+            "--pool",
+            pool,
+            "-c",
+            "1",
+            "-n",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "INFO",
         ]
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                argv, cwd=str(workdir), env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+                argv,
+                cwd=str(workdir),
+                env=worker_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         worker = LiveWorker(name, workdir, process, log_path, env or {})
@@ -306,8 +339,9 @@ def start_worker(
         worker.stop()
 
 
-def wait_for(predicate: Callable[[], object], *, timeout: float = 90, what: str = "",
-             interval: float = 0.2) -> object:
+def wait_for(
+    predicate: Callable[[], object], *, timeout: float = 90, what: str = "", interval: float = 0.2
+) -> object:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

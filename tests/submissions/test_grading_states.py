@@ -36,8 +36,12 @@ def queued(make_challenge, member_a, team_a) -> Submission:
 
 def _scored(score: float = 0.5) -> GradingResult:
     return GradingResult(
-        verdict=GV.SCORED, public_score=score, private_score=score + 0.1,
-        loss_curve=[3.0, float("nan"), float("inf"), 1.0], stdout="a\x00b", sandbox_level="strong",
+        verdict=GV.SCORED,
+        public_score=score,
+        private_score=score + 0.1,
+        loss_curve=[3.0, float("nan"), float("inf"), 1.0],
+        stdout="a\x00b",
+        sandbox_level="strong",
     )
 
 
@@ -83,7 +87,9 @@ def test_internal_errors_retry_then_end_refunded(queued, settings) -> None:
     assert (sub.state, sub.counts_toward_quota) == (State.QUEUED, True)
     assert "scratch disk full" in sub.last_error
     claimed, token = submission_claim(submission_id=queued.pk, worker="w2")
-    assert "final" in submission_fail_internal(submission=claimed, token=token, detail="sandbox could not start")
+    assert "final" in submission_fail_internal(
+        submission=claimed, token=token, detail="sandbox could not start"
+    )
     sub = Submission.objects.get(pk=queued.pk)
     assert (sub.state, sub.verdict) == (State.FINISHED, Verdict.INTERNAL_ERROR)
     assert sub.counts_toward_quota is False

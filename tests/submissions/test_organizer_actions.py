@@ -26,13 +26,16 @@ def _graded(challenge, user, score: float) -> Submission:
     sub = submission_create(challenge=challenge, user=user, code=LINEAR_SOLUTION)
     claimed, token = submission_claim(submission_id=sub.pk, worker="w")
     submission_store_result(
-        submission=claimed, token=token,
+        submission=claimed,
+        token=token,
         result=GradingResult(verdict=GV.SCORED, public_score=score, private_score=score),
     )
     return Submission.objects.get(pk=sub.pk)
 
 
-def test_disqualified_submission_leaves_the_leaderboard(make_challenge, member_a, team_a, organizer) -> None:
+def test_disqualified_submission_leaves_the_leaderboard(
+    make_challenge, member_a, team_a, organizer
+) -> None:
     challenge = make_challenge(inflight_cap=0)
     good = _graded(challenge, member_a, 0.5)
     best = _graded(challenge, member_a, 0.1)  # rmse: lower is better
@@ -45,7 +48,9 @@ def test_disqualified_submission_leaves_the_leaderboard(make_challenge, member_a
     assert TeamScore.objects.get(team=team_a).best_submission_id == good.pk
 
 
-def test_rejudge_takes_the_score_off_until_graded_again(make_challenge, member_a, team_a, organizer) -> None:
+def test_rejudge_takes_the_score_off_until_graded_again(
+    make_challenge, member_a, team_a, organizer
+) -> None:
     challenge = make_challenge()
     sub = _graded(challenge, member_a, 0.3)
     submission_rejudge(submission=sub, actor=organizer)
@@ -54,13 +59,16 @@ def test_rejudge_takes_the_score_off_until_graded_again(make_challenge, member_a
         submission_rejudge(submission=sub, actor=organizer)
     claimed, token = submission_claim(submission_id=sub.pk, worker="w")
     submission_store_result(
-        submission=claimed, token=token,
+        submission=claimed,
+        token=token,
         result=GradingResult(verdict=GV.SCORED, public_score=0.2, private_score=0.2),
     )
     assert TeamScore.objects.get(team=team_a).best_score == 0.2
 
 
-def test_rejudge_all_requeues_every_finished_submission(make_challenge, member_a, team_a, member_b, team_b, organizer) -> None:
+def test_rejudge_all_requeues_every_finished_submission(
+    make_challenge, member_a, team_a, member_b, team_b, organizer
+) -> None:
     challenge = make_challenge()
     a = _graded(challenge, member_a, 0.3)
     b = _graded(challenge, member_b, 0.4)

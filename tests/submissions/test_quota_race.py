@@ -44,9 +44,9 @@ def test_twenty_concurrent_submissions_with_five_left_accept_exactly_five(
     for _ in range(3):
         submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
 
-    results = _fire(20, lambda: submission_create(
-        challenge=challenge, user=member_a, code=LINEAR_SOLUTION
-    ))
+    results = _fire(
+        20, lambda: submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
+    )
 
     accepted = [r for r in results if isinstance(r, Submission)]
     refused = [r for r in results if isinstance(r, QuotaExceeded)]
@@ -63,9 +63,9 @@ def test_concurrent_submissions_never_exceed_the_in_flight_cap(
     make_challenge, member_a, team_a, grading_broker
 ) -> None:
     challenge = make_challenge(daily_quota=100, inflight_cap=2)
-    results = _fire(8, lambda: submission_create(
-        challenge=challenge, user=member_a, code=LINEAR_SOLUTION
-    ))
+    results = _fire(
+        8, lambda: submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
+    )
     accepted = [r for r in results if isinstance(r, Submission)]
     refused = [r for r in results if isinstance(r, QuotaExceeded)]
     assert len(accepted) == 2

@@ -34,12 +34,18 @@ def test_member_submission_is_queued_for_its_team(make_challenge, member_a, team
 
 
 def test_grading_message_is_sent_only_after_commit(
-    make_challenge, member_a, team_a, django_capture_on_commit_callbacks
+    make_challenge, member_a, team_a, clean_broker, django_capture_on_commit_callbacks
 ) -> None:
+    from hackathon.submissions.sweeper import pending_message_submission_ids
+
     challenge = make_challenge()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
-    assert len(callbacks) == 1
+        sub = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
+        assert sub.pk not in pending_message_submission_ids()
+    assert sub.pk not in pending_message_submission_ids()
+    for callback in callbacks:
+        callback()
+    assert sub.pk in pending_message_submission_ids()
 
 
 def test_user_without_team_is_refused(make_challenge, outsider) -> None:
@@ -108,9 +114,7 @@ def test_daily_quota_counts_participant_errors_and_refunds_internal_errors(
     challenge = make_challenge(inflight_cap=0, daily_quota=2)
     a = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
     b = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
-    Submission.objects.filter(pk=a.pk).update(
-        state=State.FINISHED, verdict=Verdict.RUNTIME_ERROR
-    )
+    Submission.objects.filter(pk=a.pk).update(state=State.FINISHED, verdict=Verdict.RUNTIME_ERROR)
     Submission.objects.filter(pk=b.pk).update(
         state=State.FINISHED, verdict=Verdict.INTERNAL_ERROR, counts_toward_quota=False
     )

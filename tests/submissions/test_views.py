@@ -25,8 +25,13 @@ def challenge(make_challenge):
 def scored(challenge, member_a, team_a) -> Submission:
     sub = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
     Submission.objects.filter(pk=sub.pk).update(
-        state=State.FINISHED, verdict=Verdict.SCORED, public_score=0.123456, private_score=0.987654,
-        stdout="epoch 1 secret-log-line", loss_curve=[4.0, 2.0, 1.0], finished_at=timezone.now(),
+        state=State.FINISHED,
+        verdict=Verdict.SCORED,
+        public_score=0.123456,
+        private_score=0.987654,
+        stdout="epoch 1 secret-log-line",
+        loss_curve=[4.0, 2.0, 1.0],
+        finished_at=timezone.now(),
     )
     return Submission.objects.get(pk=sub.pk)
 
@@ -45,7 +50,9 @@ def test_anonymous_visitors_are_sent_to_log_in(client, scored, challenge) -> Non
 
 
 def test_member_submits_by_pasting_code(client_a, challenge) -> None:
-    response = client_a.post(reverse("submissions:new", args=[challenge.slug]), {"code": LINEAR_SOLUTION})
+    response = client_a.post(
+        reverse("submissions:new", args=[challenge.slug]), {"code": LINEAR_SOLUTION}
+    )
     sub = Submission.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("submissions:detail", args=[sub.pk])
@@ -60,7 +67,8 @@ def test_member_submits_by_uploading_a_file(client_a, challenge) -> None:
 
 def test_precheck_answers_in_the_form(client_a, challenge) -> None:
     response = client_a.post(
-        reverse("submissions:new", args=[challenge.slug]), {"code": "class Model:\n    def fit(self\n"}
+        reverse("submissions:new", args=[challenge.slug]),
+        {"code": "class Model:\n    def fit(self\n"},
     )
     assert response.status_code == 400
     assert "line" in response.content.decode().lower()
@@ -136,7 +144,9 @@ def test_team_overlays_its_own_curves(client_a, scored, challenge, member_a) -> 
     assert f'value="{scored.pk}"' in page  # offered for overlay
 
 
-def test_member_selects_final_submissions_up_to_the_limit(client_a, scored, challenge, member_a) -> None:
+def test_member_selects_final_submissions_up_to_the_limit(
+    client_a, scored, challenge, member_a
+) -> None:
     challenge.max_final = 1
     challenge.save()
     url = reverse("submissions:final", args=[scored.pk])
@@ -144,7 +154,9 @@ def test_member_selects_final_submissions_up_to_the_limit(client_a, scored, chal
     assert Submission.objects.get(pk=scored.pk).is_final
     second = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
     Submission.objects.filter(pk=second.pk).update(state=State.FINISHED, verdict=Verdict.SCORED)
-    response = client_a.post(reverse("submissions:final", args=[second.pk]), {"selected": "1"}, follow=True)
+    response = client_a.post(
+        reverse("submissions:final", args=[second.pk]), {"selected": "1"}, follow=True
+    )
     assert "at most 1" in response.content.decode()
     assert not Submission.objects.get(pk=second.pk).is_final
 
@@ -152,21 +164,33 @@ def test_member_selects_final_submissions_up_to_the_limit(client_a, scored, chal
 def test_final_selection_locks_when_the_challenge_ends(client_a, scored, challenge) -> None:
     challenge.end_at = timezone.now() - timedelta(seconds=1)
     challenge.save()
-    response = client_a.post(reverse("submissions:final", args=[scored.pk]), {"selected": "1"}, follow=True)
+    response = client_a.post(
+        reverse("submissions:final", args=[scored.pk]), {"selected": "1"}, follow=True
+    )
     assert "locked" in response.content.decode()
     assert not Submission.objects.get(pk=scored.pk).is_final
 
 
-def test_other_team_and_organizer_cannot_select_finals_for_a_team(client_b, organizer_client, scored) -> None:
-    assert client_b.post(reverse("submissions:final", args=[scored.pk]), {"selected": "1"}).status_code == 404
+def test_other_team_and_organizer_cannot_select_finals_for_a_team(
+    client_b, organizer_client, scored
+) -> None:
+    assert (
+        client_b.post(reverse("submissions:final", args=[scored.pk]), {"selected": "1"}).status_code
+        == 404
+    )
     organizer_client.post(reverse("submissions:final", args=[scored.pk]), {"selected": "1"})
     assert not Submission.objects.get(pk=scored.pk).is_final
 
 
-def test_only_organizers_rejudge_and_disqualify(client_a, client_b, organizer_client, scored) -> None:
+def test_only_organizers_rejudge_and_disqualify(
+    client_a, client_b, organizer_client, scored
+) -> None:
     for c in (client_a, client_b):
         assert c.post(reverse("submissions:rejudge", args=[scored.pk])).status_code == 403
-        assert c.post(reverse("submissions:disqualify", args=[scored.pk]), {"reason": "x"}).status_code == 403
+        assert (
+            c.post(reverse("submissions:disqualify", args=[scored.pk]), {"reason": "x"}).status_code
+            == 403
+        )
     organizer_client.post(reverse("submissions:rejudge", args=[scored.pk]))
     sub = Submission.objects.get(pk=scored.pk)
     assert (sub.state, sub.public_score, sub.verdict) == (State.QUEUED, None, "")
@@ -183,7 +207,9 @@ def test_disqualified_team_sees_the_reason(client_a, organizer_client, scored) -
 
 
 def test_rejudge_all_reports_progress(organizer_client, client_a, scored, challenge) -> None:
-    assert client_a.post(reverse("submissions:rejudge_all", args=[challenge.slug])).status_code == 403
+    assert (
+        client_a.post(reverse("submissions:rejudge_all", args=[challenge.slug])).status_code == 403
+    )
     organizer_client.post(reverse("submissions:rejudge_all", args=[challenge.slug]))
     batch = RejudgeBatch.objects.get()
     progress = organizer_client.get(reverse("submissions:rejudge_progress", args=[batch.pk])).json()
@@ -196,10 +222,15 @@ def test_dashboard_is_for_organizers_and_warns_of_a_refusing_worker(
 ) -> None:
     assert client_a.get(reverse("dashboard")).status_code == 403
     WorkerHeartbeat.objects.create(
-        name="weak@host", last_seen=timezone.now(), sandbox_level="degraded", accepts_work=False,
+        name="weak@host",
+        last_seen=timezone.now(),
+        sandbox_level="degraded",
+        accepts_work=False,
         sandbox_detail="refuses to grade: sandbox level degraded is below the required minimum standard",
     )
-    WorkerHeartbeat.objects.create(name="good@host", last_seen=timezone.now(), sandbox_level="strong")
+    WorkerHeartbeat.objects.create(
+        name="good@host", last_seen=timezone.now(), sandbox_level="strong"
+    )
     Submission.objects.filter(pk=scored.pk).update(verdict=Verdict.RUNTIME_ERROR)
     page = organizer_client.get(reverse("dashboard")).content.decode()
     assert "Worker weak@host refuses to grade" in page
@@ -209,7 +240,9 @@ def test_dashboard_is_for_organizers_and_warns_of_a_refusing_worker(
 
 
 def test_rejudge_all_from_the_dashboard_form(organizer_client, scored, challenge) -> None:
-    response = organizer_client.post(reverse("submissions:rejudge_all_pick"), {"challenge": challenge.slug})
+    response = organizer_client.post(
+        reverse("submissions:rejudge_all_pick"), {"challenge": challenge.slug}
+    )
     assert response.status_code == 302
     assert RejudgeBatch.objects.get().total == 1
     page = organizer_client.get(reverse("dashboard")).content.decode()

@@ -74,7 +74,9 @@ def test_a_duplicate_delivery_does_nothing(start_worker, make_challenge, member_
     wait_for(lambda: worker.log(400).count("nothing to claim") >= 2, what="duplicates handled")
     again = Submission.objects.get(pk=sub.pk)
     assert (again.attempts, again.finished_at, again.claim_token) == (
-        1, first.finished_at, first.claim_token
+        1,
+        first.finished_at,
+        first.claim_token,
     )
 
 
@@ -84,7 +86,9 @@ def test_a_worker_killed_mid_grade_leads_to_exactly_one_result(
     settings.WORKER_HEARTBEAT_TIMEOUT_S = 3
     challenge = make_challenge(time_limit_s=60)
     doomed = start_worker("grader-doomed")
-    sub = submission_create(challenge=challenge, user=member_a, code=SLOW_SOLUTION.format(seconds=3))
+    sub = submission_create(
+        challenge=challenge, user=member_a, code=SLOW_SOLUTION.format(seconds=3)
+    )
     wait_for(
         lambda: Submission.objects.filter(pk=sub.pk, state=State.RUNNING).exists(),
         what=f"grading to start\n{doomed.log()}",
@@ -112,7 +116,9 @@ def test_a_pool_child_killed_mid_grade_is_regraded_at_once_on_redelivery(
 
     challenge = make_challenge(time_limit_s=60)
     worker = start_worker("grader-prefork", pool="prefork")
-    sub = submission_create(challenge=challenge, user=member_a, code=SLOW_SOLUTION.format(seconds=3))
+    sub = submission_create(
+        challenge=challenge, user=member_a, code=SLOW_SOLUTION.format(seconds=3)
+    )
     running = wait_for(
         lambda: Submission.objects.filter(pk=sub.pk, state=State.RUNNING).first(),
         what=f"grading to start\n{worker.log()}",

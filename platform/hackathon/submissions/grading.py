@@ -229,7 +229,11 @@ def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = ""
     peers.live_publish(
         f"submission:{submission.pk}",
         "state",
-        {"id": submission.pk, "state": State.RUNNING, "started_at": submission.started_at.isoformat()},
+        {
+            "id": submission.pk,
+            "state": State.RUNNING,
+            "started_at": submission.started_at.isoformat(),
+        },
     )
     try:
         try:
@@ -238,8 +242,9 @@ def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = ""
             # The dataset could not be fetched from the database: a platform fault.
             logger.warning("database error preparing submission %s", submission.pk, exc_info=True)
             return submission_fail_internal(
-                submission=submission, token=token, detail="database unavailable while "
-                "preparing the data"
+                submission=submission,
+                token=token,
+                detail="database unavailable while preparing the data",
             )
         except Exception as exc:  # noqa: BLE001 - every exception here is a platform fault
             logger.exception("internal error grading submission %s", submission.pk)
@@ -276,9 +281,7 @@ def _result_fields(result: GradingResult) -> dict:
         "private_score": _clean_number(result.private_score),
         "public_ci_low": _clean_number(ci[0]),
         "public_ci_high": _clean_number(ci[1]),
-        "extra_scores": {
-            str(k): _clean_number(v) for k, v in (result.extra_scores or {}).items()
-        },
+        "extra_scores": {str(k): _clean_number(v) for k, v in (result.extra_scores or {}).items()},
         "fit_seconds": _clean_number(result.fit_seconds),
         "predict_seconds": _clean_number(result.predict_seconds),
         "peak_memory_mb": _clean_number(result.peak_memory_mb),

@@ -157,9 +157,13 @@ def precheck(source: str, allowed_imports: tuple[str, ...]) -> tuple[bool, str, 
             names = [node.module]
         for name in names:
             if name.split(".")[0] not in allowed:
-                return False, "forbidden_import", (
-                    f"line {node.lineno}: import of {name!r} is not allowed; allowed: "
-                    f"{', '.join(sorted(allowed))}"
+                return (
+                    False,
+                    "forbidden_import",
+                    (
+                        f"line {node.lineno}: import of {name!r} is not allowed; allowed: "
+                        f"{', '.join(sorted(allowed))}"
+                    ),
                 )
     if not any(isinstance(n, ast.ClassDef) and n.name == "Model" for n in tree.body):
         return False, "syntax_error", "solution.py must define a class named Model"

@@ -62,8 +62,9 @@ def send_grading_message(submission: Submission, *, countdown: float | None = No
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
         )
     except Exception:  # noqa: BLE001 - any broker failure: the sweeper is the way out
-        logger.warning("could not send grading message for submission %s", submission.pk,
-                       exc_info=True)
+        logger.warning(
+            "could not send grading message for submission %s", submission.pk, exc_info=True
+        )
         return False
     return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -14,8 +15,10 @@ from hackathon.submissions import peers
 from hackathon.submissions.models import RejudgeBatch, State, Submission, Verdict, WorkerHeartbeat
 from hackathon.submissions.workers import heartbeat_timeout_s
 
+User = AbstractBaseUser | AnonymousUser
 
-def submission_visible_to(submission: Submission, user) -> bool:
+
+def submission_visible_to(submission: Submission, user: User) -> bool:
     """Its own team's members and organizers; nobody else (not even its scores)."""
     if not getattr(user, "is_authenticated", False):
         return False
@@ -49,7 +52,7 @@ def submissions_for_team(*, team: Team, challenge: Challenge | None = None) -> Q
     return qs.order_by("-created_at")
 
 
-def submissions_for_user(*, user, challenge: Challenge | None = None) -> QuerySet[Submission]:
+def submissions_for_user(*, user: User, challenge: Challenge | None = None) -> QuerySet[Submission]:
     """The list page: a member sees the team's; an organizer with no team the baselines."""
     team = peers.user_team(user)
     if team is not None:
@@ -103,9 +106,10 @@ def organizer_dashboard(*, now: datetime | None = None) -> Dashboard:
     hour_ago = now - timedelta(hours=1)
     queued = Submission.objects.filter(state=State.QUEUED)
     by_queue = dict(
-        queued.values_list("queue").annotate(n=Count("pk")).order_by("queue").values_list(
-            "queue", "n"
-        )
+        queued.values_list("queue")
+        .annotate(n=Count("pk"))
+        .order_by("queue")
+        .values_list("queue", "n")
     )
     cutoff = now - timedelta(seconds=heartbeat_timeout_s())
     rows = [

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
@@ -30,6 +31,7 @@ from hackathon.submissions.errors import (
 from hackathon.submissions.models import RejudgeBatch, State, Submission, Verdict
 
 IN_FLIGHT_STATES = (State.QUEUED, State.RUNNING)
+User = AbstractBaseUser | AnonymousUser
 
 
 def allowed_imports_for(challenge: Challenge) -> tuple[str, ...]:
@@ -84,7 +86,9 @@ def _utc_midnight(now: datetime) -> datetime:
 def _in_flight_retry_after(*, team: Team, challenge: Challenge, now: datetime) -> int:
     """A plausible wait until one of the team's in-flight submissions finishes."""
     waits = []
-    for sub in Submission.objects.filter(team=team, challenge=challenge, state__in=IN_FLIGHT_STATES):
+    for sub in Submission.objects.filter(
+        team=team, challenge=challenge, state__in=IN_FLIGHT_STATES
+    ):
         if sub.state == State.RUNNING and sub.started_at:
             elapsed = (now - sub.started_at).total_seconds()
             waits.append(max(1.0, challenge.time_limit_s - elapsed))
@@ -133,7 +137,7 @@ def _human_duration(seconds: int) -> str:
 
 
 def submission_create(
-    *, challenge: Challenge, user, code: str, filename: str = "solution.py"
+    *, challenge: Challenge, user: User, code: str, filename: str = "solution.py"
 ) -> Submission:
     """Accept a solution for grading, or raise a SubmissionRejected subclass saying why.
 
@@ -148,7 +152,9 @@ def submission_create(
         raise NotInTeam("Join or create a team before submitting.")
     if not is_organizer and not challenge.is_open:
         if challenge.has_ended:
-            raise ChallengeClosed(f"{challenge.title} ended at {challenge.end_at:%Y-%m-%d %H:%M} UTC.")
+            raise ChallengeClosed(
+                f"{challenge.title} ended at {challenge.end_at:%Y-%m-%d %H:%M} UTC."
+            )
         if challenge.start_at and timezone.now() < challenge.start_at:
             raise ChallengeClosed(
                 f"{challenge.title} opens at {challenge.start_at:%Y-%m-%d %H:%M} UTC."
@@ -196,7 +202,7 @@ def submission_create(
     return submission
 
 
-def submission_set_final(*, submission: Submission, user, selected: bool) -> Submission:
+def submission_set_final(*, submission: Submission, user: User, selected: bool) -> Submission:
     """Mark (or unmark) a scored submission as one of its team's final ones; at most
     challenge.max_final per team, until the challenge ends."""
     challenge = submission.challenge
@@ -204,7 +210,9 @@ def submission_set_final(*, submission: Submission, user, selected: bool) -> Sub
     if submission.team_id is None or team is None or team.pk != submission.team_id:
         raise ActionRefused("Only members of the submitting team can select it.", http_status=403)
     if challenge.has_ended:
-        raise ActionRefused("The challenge has ended: final selections are locked.", http_status=409)
+        raise ActionRefused(
+            "The challenge has ended: final selections are locked.", http_status=409
+        )
     with transaction.atomic():
         Team.objects.select_for_update().filter(pk=team.pk).first()
         sub = Submission.objects.select_for_update().get(pk=submission.pk)
@@ -227,7 +235,7 @@ def submission_set_final(*, submission: Submission, user, selected: bool) -> Sub
     return sub
 
 
-def _reset_for_regrade(queryset, *, batch: RejudgeBatch | None = None) -> int:
+def _reset_for_regrade(queryset: QuerySet[Submission], *, batch: RejudgeBatch | None = None) -> int:
     return queryset.update(
         state=State.QUEUED,
         verdict="",
@@ -257,12 +265,12 @@ def _reset_for_regrade(queryset, *, batch: RejudgeBatch | None = None) -> int:
     )
 
 
-def _require_organizer(actor) -> None:
+def _require_organizer(actor: User) -> None:
     if not peers.user_is_organizer(actor):
         raise ActionRefused("Only organizers can do this.", http_status=403)
 
 
-def submission_rejudge(*, submission: Submission, actor) -> Submission:
+def submission_rejudge(*, submission: Submission, actor: User) -> Submission:
     """Grade a finished submission again (after a grader or data fix); the leaderboard
     drops its old score at once and takes the new one when it is graded."""
     _require_organizer(actor)
@@ -283,7 +291,7 @@ def submission_rejudge(*, submission: Submission, actor) -> Submission:
     return sub
 
 
-def challenge_rejudge_all(*, challenge: Challenge, actor) -> RejudgeBatch:
+def challenge_rejudge_all(*, challenge: Challenge, actor: User) -> RejudgeBatch:
     """Grade every finished submission of a challenge again, behind live submissions
     (lowest priority). Progress: rejudge_progress(batch)."""
     _require_organizer(actor)
@@ -299,7 +307,7 @@ def challenge_rejudge_all(*, challenge: Challenge, actor) -> RejudgeBatch:
     return batch
 
 
-def submission_disqualify(*, submission: Submission, actor, reason: str) -> Submission:
+def submission_disqualify(*, submission: Submission, actor: User, reason: str) -> Submission:
     """Remove a submission from the leaderboards, with a reason its team sees."""
     _require_organizer(actor)
     reason = (reason or "").strip()

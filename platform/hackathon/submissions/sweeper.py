@@ -17,7 +17,7 @@ import base64
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -73,7 +73,9 @@ def release_claim(sub: Submission, *, reason: str, report: SweepReport) -> None:
             report.requeued.append(sub.pk)
 
 
-def requeue_stale_submissions(*, now=None, report: SweepReport | None = None) -> SweepReport:
+def requeue_stale_submissions(
+    *, now: datetime | None = None, report: SweepReport | None = None
+) -> SweepReport:
     from hackathon.submissions.workers import heartbeat_timeout_s
 
     report = report or SweepReport()
@@ -154,7 +156,9 @@ def pending_message_submission_ids() -> set[int] | None:
         return None
 
 
-def resend_lost_messages(*, now=None, report: SweepReport | None = None) -> SweepReport:
+def resend_lost_messages(
+    *, now: datetime | None = None, report: SweepReport | None = None
+) -> SweepReport:
     report = report or SweepReport()
     now = now or timezone.now()
     grace = float(getattr(settings, "GRADING_QUEUED_GRACE_S", 30.0))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from hackathon.submissions import workers  # noqa: F401 - connects the worker signals
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
     retry_backoff_max=60,
     max_retries=20,
 )
-def grade_submission(self, submission_id: int) -> str:
+def grade_submission(self: Task, submission_id: int) -> str:
     state = workers.STATE
     if state.checked and not state.accepts:
         # Belt and braces: a refusing worker does not consume the grading queues at all.

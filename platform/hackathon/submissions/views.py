@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.selectors import challenge_get_for
 from hackathon.submissions import peers, selectors, services
@@ -78,7 +80,9 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-def _submit_context(challenge: Challenge, team, is_organizer: bool, form, errors) -> dict:
+def _submit_context(
+    challenge: Challenge, team: Team | None, is_organizer: bool, form: SubmitForm, errors: list[str]
+) -> dict:
     usage = services.quota_usage(team=team, challenge=challenge) if team else None
     return {
         "challenge": challenge,
@@ -110,7 +114,7 @@ def submission_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _status_payload(submission: Submission, user) -> dict:
+def _status_payload(submission: Submission, user: AbstractBaseUser | AnonymousUser) -> dict:
     """What the detail page shows, as JSON (its live script refreshes from it)."""
     challenge = submission.challenge
     show_private = peers.viewer_may_see_private(challenge=challenge, viewer=user)
@@ -214,9 +218,7 @@ def curves_json(request: HttpRequest) -> JsonResponse:
     curves = []
     for sub in Submission.objects.filter(pk__in=ids).select_related("challenge"):
         if selectors.submission_visible_to(sub, request.user):
-            curves.append(
-                {"id": sub.pk, "label": f"#{sub.pk}", "loss_curve": sub.loss_curve or []}
-            )
+            curves.append({"id": sub.pk, "label": f"#{sub.pk}", "loss_curve": sub.loss_curve or []})
     return JsonResponse({"curves": curves})
 
 
@@ -231,7 +233,8 @@ def select_final(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("submissions:detail", pk=pk)
     messages.success(
-        request, f"#{pk} is {'now one of your final submissions' if selected else 'no longer final'}."
+        request,
+        f"#{pk} is {'now one of your final submissions' if selected else 'no longer final'}.",
     )
     return redirect("submissions:detail", pk=pk)
 

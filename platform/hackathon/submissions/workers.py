@@ -20,7 +20,9 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
+from celery.app.amqp import Queues
 from celery.signals import celeryd_after_setup, worker_shutdown
+from celery.worker import WorkController
 from django.conf import settings
 from django.db import DatabaseError, connection, connections
 from django.utils import timezone
@@ -84,7 +86,9 @@ def level_accepted(level: str) -> tuple[bool, str]:
     )
 
 
-def worker_register(*, name: str, queues: list[str], level: str, detail: str, accepts: bool) -> None:
+def worker_register(
+    *, name: str, queues: list[str], level: str, detail: str, accepts: bool
+) -> None:
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(
         name=name,
@@ -106,7 +110,10 @@ def worker_heartbeat(state: WorkerState) -> None:
     if not WorkerHeartbeat.objects.filter(name=state.name).update(last_seen=timezone.now()):
         # The row went away (deleted by hand, database restored): say who we are again.
         worker_register(
-            name=state.name, queues=state.queues, level=state.level, detail=state.detail,
+            name=state.name,
+            queues=state.queues,
+            level=state.level,
+            detail=state.detail,
             accepts=state.accepts,
         )
 
@@ -132,7 +139,7 @@ def start_heartbeat(state: WorkerState) -> threading.Thread:
     return thread
 
 
-def prepare_grading_worker(*, nodename: str, queues) -> WorkerState:
+def prepare_grading_worker(*, nodename: str, queues: Queues) -> WorkerState:
     """What `celeryd_after_setup` does for a worker that consumes grading queues."""
     from hackathon.submissions.sweeper import requeue_orphans_of
 
@@ -153,7 +160,9 @@ def prepare_grading_worker(*, nodename: str, queues) -> WorkerState:
     )
     requeued = requeue_orphans_of(worker=STATE.name)
     if requeued:
-        logger.warning("worker %s re-queued %d submissions of its previous run", STATE.name, requeued)
+        logger.warning(
+            "worker %s re-queued %d submissions of its previous run", STATE.name, requeued
+        )
     start_heartbeat(STATE)
     # The pool forks after this: children must not share this process's connection.
     connections.close_all()
@@ -161,7 +170,7 @@ def prepare_grading_worker(*, nodename: str, queues) -> WorkerState:
 
 
 @celeryd_after_setup.connect
-def _on_after_setup(sender: str, instance, **kwargs) -> None:
+def _on_after_setup(sender: str, instance: WorkController, **kwargs: object) -> None:
     queues = instance.app.amqp.queues
     if not set(queues.consume_from.keys()) & set(GRADING_QUEUES):
         return  # not a grading worker (e.g. the default queue's worker runs the sweeper)
@@ -169,5 +178,5 @@ def _on_after_setup(sender: str, instance, **kwargs) -> None:
 
 
 @worker_shutdown.connect
-def _on_shutdown(**kwargs) -> None:
+def _on_shutdown(**kwargs: object) -> None:
     STATE.stop.set()
