@@ -370,3 +370,17 @@ def test_an_organizer_grades_the_baseline_from_the_challenge_page(
     assert f'href="/submissions/{baseline.pk}/"' in response.content.decode()
     again = organizer_client.post("/challenges/manage/tiny/baseline/", follow=True)
     assert "already submitted" in again.content.decode()
+
+
+def test_an_uploaded_bundle_applies_even_over_browser_edits(organizer_client: Client) -> None:
+    organizer_client.post(
+        "/challenges/manage/upload/",
+        {"bundle": SimpleUploadedFile("t.zip", write_zip(bundle_files()))},
+    )
+    data = form_data(slug="tiny", title="Edited online", data_source="keep")
+    assert organizer_client.post("/challenges/manage/tiny/edit/", data).status_code == 302
+    files = bundle_files(title="Uploaded again")
+    organizer_client.post(
+        "/challenges/manage/upload/", {"bundle": SimpleUploadedFile("t.zip", write_zip(files))}
+    )
+    assert Challenge.objects.get(slug="tiny").title == "Uploaded again"

@@ -187,3 +187,33 @@ def test_a_baseline_skipped_for_want_of_an_organizer_is_submitted_on_the_next_lo
     out = _load(bundle, "--skip-downloads")
     assert "tiny: unchanged" in out and "baseline queued for grading" in out
     assert Submission.objects.filter(is_baseline=True).count() == 1
+
+
+def test_a_reload_does_not_undo_edits_made_in_the_browser_unless_forced(
+    organizer_client: object, tmp_path: Path
+) -> None:
+    bundle = _write(tmp_path / "tiny", bundle_files())
+    _load(bundle, "--skip-downloads", "--no-baselines")
+    challenge = Challenge.objects.get(slug="tiny")
+    form = {
+        "title": "Edited online",
+        "task": "regression",
+        "metric": "rmse",
+        "data_source": "keep",
+        "test_fraction": "0.3",
+        "public_fraction": "0.5",
+        "seed": "42",
+        "time_limit_s": "5",
+        "memory_mb": "256",
+        "daily_quota": "7",
+        "inflight_cap": "2",
+        "max_final": "2",
+        "allowed_imports": "numpy",
+    }
+    assert organizer_client.post("/challenges/manage/tiny/edit/", form).status_code == 302
+    _write(bundle, bundle_files(title="From the bundle"))
+    out = _load(bundle, "--skip-downloads", "--no-baselines")
+    assert "tiny: unchanged (edited in the browser since it was loaded" in out
+    assert Challenge.objects.get(pk=challenge.pk).title == "Edited online"
+    _load(bundle, "--skip-downloads", "--no-baselines", "--force")
+    assert Challenge.objects.get(pk=challenge.pk).title == "From the bundle"

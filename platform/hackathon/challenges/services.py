@@ -31,6 +31,7 @@ class LoadOutcome:
     resplit: bool = False  # the hidden split changed
     rejudged: bool = False
     unchanged: bool = False  # the bundle was identical: nothing was rebuilt
+    note: str = ""
 
 
 def files_hash(files: Mapping[str, bytes]) -> str:
@@ -94,13 +95,24 @@ def challenge_load_bundle(
     allow_resplit: bool = False,
     actor: Any = None,
     force: bool = False,
+    keep_browser_edits: bool = False,
 ) -> LoadOutcome:
-    """Parse a bundle held in memory and create or update its challenge (idempotent)."""
+    """Parse a bundle held in memory and create or update its challenge (idempotent).
+
+    `keep_browser_edits` (load_challenges at start-up) leaves alone a challenge that was
+    edited in the browser since it was loaded; an explicit upload always applies."""
     spec = parse_bundle(files, origin=origin)
     bundle_hash = files_hash(files)
     existing = Challenge.objects.filter(slug=spec.slug).first()
     if existing and not force and existing.bundle_hash == bundle_hash and existing.split_hash:
         return LoadOutcome(challenge=existing, unchanged=True)
+    if existing and keep_browser_edits and not existing.bundle_hash and existing.split_hash:
+        # Edited in the browser since it was loaded: a reload must not silently undo that.
+        return LoadOutcome(
+            challenge=existing,
+            unchanged=True,
+            note="edited in the browser since it was loaded; not overwritten (use --force)",
+        )
     return challenge_apply_spec(
         spec=spec, origin=origin, allow_resplit=allow_resplit, actor=actor, bundle_hash=bundle_hash
     )

@@ -53,6 +53,7 @@ class Command(BaseCommand):
                     origin=str(bundle),
                     allow_resplit=options["allow_resplit"],
                     force=options["force"],
+                    keep_browser_edits=not options["force"],
                 )
             except ChallengeDataError as exc:
                 failures.append(str(exc))
@@ -60,7 +61,7 @@ class Command(BaseCommand):
                 continue
             slug = outcome.challenge.slug
             if outcome.unchanged:
-                status = "unchanged"
+                status = f"unchanged ({outcome.note})" if outcome.note else "unchanged"
             elif outcome.created:
                 status = f"created ({outcome.challenge.n_train} training rows, {outcome.challenge.n_test} hidden)"
             elif outcome.resplit:
