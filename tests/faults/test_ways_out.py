@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+from django.test import Client
 from hackathon.submissions.models import State, Submission, WorkerHeartbeat
 from hackathon.submissions.services import quota_usage, submission_create
 
@@ -46,17 +48,27 @@ def test_submission_whose_workers_keep_dying_ends_as_internal_error_after_max_at
     assert quota_usage(team=team, challenge=challenge).daily_used == 0
 
 
+def _worker_row(html: str, name: str) -> str:
+    for row in html.split('<tr data-testid="worker-row">')[1:]:
+        row = row.split("</tr>")[0]
+        if f"<td>{name}</td>" in row:
+            return row
+    raise AssertionError(f"no row for worker {name} on the dashboard")
+
+
 @pytest.mark.django_db(transaction=True)
-def test_worker_heartbeat_advances_while_it_lives_and_stops_when_it_dies(
-    workers: WorkerPool,
+def test_worker_heartbeat_shows_on_the_dashboard_and_stops_when_the_worker_dies(
+    workers: WorkerPool, organizer_client: Client, settings: object
 ) -> None:
+    settings.WORKER_HEARTBEAT_TIMEOUT_S = 3.0  # type: ignore[attr-defined]
     worker = workers.start(name="beating")
     row = wait_until(
         lambda: WorkerHeartbeat.objects.filter(name="beating").first(),
         timeout=60,
         message="the worker's heartbeat row",
     )
-    assert row.sandbox_level in ("strong", "standard", "degraded")
+    assert row.sandbox_level in ("strong", "standard")
+    assert row.accepts_work
     assert "grading" in row.queues
     first_seen = row.last_seen
     wait_until(
@@ -64,8 +76,16 @@ def test_worker_heartbeat_advances_while_it_lives_and_stops_when_it_dies(
         timeout=30,
         message="a later heartbeat",
     )
+    page = organizer_client.get("/dashboard/")
+    assert page.status_code == 200
+    online = _worker_row(page.content.decode(), "beating")
+    assert "online" in online
+    assert re.search(r"<td>\d+ s ago</td>", online)
+
     worker.kill_everything()
     time.sleep(1.0)
     last = WorkerHeartbeat.objects.get(name="beating").last_seen
-    time.sleep(2.0)
+    time.sleep(3.0)
     assert WorkerHeartbeat.objects.get(name="beating").last_seen == last
+    gone = _worker_row(organizer_client.get("/dashboard/").content.decode(), "beating")
+    assert "offline" in gone

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Throughput: trivial submissions graded per minute with 1 and with 2 worker processes.
+
+    .venv/bin/python benchmarks/throughput.py [--count 60] [--workers 1,2]
+
+Each row starts that many grading workers (`celery -A hackathon worker -c 1`, separate
+processes with their own scratch dir and dataset cache, sharing only the database and a
+private Redis), grades a warm-up round (one per worker), then submits --count trivial
+solutions at once and times until the last is finished. The ratio column is the
+throughput relative to one worker: it shows how grading scales with worker processes
+(on a 2-core machine the sandbox, the worker and PostgreSQL share those cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _stack import (  # noqa: E402
+    TRIVIAL_SOLUTION,
+    Stack,
+    machine,
+    median,
+    percentile,
+    print_table,
+    wait_all_finished,
+)
+
+
+def run_round(stack: Stack, challenge: object, teams: list, count: int) -> list[int]:
+    from hackathon.submissions.services import submission_create
+
+    return [
+        submission_create(
+            challenge=challenge, user=teams[i % len(teams)][0], code=TRIVIAL_SOLUTION
+        ).pk
+        for i in range(count)
+    ]
+
+
+def measure(stack: Stack, n_workers: int, count: int, challenge: object, teams: list) -> dict:
+    from hackathon.submissions.models import Submission
+
+    names = [f"tp{n_workers}-{i}" for i in range(n_workers)]
+    for name in names:
+        stack.start_worker(name, wait=False)
+    for name in names:
+        stack.wait_worker(name)
+    warm = run_round(stack, challenge, teams, 2 * n_workers)
+    wait_all_finished(warm, timeout=300)
+
+    started = time.monotonic()
+    ids = run_round(stack, challenge, teams, count)
+    wait_all_finished(ids, timeout=max(600, count * 10))
+    elapsed = time.monotonic() - started
+
+    rows = Submission.objects.filter(pk__in=ids)
+    verdicts = set(rows.values_list("verdict", flat=True))
+    per_grade = [
+        (s.finished_at - s.started_at).total_seconds()
+        for s in rows.only("started_at", "finished_at")
+    ]
+    by_worker = {name: rows.filter(worker=name).count() for name in names}
+    for name in names:
+        stack.stop_worker(name)
+    return {
+        "workers": n_workers,
+        "count": count,
+        "seconds": elapsed,
+        "per_minute": count / elapsed * 60,
+        "grade_p50": median(per_grade),
+        "grade_p95": percentile(per_grade, 0.95),
+        "verdicts": ",".join(sorted(verdicts)),
+        "split": "/".join(str(by_worker[n]) for n in names),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    parser.add_argument("--count", type=int, default=60, help="submissions per row")
+    parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated")
+    args = parser.parse_args()
+    counts = [int(x) for x in args.workers.split(",")]
+
+    with Stack() as stack:
+        challenge = stack.make_challenge("throughput")
+        teams = stack.make_teams(10)
+        results = [measure(stack, n, args.count, challenge, teams) for n in counts]
+
+    base = results[0]["per_minute"]
+    print_table(
+        f"Throughput: trivial submissions, {args.count} per row ({machine()})",
+        [
+            "worker processes",
+            "graded",
+            "wall s",
+            "graded/min",
+            "ratio",
+            "claim-to-result p50 s",
+            "p95 s",
+            "per worker",
+            "verdicts",
+        ],
+        [
+            [
+                r["workers"],
+                r["count"],
+                f"{r['seconds']:.1f}",
+                f"{r['per_minute']:.0f}",
+                f"{r['per_minute'] / base:.2f}",
+                f"{r['grade_p50']:.2f}",
+                f"{r['grade_p95']:.2f}",
+                r["split"],
+                r["verdicts"],
+            ]
+            for r in results
+        ],
+    )
+    return 0 if all(r["verdicts"] == "scored" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
