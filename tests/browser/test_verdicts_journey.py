@@ -8,14 +8,14 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.browser import actions
-from tests.browser.conftest import BrowserFactory
+from tests.browser.conftest import BrowserFactory, ScreenshotSaver
 
 CHALLENGE = "Browser journeys: diabetes by gradient descent"
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 
 
 def test_a_forbidden_import_a_diverging_and_a_too_slow_solution_each_get_a_specific_verdict(
-    open_browser: BrowserFactory,
+    open_browser: BrowserFactory, save_screenshot: ScreenshotSaver
 ) -> None:
     page = open_browser("participant")
     actions.sign_up(page, "grace_h")
@@ -51,3 +51,15 @@ def test_a_forbidden_import_a_diverging_and_a_too_slow_solution_each_get_a_speci
     actions.expect_verdict(slow, "Time limit exceeded")
     expect(slow.get_by_role("main")).to_contain_text(re.compile(r"(longer|more) than 5 s"))
     expect(slow.get_by_role("main")).not_to_contain_text(re.compile(r"Public score\s*\d"))
+
+    # The organizer's dashboard counts them among the failures of the last hour.
+    organizer = open_browser("organizer")
+    actions.log_in_as_organizer(organizer)
+    nav = organizer.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Dashboard").click()
+    expect(organizer.get_by_role("heading", level=1)).to_contain_text(re.compile("dashboard", re.I))
+    failures = organizer.get_by_role("region", name=re.compile(r"Failed submissions", re.I))
+    expect(failures).to_contain_text("Time limit exceeded")
+    expect(failures).to_contain_text("Invalid predictions")
+    expect(organizer.get_by_role("region", name="Workers")).to_contain_text("online")
+    save_screenshot(organizer, "dashboard", full_page=True)
