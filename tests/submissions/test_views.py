@@ -247,3 +247,19 @@ def test_rejudge_all_from_the_dashboard_form(organizer_client, scored, challenge
     assert RejudgeBatch.objects.get().total == 1
     page = organizer_client.get(reverse("dashboard")).content.decode()
     assert "0 of 1 graded again" in page
+
+
+def test_admin_lists_submissions_and_rejudges_through_the_service(organizer, scored) -> None:
+    from django.test import Client
+
+    admin = Client()
+    organizer.is_superuser = True
+    organizer.save()
+    admin.force_login(organizer)
+    assert admin.get(reverse("admin:submissions_submission_changelist")).status_code == 200
+    assert admin.get(reverse("admin:submissions_workerheartbeat_changelist")).status_code == 200
+    admin.post(
+        reverse("admin:submissions_submission_changelist"),
+        {"action": "rejudge", "_selected_action": [scored.pk]},
+    )
+    assert Submission.objects.get(pk=scored.pk).state == State.QUEUED
