@@ -119,8 +119,9 @@ class TokenListView(APIView):
         operation_id="tokens_list", responses={200: TokenSerializer(many=True), **error_responses()}
     )
     def get(self, request: Request) -> Response:
-        tokens = ApiToken.objects.filter(user=request.user, revoked_at__isnull=True)
-        return Response([_token_data(t) for t in tokens])
+        from hackathon.accounts.selectors import user_api_tokens
+
+        return Response([_token_data(t) for t in user_api_tokens(request.user)])
 
     @extend_schema(
         operation_id="tokens_create",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -60,13 +60,8 @@ class TrainingCsvView(APIView):
             **error_responses(404),
         },
     )
-    def get(self, request: Request, slug: str) -> HttpResponse:
-        from hackathon.challenges.downloads import training_csv
-
-        challenge = get_challenge(request, slug)
-        response = HttpResponse(training_csv(challenge), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{challenge.slug}-train.csv"'
-        return response
+    def get(self, request: Request, slug: str) -> FileResponse:
+        return _download(get_challenge(request, slug), "train.csv", "text/csv")
 
 
 class StarterKitView(APIView):
@@ -81,13 +76,21 @@ class StarterKitView(APIView):
             **error_responses(404),
         },
     )
-    def get(self, request: Request, slug: str) -> HttpResponse:
-        from hackathon.challenges.downloads import starter_kit_zip
+    def get(self, request: Request, slug: str) -> FileResponse:
+        return _download(get_challenge(request, slug), "starter-kit.zip", "application/zip")
 
-        challenge = get_challenge(request, slug)
-        response = HttpResponse(starter_kit_zip(challenge), content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{challenge.slug}-starter-kit.zip"'
-        return response
+
+def _download(challenge: Challenge, kind: str, content_type: str) -> FileResponse:
+    """The challenges app's cached file (built once per data and texts version)."""
+    from hackathon.challenges.downloads import download_file
+
+    path = download_file(challenge, kind)
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"{challenge.slug}-{kind}",
+        content_type=content_type,
+    )
 
 
 class LeaderboardRowSerializer(serializers.Serializer):
