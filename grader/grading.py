@@ -25,7 +25,8 @@ from grader.contract import (
 )
 from grader.diagnostics import diagnose
 from grader.errors import InternalError
-from grader.sandbox import Sandbox, SandboxConfig, SandboxRun
+from grader.sandbox import Sandbox, SandboxConfig
+from grader.supervisor import OUTPUT_HARD_FACTOR, SandboxRun
 
 _sandbox: Sandbox | None = None
 _sandbox_lock = threading.Lock()
@@ -98,7 +99,7 @@ def _parse_array(payload: bytes) -> tuple[str, np.ndarray | None, list | None, s
 def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | None:
     """A verdict decided by how the run ended (None: go on and score)."""
     if run.output_exceeded:
-        hard = max(limits.output_bytes * 16, 1024 * 1024)
+        hard = max(limits.output_bytes * OUTPUT_HARD_FACTOR, 1024 * 1024)
         return Verdict.OUTPUT_LIMIT, (
             f"the solution wrote more than {hard // 1024} KiB to {run.output_exceeded} "
             f"(the first {limits.output_bytes // 1024} KiB are kept)"

@@ -12,35 +12,24 @@ No `preexec_fn` anywhere (unsafe in threaded workers): the uid is set by
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
-import selectors
 import shutil
-import signal
 import subprocess
 import sysconfig
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader import runtime as rt
 from grader.contract import Limits, SandboxLevel
 from grader.errors import InternalError
-from grader.harness import FRAME_HEADER
 from grader.seccomp import UnsupportedArchitecture, deny_filter
 from grader.slots import Slot, kill_uid_processes, slot_lease
+from grader.supervisor import SandboxRun, supervise
 
-logger = logging.getLogger(__name__)
-
-STARTUP_TIMEOUT_S = 60.0  # interpreter + numpy + data load, before the participant's clock
 STARTUP_CPU_S = 10  # CPU seconds allowed on top of the time limit (backstop to the wall clock)
-OUTPUT_HARD_FACTOR = 16  # streams may print this many times the kept size before OUTPUT_LIMIT
-JSON_FRAME_MAX = 4 * 1024 * 1024
-CHUNK = 65536
-KILL_DRAIN_S = 10.0
-PROGRESS_EVERY_S = 0.5
 
 ENV_ALLOW = {
     "OPENBLAS_NUM_THREADS": "1",
@@ -103,48 +92,6 @@ def find_bwrap() -> str | None:
     except ImportError:
         pass
     return None
-
-
-@dataclass
-class SandboxRun:
-    """What came back from one sandbox run (raw: verdicts are decided by the caller)."""
-
-    ready: bool = False
-    exit_status: int | None = None  # as os.waitstatus_to_exitcode: negative = signal
-    timed_out: bool = False
-    output_exceeded: str | None = None  # "stdout" | "stderr"
-    protocol_error: str | None = None
-    stdout: str = ""
-    stderr: str = ""
-    frames: list[tuple[bytes, bytes]] = field(default_factory=list)
-    loss_curve: list[float] = field(default_factory=list)
-    peak_memory_kb: int | None = None
-    pid_namespace: str | None = None  # e.g. "pid:[4026532412]", for checks that it is empty
-    wall_seconds: float = 0.0
-    run_seconds: float = 0.0  # from "ready" to the end
-
-
-class _Stream:
-    def __init__(self, name: str, keep: int, hard: int) -> None:
-        self.name = name
-        self.keep = keep
-        self.hard = hard
-        self.data = bytearray()
-        self.total = 0
-
-    def feed(self, chunk: bytes) -> bool:
-        """Store what fits; return False once the stream is over its hard limit."""
-        self.total += len(chunk)
-        room = self.keep - len(self.data)
-        if room > 0:
-            self.data += chunk[:room]
-        return self.total <= self.hard
-
-    def text(self) -> str:
-        text = self.data.decode("utf-8", errors="replace")
-        if self.total > len(self.data):
-            text += f"\n[... {self.total - len(self.data)} more bytes not kept]\n"
-        return text
 
 
 class Sandbox:
@@ -364,7 +311,7 @@ class Sandbox:
             os.close(result_w)
             os.close(info_w)
             own_fds = [fd for fd in own_fds if fd not in (result_w, info_w)]
-            run = self._supervise(proc, result_r, info_r, limits, array_cap, progress, started)
+            run = supervise(proc, result_r, info_r, limits, array_cap, progress, started)
         finally:
             for fd in own_fds:
                 try:
@@ -377,164 +324,6 @@ class Sandbox:
             self.recent_namespaces = [*self.recent_namespaces[-99:], run.pid_namespace]
         run.wall_seconds = time.monotonic() - started
         return run
-
-    def _supervise(
-        self,
-        proc: subprocess.Popen,
-        result_r: int,
-        info_r: int,
-        limits: Limits,
-        array_cap: int,
-        progress: Callable[[list[float]], None] | None,
-        started: float,
-    ) -> SandboxRun:
-        run = SandboxRun()
-        hard = max(limits.output_bytes * OUTPUT_HARD_FACTOR, 1024 * 1024)
-        streams = {
-            proc.stdout.fileno(): _Stream("stdout", limits.output_bytes, hard),  # type: ignore[union-attr]
-            proc.stderr.fileno(): _Stream("stderr", limits.output_bytes, hard),  # type: ignore[union-attr]
-        }
-        result = bytearray()
-        result_total = 0
-        result_cap = 2 * array_cap + 2 * JSON_FRAME_MAX
-        info = bytearray()
-        child_pid: int | None = None
-        sel = selectors.DefaultSelector()
-        for fd in (*streams, result_r, info_r):
-            os.set_blocking(fd, False)
-            sel.register(fd, selectors.EVENT_READ)
-        open_fds = {*streams, result_r, info_r}
-        deadline = started + STARTUP_TIMEOUT_S
-        ready_at: float | None = None
-        killed_at: float | None = None
-        last_progress = 0.0
-        curve_dirty = False
-
-        def kill() -> None:
-            nonlocal killed_at
-            if killed_at is not None:
-                return
-            killed_at = time.monotonic()
-            # Killing the namespace's pid 1 makes the kernel kill every process inside it.
-            for target in (child_pid,):
-                if target:
-                    try:
-                        os.kill(target, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-        try:
-            while open_fds:
-                now = time.monotonic()
-                if killed_at is None and now >= deadline:
-                    if ready_at is None:
-                        kill()
-                        raise InternalError(
-                            f"the sandbox did not start within {STARTUP_TIMEOUT_S:.0f} s"
-                        )
-                    run.timed_out = True
-                    kill()
-                if killed_at is not None and now - killed_at > KILL_DRAIN_S:
-                    break
-                timeout = (deadline - now) if killed_at is None else 0.2
-                if progress is not None and curve_dirty:
-                    timeout = min(timeout, max(0.0, last_progress + PROGRESS_EVERY_S - now))
-                for key, _ in sel.select(max(timeout, 0.0)):
-                    fd = key.fd
-                    try:
-                        chunk = os.read(fd, CHUNK)
-                    except BlockingIOError:
-                        continue
-                    if not chunk:
-                        sel.unregister(fd)
-                        open_fds.discard(fd)
-                        if fd == info_r and child_pid is None:
-                            child_pid = _parse_child_pid(info)
-                        continue
-                    if fd in streams:
-                        if not streams[fd].feed(chunk) and killed_at is None:
-                            run.output_exceeded = streams[fd].name
-                            kill()
-                    elif fd == info_r:
-                        info += chunk
-                        child_pid = _parse_child_pid(info) or child_pid
-                        if child_pid and run.pid_namespace is None:
-                            run.pid_namespace = _pid_namespace(child_pid)
-                    else:
-                        result_total += len(chunk)
-                        if result_total > result_cap:
-                            run.protocol_error = "the sandbox sent more data than was asked for"
-                            kill()
-                            continue
-                        result += chunk
-                        error = self._take_frames(result, run, array_cap)
-                        if error and run.protocol_error is None:
-                            run.protocol_error = error
-                            kill()
-                        if ready_at is None and run.ready:
-                            ready_at = time.monotonic()
-                            deadline = ready_at + limits.time_s
-                        if run.loss_curve and progress is not None:
-                            curve_dirty = True
-                if progress is not None and curve_dirty:
-                    now = time.monotonic()
-                    if now - last_progress >= PROGRESS_EVERY_S:
-                        last_progress = now
-                        curve_dirty = False
-                        try:
-                            progress(list(run.loss_curve))
-                        except Exception:  # noqa: BLE001 - a live view must not stop grading
-                            logger.warning("progress callback failed", exc_info=True)
-        finally:
-            if open_fds:
-                kill()
-            sel.close()
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            for pipe in (proc.stdout, proc.stderr):
-                if pipe is not None:
-                    pipe.close()
-        if result and run.protocol_error is None:
-            run.protocol_error = "the result stream ended in the middle of a message"
-        run.exit_status = proc.returncode
-        run.peak_memory_kb = usage.ru_maxrss or None
-        run.stdout = next(s for s in streams.values() if s.name == "stdout").text()
-        run.stderr = next(s for s in streams.values() if s.name == "stderr").text()
-        if ready_at is not None:
-            run.run_seconds = time.monotonic() - ready_at
-        return run
-
-    @staticmethod
-    def _take_frames(buf: bytearray, run: SandboxRun, array_cap: int) -> str | None:
-        while len(buf) >= FRAME_HEADER.size:
-            kind, length = FRAME_HEADER.unpack_from(buf)
-            cap = array_cap + JSON_FRAME_MAX if kind == b"A" else JSON_FRAME_MAX
-            if kind not in (b"R", b"P", b"E", b"A", b"T"):
-                return f"unknown message {kind!r} on the result stream"
-            if length > cap:
-                return f"a {length}-byte message on the result stream exceeds {cap} bytes"
-            if len(buf) < FRAME_HEADER.size + length:
-                return None
-            payload = bytes(buf[FRAME_HEADER.size : FRAME_HEADER.size + length])
-            del buf[: FRAME_HEADER.size + length]
-            if kind == b"R":
-                run.ready = True
-            elif kind == b"P":
-                try:
-                    data = json.loads(payload)
-                    start = int(data["start"])
-                    values = [float(v) for v in data["values"]]
-                except (ValueError, TypeError, KeyError):
-                    return "a malformed progress message"
-                if start == len(run.loss_curve):
-                    run.loss_curve.extend(values)
-            else:
-                run.frames.append((kind, payload))
-        return None
 
 
 def _user_task_count(uid: int) -> int:
@@ -554,35 +343,3 @@ def _user_task_count(uid: int) -> int:
         except (OSError, ValueError):
             continue
     return count
-
-
-def _pid_namespace(pid: int) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/pid")
-    except OSError:
-        return None
-
-
-def processes_in_namespace(namespace: str) -> list[int]:
-    """Live (non-zombie) processes whose pid namespace is `namespace`."""
-    pids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.readlink(f"/proc/{entry.name}/ns/pid") != namespace:
-                continue
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                if f.read().rpartition(b")")[2].split()[0] == b"Z":
-                    continue
-        except (OSError, IndexError):
-            continue
-        pids.append(int(entry.name))
-    return pids
-
-
-def _parse_child_pid(info: bytes) -> int | None:
-    try:
-        return int(json.loads(bytes(info))["child-pid"])
-    except (ValueError, KeyError, TypeError):
-        return None

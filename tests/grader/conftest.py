@@ -10,7 +10,7 @@ import pytest
 
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, Limits
 from grader.grading import get_sandbox
-from grader.sandbox import processes_in_namespace
+from grader.supervisor import processes_in_namespace
 
 N_TRAIN, N_TEST = 120, 60
 

@@ -386,7 +386,7 @@ def test_a_forked_child_returning_into_the_harness_reports_nothing(make_job) -> 
 
 
 def test_every_run_records_its_pid_namespace_for_the_leftover_check(make_job) -> None:
-    from grader.sandbox import processes_in_namespace
+    from grader.supervisor import processes_in_namespace
 
     assert os.getpid() in processes_in_namespace(os.readlink("/proc/self/ns/pid"))
     grader.grade(make_job(in_fit("pass", imports="")))
