@@ -171,3 +171,18 @@ def test_the_same_bundles_give_the_same_splits_in_a_fresh_process() -> None:
         _, split = build_split(load_bundle_dir(bundle))
         here.append(split_hash({k: sha256(v) for k, v in split.blobs().items()}))
     assert there == here and len(set(here)) == 2 and all(len(h) == 64 for h in here)
+
+
+def test_a_generator_asked_for_too_many_cells_is_refused_before_generating() -> None:
+    from hackathon.challenges.data import check_params
+
+    with pytest.raises(ChallengeDataError, match="expected at most 50000000 cells"):
+        check_params(
+            "make_regression",
+            {"n_samples": 1_000_000, "n_features": 1000},
+            file="f",
+            field="data.params",
+        )
+    check_params(
+        "make_regression", {"n_samples": 200_000, "n_features": 100}, file="f", field="data.params"
+    )

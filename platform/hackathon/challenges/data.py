@@ -137,6 +137,20 @@ def check_params(name: str, params: Mapping[str, Any], *, file: str, field: str)
         raise ChallengeDataError(
             file, f"expected n_features between 1 and {MAX_FEATURES}", field=f"{field}.n_features"
         )
+    # Refuse before generating: a huge request would exhaust the web process's memory.
+    defaults = {
+        k: p.default for k, p in inspect.signature(_sklearn_function(name)).parameters.items()
+    }
+    rows, cols = (
+        params.get("n_samples", defaults.get("n_samples")),
+        params.get("n_features", defaults.get("n_features", 1)),
+    )
+    if isinstance(rows, int) and isinstance(cols, int) and rows * cols > MAX_CELLS:
+        raise ChallengeDataError(
+            file,
+            f"expected at most {MAX_CELLS} cells (n_samples x n_features), got {rows * cols}",
+            field=field,
+        )
 
 
 def build_dataset(

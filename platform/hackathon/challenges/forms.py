@@ -70,9 +70,11 @@ class ChallengeForm(forms.Form):
         initial=", ".join(DEFAULT_ALLOWED_IMPORTS), widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    start_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput())
-    end_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput())
-    freeze_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput())
+    start_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), help_text="UTC")
+    end_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), help_text="UTC")
+    freeze_at = forms.DateTimeField(
+        required=False, widget=DateTimeLocalInput(), help_text="UTC; the public board stops moving"
+    )
 
     starter_code = forms.CharField(
         required=False,
