@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hackathon.challenges import datasets
 from hackathon.challenges.data import npy_load
 
@@ -41,3 +42,31 @@ def test_a_symlink_planted_in_the_cache_is_replaced(make_challenge: object, tmp_
     (tmp_path / f"{challenge.test_y_id}.npy").symlink_to(target)
     path = datasets.challenge_dataset_paths(challenge, tmp_path)["test_y"]
     assert not path.is_symlink()
+
+
+def test_the_grader_scores_a_solution_on_the_cached_hidden_data(
+    make_challenge: object, tmp_path: Path
+) -> None:
+    import grader
+    from grader.contract import GradingJob, Limits
+
+    challenge = make_challenge()
+    paths = datasets.challenge_dataset_paths(challenge, tmp_path)
+    job = GradingJob(
+        source=challenge.baseline_code,
+        task=challenge.task,
+        metric=challenge.metric,
+        extra_metrics=tuple(challenge.extra_metrics),
+        allowed_imports=tuple(challenge.allowed_imports),
+        seed=challenge.seed,
+        limits=Limits(time_s=60, memory_mb=challenge.memory_mb),
+        **paths,
+    )
+    result = grader.grade(job)
+    assert result.verdict == "scored", result.message
+    # The baseline of the test bundle predicts the training mean: recompute its RMSE here.
+    train_y = np.load(paths["train_y"], allow_pickle=False)
+    test_y = np.load(paths["test_y"], allow_pickle=False)
+    public = np.load(paths["public_mask"], allow_pickle=False)
+    expected = float(np.sqrt(np.mean((test_y[public] - train_y.mean()) ** 2)))
+    assert result.public_score == pytest.approx(expected, rel=1e-9)
