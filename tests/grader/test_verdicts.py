@@ -293,3 +293,11 @@ def test_selftest_reports_strong_as_root_with_bwrap() -> None:
     level, detail = grader.selftest()
     assert level == "strong", detail
     assert "seccomp" in detail
+
+
+def test_allowed_modules_may_import_their_own_helpers(make_job) -> None:
+    source = "import time\n" + LINEAR.replace(
+        "return self\n", "time.strptime('2024', '%Y')\n        return self\n", 1
+    )
+    result = grader.grade(make_job(source))
+    assert result.verdict is Verdict.SCORED, result.message
