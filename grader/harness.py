@@ -223,13 +223,13 @@ def main() -> None:
     _result_fd = config["result_fd"]
     import numpy as np
 
-    train_X = _load(np, config["train_X_fd"])
+    # The contract: X is float64, y float64 (regression) or int64 labels (classification).
+    train_X = _load(np, config["train_X_fd"]).astype(np.float64, copy=False)
     train_y = _load(np, config["train_y_fd"])
-    test_X = _load(np, config["test_X_fd"])
+    test_X = _load(np, config["test_X_fd"]).astype(np.float64, copy=False)
     with os.fdopen(config["source_fd"], "rb") as f:
         source = f.read().decode("utf-8", errors="replace")
-    if config["task"] != "regression":
-        train_y = train_y.astype(np.int64)
+    train_y = train_y.astype(np.float64 if config["task"] == "regression" else np.int64, copy=False)
     n_test = int(test_X.shape[0])
     n_classes = int(config.get("n_classes") or 0)
     send_json(b"R", {})

