@@ -135,7 +135,13 @@ def evaluate(setup: EvaluationSetup, source: str, *, progress_out: TextIO | None
 
     with tempfile.TemporaryDirectory(prefix="hackathon-evaluate-") as tmp:
         job, sizes = build_job(setup, source, Path(tmp))
-        result = grader.grade(job, progress=progress if progress_out is not None else None)
+        try:
+            result = grader.grade(job, progress=progress if progress_out is not None else None)
+        except grader.InternalError as exc:
+            raise CliError(
+                f"The grader could not run here: {exc}. Evaluating your own code on your own "
+                "machine, GRADER_INSECURE_NO_SANDBOX=1 runs it without the sandbox."
+            ) from None
     if progress_out is not None:
         progress_out.write("\r" + " " * 79 + "\r")
         progress_out.flush()
