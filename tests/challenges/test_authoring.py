@@ -219,7 +219,11 @@ def test_a_bad_csv_is_refused_with_a_specific_message_and_leaves_nothing(
     data = form_data(data_file=SimpleUploadedFile(f"{case}.csv", body, content_type="text/csv"))
     response = organizer_client.post("/challenges/manage/new/", data)
     assert response.status_code == 400
-    assert message in response.content.decode().replace("&#x27;", "'")
+    text = response.content.decode().replace("&#x27;", "'")
+    assert message in text
+    # The message names the file the organizer uploaded (or the form, for the split).
+    where = "form: split: " if case == "too-few-rows" else f"data/{case}.csv: "
+    assert where in text
     nothing_left_behind(tmp_path)
 
 

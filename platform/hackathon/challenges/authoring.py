@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -22,8 +24,18 @@ from hackathon.challenges.starters import default_starter
 FORM = "form"
 
 
+def _upload_name(name: str, kind: str) -> str:
+    """A safe file name for the bundle, from the name the browser sent."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", PurePosixPath(name.replace("\\", "/")).name).strip(".-")
+    return stem if stem.lower().endswith(f".{kind}") else f"{stem or 'data'}.{kind}"
+
+
 def spec_from_form(
-    cleaned: dict[str, Any], *, upload: bytes | None, existing: ChallengeSpec | None
+    cleaned: dict[str, Any],
+    *,
+    upload: bytes | None,
+    existing: ChallengeSpec | None,
+    upload_name: str = "",
 ) -> ChallengeSpec:
     """A spec from the form's cleaned data; raises `ChallengeDataError` naming the field."""
     slug = existing.slug if existing else cleaned["slug"]
@@ -48,7 +60,7 @@ def spec_from_form(
     elif kind in ("csv", "npz"):
         if upload is None:
             raise ChallengeDataError(FORM, f"expected a {kind.upper()} file", field="data_file")
-        file_name = f"data.{kind}"
+        file_name = f"data/{_upload_name(upload_name, kind)}"
         data_files = {file_name: upload}
         source = DataSource(
             kind=kind, file=file_name, target=(cleaned.get("target_column") or "").strip()
@@ -162,7 +174,7 @@ class Preview:
 
 def preview_spec(spec: ChallengeSpec, *, rows: int = 10) -> Preview:
     """Split sizes and a sample of training rows, computed without storing anything."""
-    dataset, split = data_module.build_split(spec, origin="upload")
+    dataset, split = data_module.build_split(spec, origin="")
     sample = [
         [*x, t]
         for x, t in zip(split.train_X[:rows].tolist(), split.train_y[:rows].tolist(), strict=True)

@@ -103,6 +103,13 @@ def split_hash(blob_hashes: Mapping[str, str]) -> str:
 # --- sources ------------------------------------------------------------------------------
 
 
+def _where(origin: str, name: str) -> str:
+    """How an error names a file: inside a bundle folder, or alone for a browser upload."""
+    if origin:
+        return f"{origin}/{name}"
+    return "form" if name == "challenge.toml" else name
+
+
 def _sklearn_function(name: str) -> Any:
     import sklearn.datasets
 
@@ -162,27 +169,29 @@ def build_dataset(
         loaded = _sklearn_function(source.name)(**source.params)
         X, y = loaded.data, loaded.target
         feature_names = [str(n) for n in getattr(loaded, "feature_names", [])] or None
-        dataset = _finish(X, y, feature_names, "target", task, file=f"{origin}/challenge.toml")
+        dataset = _finish(
+            X, y, feature_names, "target", task, file=_where(origin, "challenge.toml")
+        )
     elif kind == "generator":
         random_state = source.seed if source.seed is not None else seed
         try:
             X, y = _sklearn_function(source.name)(**source.params, random_state=random_state)[:2]
         except (TypeError, ValueError) as exc:
             raise ChallengeDataError(
-                f"{origin}/challenge.toml",
+                _where(origin, "challenge.toml"),
                 f"{source.name} refused its parameters: {exc}",
                 field="data.params",
             ) from None
-        dataset = _finish(X, y, None, "target", task, file=f"{origin}/challenge.toml")
+        dataset = _finish(X, y, None, "target", task, file=_where(origin, "challenge.toml"))
     elif kind == "csv":
         dataset = parse_csv(
-            files[source.file], target=source.target, task=task, file=f"{origin}/{source.file}"
+            files[source.file], target=source.target, task=task, file=_where(origin, source.file)
         )
     elif kind == "npz":
-        dataset = parse_npz(files[source.file], task=task, file=f"{origin}/{source.file}")
+        dataset = parse_npz(files[source.file], task=task, file=_where(origin, source.file))
     else:
         raise ChallengeDataError(
-            f"{origin}/challenge.toml", f"unknown data source {kind!r}", field="data.source"
+            _where(origin, "challenge.toml"), f"unknown data source {kind!r}", field="data.source"
         )
     if source.rescale_log10 is not None:
         low, high = source.rescale_log10
@@ -441,7 +450,7 @@ def build_split(spec: Any, *, origin: str = "bundle") -> tuple[Dataset, Split]:
         test_fraction=spec.test_fraction,
         public_fraction=spec.public_fraction,
         seed=spec.seed,
-        file=f"{origin}/challenge.toml",
+        file=_where(origin, "challenge.toml"),
     )
     return dataset, split
 

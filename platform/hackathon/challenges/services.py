@@ -168,7 +168,7 @@ def challenge_apply_spec(
         scored = resplit and _has_scored_submissions(challenge)
         if scored and not allow_resplit:
             raise ResplitRefused(
-                origin,
+                origin or "form",
                 "this change would alter the hidden split of a challenge that has scored "
                 "submissions; reload with --allow-resplit (or tick 'allow resplit') to "
                 "resplit and rejudge every submission",

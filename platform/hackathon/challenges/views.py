@@ -151,14 +151,17 @@ def _authoring(request: HttpRequest, challenge: Challenge | None) -> HttpRespons
                         "form", "a challenge with this slug already exists", field="slug"
                     )
                 spec = spec_from_form(
-                    form.cleaned_data, upload=upload.read() if upload else None, existing=existing
+                    form.cleaned_data,
+                    upload=upload.read() if upload else None,
+                    existing=existing,
+                    upload_name=upload.name if upload else "",
                 )
                 if "preview" in request.POST:
                     preview = preview_spec(spec)
                 else:
                     outcome = challenge_apply_spec(
                         spec=spec,
-                        origin="upload",
+                        origin="",
                         allow_resplit=form.cleaned_data["allow_resplit"],
                         actor=request.user,
                     )
