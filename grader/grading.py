@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -310,11 +311,27 @@ class Model:
 
 
 def selftest() -> tuple[SandboxLevel, str]:
-    """Run a real sandbox once and report the level it reached, with a reason."""
+    """Run a real sandbox once and report the level it reached, with a reason.
+
+    With GRADER_INSECURE_NO_SANDBOX=1, a bwrap that cannot start (a container without the
+    options it needs) makes this process grade without it from now on, reported as degraded.
+    """
+    global _sandbox
     try:
         sandbox = get_sandbox()
     except InternalError as exc:
         return SandboxLevel.DEGRADED, f"no sandbox: {exc}"
+    level, detail = _selftest_with(sandbox)
+    if level is SandboxLevel.DEGRADED and sandbox.config.bwrap and sandbox.config.allow_degraded:
+        fallback = Sandbox(replace(sandbox.config, bwrap=None))
+        with _sandbox_lock:
+            _sandbox = fallback
+        level, fallback_detail = _selftest_with(fallback)
+        detail = f"{detail}; now grading without bwrap: {fallback_detail}"
+    return level, detail
+
+
+def _selftest_with(sandbox: Sandbox) -> tuple[SandboxLevel, str]:
     with tempfile.TemporaryDirectory(prefix="selftest-", dir=sandbox.config.state_dir) as tmp:
         d = Path(tmp)
         rng = np.random.default_rng(0)
@@ -332,7 +349,7 @@ def selftest() -> tuple[SandboxLevel, str]:
             limits=Limits(time_s=30.0),
         )  # fmt: skip
         try:
-            result = grade(job)
+            result = grade(job, sandbox=sandbox)
         except InternalError as exc:
             return SandboxLevel.DEGRADED, f"the sandbox failed its self-test: {exc}"
     if result.verdict is not Verdict.SCORED:

@@ -92,3 +92,25 @@ def test_data_reaches_the_solution_with_the_contract_dtypes(make_job) -> None:
     source = LINEAR.replace("return self\n", "print(X.dtype, y.dtype)\n        return self\n", 1)
     assert grader.grade(make_job(source)).stdout == "float64 float64\n"
     assert grader.grade(make_job(source, task="binary")).stdout == "float64 int64\n"
+
+
+def test_selftest_falls_back_to_no_bwrap_only_when_degraded_is_allowed() -> None:
+    import grader.grading as grading
+
+    saved = grading._sandbox
+    state_dir = get_sandbox().config.state_dir  # reuses the runtime already built there
+    try:
+        grading._sandbox = Sandbox(SandboxConfig(state_dir=state_dir, bwrap="/bin/false"))
+        level, detail = grader.selftest()
+        assert level is SandboxLevel.DEGRADED and "failed its self-test" in detail
+        assert grading._sandbox.config.bwrap == "/bin/false"  # nothing changes without opt-in
+
+        grading._sandbox = Sandbox(
+            SandboxConfig(state_dir=state_dir, bwrap="/bin/false", allow_degraded=True)
+        )
+        level, detail = grader.selftest()
+        assert level is SandboxLevel.DEGRADED
+        assert "now grading without bwrap" in detail and "NOT a security boundary" in detail
+        assert grading._sandbox.config.bwrap is None
+    finally:
+        grading._sandbox = saved
