@@ -153,3 +153,22 @@ def test_the_starter_kit_has_training_data_starter_readme_and_manifest(
     )
     assert "test" not in json.dumps(manifest).replace("test_fraction", "")
     assert starter_kit_zip(challenge) == starter_kit_zip(challenge)
+
+
+def test_a_team_member_sees_the_team_quota_usage_and_a_visitor_does_not(
+    client: Client, client_a: Client, make_challenge: object, team_a: object
+) -> None:
+    from hackathon.submissions.models import Submission
+
+    challenge = make_challenge(slug="quota")
+    for _ in range(3):
+        Submission.objects.create(
+            challenge=challenge,
+            team=team_a,
+            code="x",
+            code_sha256="0" * 64,
+            state="finished",
+            verdict="runtime_error",
+        )
+    assert "3 of 7 used today" in client_a.get("/challenges/quota/").content.decode()
+    assert "used today" not in client.get("/challenges/quota/").content.decode()

@@ -73,10 +73,24 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "needs_proba": challenge.metric in ("log_loss", "roc_auc")
         or bool({"log_loss", "roc_auc"} & set(challenge.extra_metrics)),
         "contract": CONTRACT,
+        "usage": _team_usage(request.user, challenge),
         "leaderboard_url": f"/leaderboard/{challenge.slug}/",
         "submit_url": f"/submissions/new/{challenge.slug}/",
     }
     return render(request, "challenges/detail.html", context)
+
+
+def _team_usage(user: Any, challenge: Challenge) -> Any:
+    """The viewer's team's quota usage on this challenge, when they are in a team."""
+    if not user.is_authenticated:
+        return None
+    try:
+        from hackathon.accounts.selectors import user_team
+        from hackathon.submissions.services import quota_usage
+    except ImportError:
+        return None
+    team = user_team(user)
+    return quota_usage(team=team, challenge=challenge) if team else None
 
 
 def challenge_training_csv(request: HttpRequest, slug: str) -> FileResponse:
