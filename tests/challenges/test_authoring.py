@@ -4,6 +4,7 @@ bundle upload and download; every bad input refused specifically, leaving nothin
 from __future__ import annotations
 
 import io
+import os
 import stat
 import zipfile
 from pathlib import Path
@@ -388,3 +389,16 @@ def test_an_uploaded_bundle_applies_even_over_browser_edits(organizer_client: Cl
         "/challenges/manage/upload/", {"bundle": SimpleUploadedFile("t.zip", write_zip(files))}
     )
     assert Challenge.objects.get(slug="tiny").title == "Uploaded again"
+
+
+def test_a_bundle_zip_over_the_size_limit_is_refused_and_leaves_nothing(
+    organizer_client: Client, tmp_path: Path, settings: object
+) -> None:
+    settings.BUNDLE_MAX_BYTES = 2000
+    upload = SimpleUploadedFile(
+        "big.zip", write_zip({**bundle_files(), "data/pad.bin": os.urandom(5000)})
+    )
+    response = organizer_client.post("/challenges/manage/upload/", {"bundle": upload})
+    assert response.status_code == 400
+    assert "over the limit of 2000 bytes" in response.content.decode()
+    nothing_left_behind(tmp_path)
