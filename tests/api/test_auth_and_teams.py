@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -175,3 +176,11 @@ def test_the_submit_endpoint_has_a_per_user_rate_limit_with_retry_after(
     client_b = token_client(make_user("zed"))
     assert client_b.post(path, {}).status_code == 404
     cache.clear()
+
+
+def test_the_schema_validates_against_openapi_3_with_no_generator_warning() -> None:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+    assert "openapi: 3" in out.getvalue()
