@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import selectors
 import signal
 import subprocess
@@ -94,6 +95,7 @@ def supervise(
     result_cap = 2 * array_cap + 2 * JSON_FRAME_MAX
     info = bytearray()
     child_pid: int | None = None
+    pidfd: int | None = None
     sel = selectors.DefaultSelector()
     for fd in (*streams, result_r, info_r):
         os.set_blocking(fd, False)
@@ -111,12 +113,8 @@ def supervise(
             return
         killed_at = time.monotonic()
         # Killing the namespace's pid 1 makes the kernel kill every process inside it.
-        for target in (child_pid,):
-            if target:
-                try:
-                    os.kill(target, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        if pidfd is not None:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -157,7 +155,10 @@ def supervise(
                 elif fd == info_r:
                     info += chunk
                     child_pid = _parse_child_pid(info) or child_pid
-                    if child_pid and run.pid_namespace is None:
+                    if child_pid and pidfd is None:
+                        # A pidfd pins pid 1 (no pid reuse) and tells when it has exited,
+                        # which the kernel lets happen only once its namespace is empty.
+                        pidfd = _pidfd_open(child_pid)
                         run.pid_namespace = _pid_namespace(child_pid)
                 else:
                     result_total += len(chunk)
@@ -193,6 +194,15 @@ def supervise(
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()
+        if pidfd is not None:
+            # bwrap's monitor can exit while pid 1 still tears the namespace down.
+            try:
+                if not select.select([pidfd], [], [], KILL_DRAIN_S)[0]:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                    if not select.select([pidfd], [], [], KILL_DRAIN_S)[0]:
+                        raise InternalError("the sandbox's pid namespace did not empty")
+            finally:
+                os.close(pidfd)
     if result and run.protocol_error is None:
         run.protocol_error = "the result stream ended in the middle of a message"
     run.exit_status = proc.returncode
@@ -230,6 +240,13 @@ def _take_frames(buf: bytearray, run: SandboxRun, array_cap: int) -> str | None:
         else:
             run.frames.append((kind, payload))
     return None
+
+
+def _pidfd_open(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None
 
 
 def _pid_namespace(pid: int) -> str | None:
