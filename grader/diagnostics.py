@@ -10,7 +10,7 @@ import math
 DIVERGENCE_FACTOR = 100.0  # the loss grew by two orders of magnitude
 STEEP_TAIL_DROP = 0.05  # still falling by 5% over the last tenth of training
 OSCILLATION_SIGN_CHANGES = 0.5  # at least half of the late steps reverse direction
-OSCILLATION_AMPLITUDE = 0.01  # and the swings are at least 1% of the loss
+OSCILLATION_AMPLITUDE = 0.05  # and the swings are at least 5% of the loss (not SGD noise)
 MIN_POINTS = 5
 
 

@@ -196,7 +196,13 @@ def _load(np, fd: int):  # noqa: ANN001, ANN202
 def _maxrss_kb() -> int:
     import resource
 
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    # The harness, or the largest process the solution forked and waited for.
+    return int(
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+    )
 
 
 def _error(kind: str, message: str) -> None:

@@ -40,3 +40,8 @@ def test_loss_bouncing_up_and_down_is_oscillating() -> None:
 def test_empty_or_short_curves_say_nothing() -> None:
     assert codes([]) == []
     assert codes([1.0, 0.5]) == []
+
+
+def test_small_minibatch_noise_is_not_called_oscillation() -> None:
+    curve = [1.0 + 9.0 * math.exp(-e / 5) + (0.01 if e % 2 else -0.01) for e in range(80)]
+    assert codes(curve) == []
