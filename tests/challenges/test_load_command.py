@@ -149,10 +149,14 @@ def test_loading_prepares_the_downloads_unless_told_not_to(
     downloads = Path(settings.CHALLENGE_DOWNLOADS_DIR)
     assert not downloads.exists() or not any(downloads.iterdir())
     _load(bundle, "--force")
-    assert sorted(p.name.rsplit("-", 1)[-1] for p in downloads.iterdir()) == [
-        "kit.zip",
-        "train.csv",
-    ]
+    names = sorted(p.name.rsplit("-", 1)[-1] for p in (downloads / "tiny").iterdir())
+    assert names == ["kit.zip", "train.csv"]
+    before = {p.name for p in (downloads / "tiny").iterdir()}
+    # A new version replaces the old files instead of piling up.
+    _write(bundle, bundle_files(seed=3))
+    _load(bundle)
+    after = {p.name for p in (downloads / "tiny").iterdir()}
+    assert len(after) == 2 and not after & before
 
 
 def test_loading_submits_the_baseline_once_for_grading(

@@ -134,12 +134,14 @@ def _cache_dir() -> Path:
 
 
 def download_file(challenge: Challenge, kind: str) -> Path:
-    """A cached file for `kind` in ("train.csv", "starter-kit.zip"), built on first use."""
+    """A cached file for `kind` in ("train.csv", "starter-kit.zip"), built on first use.
+
+    One folder per challenge; a new version (new split, starter or limits) replaces the
+    old file of the same kind, so the cache does not grow with every reload."""
     builders = {"train.csv": _build_training_csv, "starter-kit.zip": _build_starter_kit}
-    key = f"{challenge.slug}-{challenge.split_hash[:16]}-{hash_texts(challenge)}-{kind}"
-    folder = _cache_dir()
+    folder = _cache_dir() / challenge.slug
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / key
+    path = folder / f"{challenge.split_hash[:16]}-{hash_texts(challenge)}-{kind}"
     if not path.is_file():
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".dl-")
         try:
@@ -149,6 +151,9 @@ def download_file(challenge: Challenge, kind: str) -> Path:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        for old in folder.glob(f"*-{kind}"):
+            if old != path:
+                old.unlink(missing_ok=True)
     return path
 
 
