@@ -65,9 +65,7 @@ def _team_of(request: Request) -> Any:
 
 
 def _user_team_or_403(request: Request) -> Any:
-    from hackathon.accounts.selectors import user_team
-
-    team = user_team(request.user)
+    team = _team_of(request)
     if team is None:
         raise ApiError(
             "You are not in a team: create or join one first.", code="not_in_team", status_code=403
