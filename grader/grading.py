@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
+import math
 import os
 import signal
 import tempfile
@@ -27,7 +27,7 @@ from grader.contract import (
 from grader.diagnostics import diagnose
 from grader.errors import InternalError
 from grader.sandbox import Sandbox, SandboxConfig
-from grader.supervisor import OUTPUT_HARD_FACTOR, SandboxRun
+from grader.supervisor import OUTPUT_HARD_FACTOR, Frame, SandboxRun
 
 _sandbox: Sandbox | None = None
 _sandbox_lock = threading.Lock()
@@ -80,14 +80,35 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _parse_array(payload: bytes) -> tuple[str, np.ndarray | None, list | None, str | None]:
-    """(name, array or None, shape from the header, error) from an 'A' frame."""
-    head, _, body = payload.partition(b"\n")
-    header = json.loads(head)
+def _number(value: object) -> float | None:
+    """A finite float from an untrusted JSON value, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _float_list(value: object) -> list[float]:
+    if not isinstance(value, list):
+        return []
+    try:
+        return [float(v) for v in value]
+    except (TypeError, ValueError):
+        return []
+
+
+def _parse_array(frame: Frame) -> tuple[str, np.ndarray | None, list | None, str | None]:
+    """(name, array or None, shape from the header, dtype when no array came) of an A frame."""
+    header, body = frame.header, frame.body
     name = str(header.get("name"))
     shape = header.get("shape")
+    if not (isinstance(shape, list) and all(isinstance(n, int) for n in shape)):
+        shape = None
     if not body:
-        return name, None, shape, header.get("dtype")
+        return name, None, shape, str(header.get("dtype"))
     try:
         arr = np.load(io.BytesIO(body), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -107,9 +128,9 @@ def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | 
         )
     if run.timed_out:
         return Verdict.TIME_LIMIT, f"fit and predict took longer than {limits.time_s:g} s"
-    for kind, payload in run.frames:
-        if kind == b"E":
-            data = json.loads(payload)
+    for frame in run.frames:
+        if frame.kind == b"E":
+            data = frame.header
             message = str(data.get("message", ""))
             verdict = {
                 "syntax": Verdict.SYNTAX_ERROR,
@@ -126,7 +147,7 @@ def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | 
     if run.protocol_error:
         return Verdict.INVALID_PREDICTIONS, run.protocol_error
     status = run.exit_status
-    if not any(kind == b"T" for kind, _ in run.frames):
+    if not any(frame.kind == b"T" for frame in run.frames):
         if status is not None and (status < 0 or status > 128):
             number = -status if status < 0 else status - 128
             if number in (signal.SIGXCPU, signal.SIGKILL) and run.run_seconds >= limits.time_s:
@@ -217,17 +238,15 @@ def grade(
         sandbox_level=sandbox.level.value,
         peak_memory_mb=None if run.peak_memory_kb is None else run.peak_memory_kb / 1024,
     )
-    for kind, payload in run.frames:
-        if kind == b"E":
-            inner = float(json.loads(payload).get("maxrss_kb") or 0) / 1024
-            result.peak_memory_mb = max(result.peak_memory_mb or 0.0, inner) or None
-        if kind == b"T":
-            done = json.loads(payload)
-            result.fit_seconds = float(done["fit_seconds"])
-            result.predict_seconds = float(done["predict_seconds"])
-            result.loss_curve = [float(v) for v in done.get("loss_curve") or []]
-            inner = float(done.get("maxrss_kb") or 0) / 1024
-            result.peak_memory_mb = max(result.peak_memory_mb or 0.0, inner) or None
+    for frame in run.frames:
+        if frame.kind not in (b"E", b"T"):
+            continue
+        inner = (_number(frame.header.get("maxrss_kb")) or 0.0) / 1024
+        result.peak_memory_mb = max(result.peak_memory_mb or 0.0, inner) or None
+        if frame.kind == b"T":
+            result.fit_seconds = _number(frame.header.get("fit_seconds"))
+            result.predict_seconds = _number(frame.header.get("predict_seconds"))
+            result.loss_curve = _float_list(frame.header.get("loss_curve")) or result.loss_curve
     result.diagnostics = diagnose(result.loss_curve)
 
     if not run.ready:
@@ -252,9 +271,9 @@ def _score_into(
     public_mask: np.ndarray, n_rows: int, n_classes: int | None,
 ) -> None:  # fmt: skip
     arrays: dict[str, tuple[np.ndarray | None, list | None]] = {}
-    for kind, payload in run.frames:
-        if kind == b"A":
-            name, arr, shape, bad_dtype = _parse_array(payload)
+    for frame in run.frames:
+        if frame.kind == b"A":
+            name, arr, shape, bad_dtype = _parse_array(frame)
             if name in arrays:
                 raise scoring.InvalidPredictions(f"the sandbox sent {name} twice")
             if bad_dtype is not None and shape is not None and arr is None:

@@ -33,6 +33,15 @@ KILL_DRAIN_S = 10.0
 PROGRESS_EVERY_S = 0.5
 
 
+@dataclass(frozen=True)
+class Frame:
+    """A message from the harness (untrusted: the solution can write to the same pipe)."""
+
+    kind: bytes  # b"E" error, b"T" done, b"A" array
+    header: dict
+    body: bytes = b""
+
+
 @dataclass
 class SandboxRun:
     """What came back from one sandbox run (raw: verdicts are decided by the caller)."""
@@ -44,7 +53,7 @@ class SandboxRun:
     protocol_error: str | None = None
     stdout: str = ""
     stderr: str = ""
-    frames: list[tuple[bytes, bytes]] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
     loss_curve: list[float] = field(default_factory=list)
     peak_memory_kb: int | None = None
     pid_namespace: str | None = None  # e.g. "pid:[4026532412]", for checks that it is empty
@@ -238,7 +247,15 @@ def _take_frames(buf: bytearray, run: SandboxRun, array_cap: int) -> str | None:
             if start == len(run.loss_curve):
                 run.loss_curve.extend(values)
         else:
-            run.frames.append((kind, payload))
+            # E and T frames are JSON; A frames a JSON header line, then the .npy bytes.
+            head, _, body = payload.partition(b"\n") if kind == b"A" else (payload, b"", b"")
+            try:
+                header = json.loads(head)
+            except ValueError:
+                header = None
+            if not isinstance(header, dict):
+                return "a malformed message on the result stream"
+            run.frames.append(Frame(kind, header, body))
     return None
 
 

@@ -394,3 +394,23 @@ def test_every_run_records_its_pid_namespace_for_the_leftover_check(make_job) ->
     assert len(namespaces) == 1
     assert namespaces[0] != os.readlink("/proc/self/ns/pid")
     assert processes_in_namespace(namespaces[0]) == []
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"E" + (5).to_bytes(4, "big") + b"{nope",
+        b"T" + (2).to_bytes(4, "big") + b"[]",
+        b"E" + (24).to_bytes(4, "big") + b'{"kind": [], "message": 1}',
+        b"T" + (37).to_bytes(4, "big") + b'{"fit_seconds": "x", "loss_curve": 7}',
+        b"A" + (7).to_bytes(4, "big") + b"[1]\nabc",
+        b"Z" + (0).to_bytes(4, "big"),
+    ],
+)
+def test_forged_result_messages_end_in_a_verdict_never_a_crash(make_job, frame) -> None:
+    body = f"import json\nos.write(json.loads(sys.argv[1])['result_fd'], {frame!r})"
+    result = hostile(make_job, body)
+    assert result.verdict in (
+        Verdict.INVALID_PREDICTIONS, Verdict.RUNTIME_ERROR, Verdict.SCORED
+    ), result.message  # fmt: skip
+    assert result.verdict is not Verdict.SCORED or result.fit_seconds is not None
