@@ -90,3 +90,47 @@ def test_a_quota_error_says_which_quota_and_when_the_next_slot_opens() -> None:
     )
     assert text.startswith("Daily submission quota reached: 10 of 10 today.")
     assert "The next slot opens in 60 min (at " in text
+
+
+def test_the_task_is_inferred_from_the_target_column() -> None:
+    from hackathon.cli.evaluate import infer_task
+    from hackathon.cli.remote import CliError
+
+    assert infer_task(b"a,y\n1,0\n2,1\n3,1\n", "y") == "binary"
+    assert infer_task(b"a,y\n1,0\n2,1\n3,2\n", "y") == "multiclass"
+    assert infer_task(b"a,y\n1,0.5\n2,1\n", "y") == "regression"
+    with pytest.raises(CliError, match="Target column 'z' not found"):
+        infer_task(b"a,y\n1,0\n", "z")
+
+
+def test_a_starter_kit_entry_that_escapes_its_folder_is_refused(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from hackathon.cli.remote import CliError, extract_zip_safely
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("kit/solution.py", "ok")
+        archive.writestr("kit/../../evil.py", "no")
+    with pytest.raises(CliError, match="unsafe path"):
+        extract_zip_safely(buffer.getvalue(), tmp_path / "kit")
+    assert not (tmp_path / "evil.py").exists()
+    assert not (tmp_path / "kit").exists()
+
+
+def test_one_common_top_folder_of_the_starter_kit_is_dropped(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from hackathon.cli.remote import extract_zip_safely
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("diabetes-gd/solution.py", "code")
+        archive.writestr("diabetes-gd/data/train.csv", "a,y\n")
+    written = extract_zip_safely(buffer.getvalue(), tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "data/train.csv",
+        "solution.py",
+    ]
