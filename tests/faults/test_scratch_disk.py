@@ -29,15 +29,6 @@ def _first_attempt_failed_on(submission_id: int, worker: str) -> bool:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug in hackathon/submissions/grading.py submission_fail_internal: the retry message "
-        "is not steered away from the worker that failed, and that worker takes its own "
-        "retries, so all GRADING_MAX_ATTEMPTS land on the broken disk while a healthy "
-        "worker idles and the submission ends as an internal error"
-    ),
-)
 @pytest.mark.django_db(transaction=True)
 def test_unwritable_scratch_is_an_internal_error_retried_on_a_healthy_worker(
     workers: WorkerPool, tmp_path: Path

@@ -202,3 +202,25 @@ def test_queue_position_follows_the_order_the_broker_serves(
     submission_claim(submission_id=a1.pk, worker="w")
     assert submission_queue_position(Submission.objects.get(pk=a1.pk)) is None
     assert submission_queue_position(b1) == 1
+
+
+def test_a_retry_after_a_platform_fault_is_left_to_another_live_worker(queued) -> None:
+    from hackathon.submissions.grading import should_defer_to_another_worker
+
+    claimed, token = submission_claim(submission_id=queued.pk, worker="broken@a")
+    submission_fail_internal(submission=claimed, token=token, detail="scratch unwritable")
+    assert Submission.objects.get(pk=queued.pk).failed_on == ["broken@a"]
+    # Alone, the failing worker retries itself.
+    assert not should_defer_to_another_worker(submission_id=queued.pk, worker="broken@a")
+    WorkerHeartbeat.objects.create(
+        name="healthy@b", last_seen=timezone.now(), accepts_work=True, queues="grading"
+    )
+    assert should_defer_to_another_worker(submission_id=queued.pk, worker="broken@a")
+    assert not should_defer_to_another_worker(submission_id=queued.pk, worker="healthy@b")
+    # A peer that takes another queue, or refuses work, is no help.
+    WorkerHeartbeat.objects.filter(name="healthy@b").update(queues="grading-long")
+    assert not should_defer_to_another_worker(submission_id=queued.pk, worker="broken@a")
+    # Nobody waits forever for a peer that may be gone.
+    WorkerHeartbeat.objects.filter(name="healthy@b").update(queues="grading")
+    Submission.objects.filter(pk=queued.pk).update(queued_at=timezone.now() - timedelta(minutes=10))
+    assert not should_defer_to_another_worker(submission_id=queued.pk, worker="broken@a")

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -31,6 +32,7 @@ from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, GradingResult, 
 from grader.contract import Verdict as GraderVerdict
 from hackathon.submissions import peers, scheduling
 from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
+from hackathon.submissions.scheduling import send_grading_message
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 TEXT_CAP = 64 * 1024
 CURVE_POINTS_LIVE = 400
 PROGRESS_MIN_INTERVAL_S = 0.5
+DEFER_PAUSE_S = 0.5
 
 INTERNAL_ERROR_MESSAGE = (
     "The platform could not grade this submission (an internal error, not a fault of your "
@@ -219,8 +222,42 @@ def _grade_in_sandbox(submission: Submission) -> GradingResult:
     return grader.grade(job, progress=ProgressPublisher(submission.pk))
 
 
+def should_defer_to_another_worker(*, submission_id: int, worker: str) -> bool:
+    """True when this worker already failed this submission with a platform fault and
+    another live worker that takes its queue has not: let that one have the retry.
+
+    Bounded: after GRADING_DEFER_MAX_S in the queue, any worker takes it (the other
+    worker may be gone without its heartbeat having expired yet)."""
+    row = (
+        Submission.objects.filter(pk=submission_id, state=State.QUEUED)
+        .values("failed_on", "queue", "queued_at")
+        .first()
+    )
+    if row is None or worker not in (row["failed_on"] or []):
+        return False
+    now = timezone.now()
+    waited = (now - row["queued_at"]).total_seconds() if row["queued_at"] else 0.0
+    if waited > float(getattr(settings, "GRADING_DEFER_MAX_S", 120.0)):
+        return False
+    from hackathon.submissions.workers import heartbeat_timeout_s
+
+    others = WorkerHeartbeat.objects.filter(
+        accepts_work=True, last_seen__gte=now - timedelta(seconds=heartbeat_timeout_s())
+    ).exclude(name__in=row["failed_on"])
+    return any(row["queue"] in w.queues.split(",") for w in others)
+
+
 def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = "") -> str:
     """Grade one submission if it is still queued. Returns what happened (for logs)."""
+    if with_db_retry(
+        lambda: should_defer_to_another_worker(submission_id=submission_id, worker=worker),
+        what="checking where to retry",
+    ):
+        # This process is busy with this message, not polling: the re-sent message goes to
+        # a worker waiting on the queue. The pause keeps a lone busy peer from a hot loop.
+        time.sleep(DEFER_PAUSE_S)
+        send_grading_message(Submission.objects.get(pk=submission_id))
+        return "left to another worker (this one failed it with a platform fault)"
     claimed = submission_claim(submission_id=submission_id, worker=worker)
     if claimed is None:
         return "nothing to claim"
@@ -374,6 +411,7 @@ def submission_fail_internal(*, submission: Submission, token: str, detail: str)
                 worker="",
                 started_at=None,
                 last_error=detail,
+                failed_on=sorted({*(submission.failed_on or []), submission.worker})[-20:],
             )
             if changed:
                 scheduling.enqueue_on_commit(

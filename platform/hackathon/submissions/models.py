@@ -51,6 +51,8 @@ class Submission(models.Model):
     queue = models.CharField(max_length=30, default="grading")
     priority = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)  # internal errors, for organizers only
+    # Workers on which an attempt ended in a platform fault: the retry goes elsewhere if it can.
+    failed_on = models.JSONField(default=list, blank=True)
 
     public_score = models.FloatField(null=True, blank=True)
     private_score = models.FloatField(null=True, blank=True)

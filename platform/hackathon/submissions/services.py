@@ -260,6 +260,7 @@ def _reset_for_regrade(queryset: QuerySet[Submission], *, batch: RejudgeBatch | 
         diagnostics=[],
         sandbox_level="",
         last_error="",
+        failed_on=[],
         rejudge_batch=batch,
         priority=scheduling.PRIORITY_REJUDGE,
     )
