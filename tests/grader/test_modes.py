@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import grader
@@ -114,3 +117,79 @@ def test_selftest_falls_back_to_no_bwrap_only_when_degraded_is_allowed() -> None
         assert grading._sandbox.config.bwrap is None
     finally:
         grading._sandbox = saved
+
+
+STANDARD_SCRIPT = """
+import json, sys
+from pathlib import Path
+import grader
+from grader.contract import GradingJob
+d = Path(sys.argv[1])
+source = (d / "solution.py").read_text()
+job = GradingJob(source=source, task="regression", metric="rmse", train_X=d / "train_X.npy",
+                 train_y=d / "train_y.npy", test_X=d / "test_X.npy", test_y=d / "test_y.npy",
+                 public_mask=d / "public_mask.npy")
+level, detail = grader.selftest()
+result = grader.grade(job)
+print(json.dumps({"level": str(level), "verdict": str(result.verdict), "stdout": result.stdout,
+                  "message": result.message}))
+"""
+
+
+def test_without_root_the_sandbox_runs_as_the_callers_uid_at_standard_level(
+    datasets, tmp_path_factory
+) -> None:
+    """The participant CLI's case: bwrap started by an ordinary user (here: nobody)."""
+    import os
+    import shutil
+    import subprocess
+
+    sandbox = get_sandbox()
+    runuser = shutil.which("runuser")
+    if os.geteuid() != 0 or runuser is None or not sandbox.is_root:
+        pytest.skip("needs root to switch to an ordinary user")
+    project = Path(grader.__file__).resolve().parents[1]
+    site = Path(np.__file__).resolve().parents[1]
+    python = sandbox.runtime.host_interpreter  # the world-readable private runtime
+    for path in (project / "grader", site / "sklearn"):
+        if not all(os.stat(p).st_mode & 0o005 for p in [path, *path.parents]):
+            pytest.skip(f"{path} is not readable by other users")
+    home = Path(tempfile.mkdtemp(prefix="grader-nobody-"))
+    try:
+        os.chmod(home, 0o755)
+        for src in datasets["regression"].values():
+            shutil.copy(src, home / src.name)
+        (home / "solution.py").write_text(
+            LINEAR.replace(
+                "return self\n",
+                "print('uid', open('/proc/self/status').read().split('Uid:')[1].split()[0])\n        return self\n",
+                1,
+            )
+        )
+        for f in home.iterdir():
+            os.chmod(f, 0o644)
+        shutil.chown(home, "nobody")
+        env = {
+            "HOME": str(home),
+            "GRADER_STATE_DIR": str(home / "state"),
+            "LD_LIBRARY_PATH": str(sandbox.runtime.python_home / "lib"),
+            "PYTHONPATH": f"{project}:{site}",
+            "PATH": "/usr/bin:/bin",
+        }
+        done = subprocess.run(
+            [runuser, "-u", "nobody", "--", str(python), "-c", STANDARD_SCRIPT, str(home)],
+            env=env, capture_output=True, text=True, timeout=240, check=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["level"] == "standard"
+    assert answer["verdict"] == "scored", answer["message"]
+    assert answer["stdout"] == f"uid {pwd_uid('nobody')}\n"
+
+
+def pwd_uid(name: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(name).pw_uid
