@@ -122,6 +122,7 @@ def main() -> int:
         if i >= args.warmup:
             selector_ms.append((time.perf_counter() - t0) * 1000)
 
+    load_before = os.getloadavg()[0]
     port = _free_port()
     log = tempfile.NamedTemporaryFile(prefix="bench-uvicorn-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(  # noqa: S603
@@ -163,8 +164,8 @@ def main() -> int:
             (f"page, member, own page {own_page}", f"{base}/?page={own_page}", member_h),
             ("fragment (live refresh), member", f"{base}/fragment/?kind=public", member_h),
             ("JSON, anonymous", f"{base}/data.json", {}),
-            ("API, anonymous", f"/api/challenges/{SLUG}/leaderboard/", {}),
-            ("API, member, page 100", f"/api/challenges/{SLUG}/leaderboard/?page=100", member_h),
+            ("API, anonymous", f"/api/v1/challenges/{SLUG}/leaderboard/", {}),
+            ("API, member, page 100", f"/api/v1/challenges/{SLUG}/leaderboard/?page=100", member_h),
             ("private page, organizer", f"{base}/private/", organizer_h),
             ("shake-up page, organizer", f"{base}/shakeup/", organizer_h),
         ]
@@ -213,6 +214,10 @@ def main() -> int:
     print(
         f"machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
         f"one uvicorn process, {args.requests} sequential requests per row after {args.warmup} warm-up"
+    )
+    print(
+        f"load average (1 min): {load_before:.1f} before the requests, {os.getloadavg()[0]:.1f} "
+        "after; other work on the machine inflates the figures"
     )
     print()
     header = f"{'request':<36} {'status':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  target p50 < 100 ms"

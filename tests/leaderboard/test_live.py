@@ -117,3 +117,22 @@ def test_publishing_without_redis_logs_instead_of_failing(settings, caplog) -> N
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     assert live.publish("challenge:1", "leaderboard", {}) is None
     assert "live publish to challenge:1 failed" in caplog.text
+
+
+def test_open_streams_do_not_hold_database_connections() -> None:
+    # More streams than the web process's PostgreSQL pool has connections (asgi.py):
+    # each must give its connection back once authorized, or the later ones would wait.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the connection pool is PostgreSQL's")
+    challenge = make_challenge()
+    topic = live.challenge_topic(challenge.pk)
+    with uvicorn_server() as host:
+        clients = [SSEClient(host, _path(topic), timeout=60) for _ in range(30)]
+        assert {c.status for c in clients} == {200}
+        live.publish(topic, "leaderboard", {"n": 1})
+        received = [c.next_event()["data"] for c in clients]
+        for c in clients:
+            c.close()
+    assert received == [{"n": 1}] * 30

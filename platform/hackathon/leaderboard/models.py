@@ -55,12 +55,24 @@ class TeamScore(models.Model):
         # Both score directions: a metric is either higher- or lower-is-better, and ties
         # always go to the earlier submission (ascending time).
         indexes = [
-            models.Index(fields=["challenge", "best_score", "best_at"], name="ts_best_asc"),
-            models.Index(fields=["challenge", "-best_score", "best_at"], name="ts_best_desc"),
-            models.Index(fields=["challenge", "frozen_score", "frozen_at"], name="ts_frozen_asc"),
-            models.Index(fields=["challenge", "-frozen_score", "frozen_at"], name="ts_frozen_desc"),
-            models.Index(fields=["challenge", "private_score", "private_at"], name="ts_priv_asc"),
-            models.Index(fields=["challenge", "-private_score", "private_at"], name="ts_priv_desc"),
+            models.Index(
+                fields=["challenge", "best_score", "best_at", "team"], name="ts_best_asc2"
+            ),
+            models.Index(
+                fields=["challenge", "-best_score", "best_at", "team"], name="ts_best_desc2"
+            ),
+            models.Index(
+                fields=["challenge", "frozen_score", "frozen_at", "team"], name="ts_frozen_asc2"
+            ),
+            models.Index(
+                fields=["challenge", "-frozen_score", "frozen_at", "team"], name="ts_frozen_desc2"
+            ),
+            models.Index(
+                fields=["challenge", "private_score", "private_at", "team"], name="ts_priv_asc2"
+            ),
+            models.Index(
+                fields=["challenge", "-private_score", "private_at", "team"], name="ts_priv_desc2"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -89,3 +101,28 @@ class TeamDisqualification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team_id} disqualified from {self.challenge_id}"
+
+
+class BaselineScore(models.Model):
+    """An organizer's baseline solution as it appears on the boards: marked, unranked.
+
+    Kept here (like TeamScore) so that reading a board never scans the submissions table.
+    """
+
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="baseline_scores"
+    )
+    submission = models.OneToOneField(
+        "submissions.Submission", on_delete=models.CASCADE, related_name="+"
+    )
+    public_score = models.FloatField()
+    private_score = models.FloatField(null=True, blank=True)
+    ci_low = models.FloatField(null=True, blank=True)
+    ci_high = models.FloatField(null=True, blank=True)
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["challenge", "public_score"], name="baseline_by_score")]
+
+    def __str__(self) -> str:
+        return f"baseline {self.submission_id} on {self.challenge_id}: {self.public_score}"

@@ -39,8 +39,12 @@ def baseline_submissions(challenge: Challenge) -> QuerySet[Submission]:
 def best_first(
     score: str, at: str, *, higher_is_better: bool, tiebreak: str = "id"
 ) -> list[OrderBy]:
-    """ORDER BY for "best score first, earlier wins ties"; rows without a score go last."""
-    by_score = F(score).desc(nulls_last=True) if higher_is_better else F(score).asc(nulls_last=True)
+    """ORDER BY for "best score first, earlier wins ties".
+
+    Callers filter out rows without a score; the default NULLS placement is kept so that
+    PostgreSQL can walk the (score DESC, time, team) and (score, time, team) indexes.
+    """
+    by_score = F(score).desc() if higher_is_better else F(score).asc()
     return [by_score, F(at).asc(), F(tiebreak).asc()]
 
 

@@ -29,8 +29,8 @@ from django.db.models.functions import RowNumber
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
 from hackathon.leaderboard import live
-from hackathon.leaderboard.models import TeamDisqualification, TeamScore
-from hackathon.leaderboard.scoring import baseline_submissions, best_first, ranked_above
+from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
+from hackathon.leaderboard.scoring import best_first, ranked_above
 from hackathon.leaderboard.viewers import user_is_organizer, user_team
 
 Viewer = AbstractBaseUser | AnonymousUser | None
@@ -96,6 +96,27 @@ class LeaderboardRow:
     is_own: bool = False
     statistically_tied: bool = False  # confidence interval overlaps the team ranked above
     from_finals: bool = False  # private board: score from a selected final submission
+
+    # Preformatted for templates: a page renders many rows, and Django's floatformat and
+    # date filters cost more than the database queries behind the page.
+    @property
+    def score_text(self) -> str:
+        return f"{self.score:.5f}" if self.score is not None else ""
+
+    @property
+    def ci_text(self) -> str:
+        if self.ci_low is None or self.ci_high is None:
+            return ""
+        return f"[{self.ci_low:.4f}, {self.ci_high:.4f}]"
+
+    @property
+    def last_iso(self) -> str:
+        return _iso(self.last_submission_at) or ""
+
+    @property
+    def last_text(self) -> str:
+        at = self.last_submission_at
+        return at.strftime("%Y-%m-%d %H:%M") if at else ""
 
     def as_dict(self) -> dict:
         return {
@@ -319,23 +340,23 @@ def _with_baselines(
 ) -> list[LeaderboardRow]:
     """Insert the baseline rows that fall within this page, unranked, at their score."""
     score_field = "private_score" if cols is _PRIVATE else "public_score"
-    baselines = baseline_submissions(challenge).filter(**{f"{score_field}__isnull": False})
+    baselines = BaselineScore.objects.filter(
+        challenge=challenge, **{f"{score_field}__isnull": False}
+    )
     if frozen:
-        baselines = baselines.filter(created_at__lt=challenge.freeze_at)
+        baselines = baselines.filter(submitted_at__lt=challenge.freeze_at)
     result = list(rows)
     inserted = 0
     for sub in baselines.order_by(
-        *best_first(score_field, "created_at", higher_is_better=challenge.higher_is_better)
-    ).values(
-        "id", "public_score", "private_score", "public_ci_low", "public_ci_high", "created_at"
-    ):
+        *best_first(score_field, "submitted_at", higher_is_better=challenge.higher_is_better)
+    ).values("public_score", "private_score", "ci_low", "ci_high", "submitted_at"):
         score = sub[score_field]
         # Teams ahead of the baseline: strictly better, or equal and submitted no later.
         better = "gt" if challenge.higher_is_better else "lt"
         ahead = (
             _board_queryset(challenge, cols).filter(**{f"{cols.score}__{better}": score}).count()
             + _board_queryset(challenge, cols)
-            .filter(**{cols.score: score, f"{cols.at}__lte": sub["created_at"]})
+            .filter(**{cols.score: score, f"{cols.at}__lte": sub["submitted_at"]})
             .count()
         )
         if ahead < offset or (ahead >= offset + len(rows) and not is_last_page):
@@ -348,10 +369,10 @@ def _with_baselines(
                 team_id=None,
                 name="Baseline",
                 score=score,
-                ci_low=sub["public_ci_low"] if cols is not _PRIVATE else None,
-                ci_high=sub["public_ci_high"] if cols is not _PRIVATE else None,
-                submitted_at=sub["created_at"],
-                last_submission_at=sub["created_at"],
+                ci_low=sub["ci_low"] if cols is not _PRIVATE else None,
+                ci_high=sub["ci_high"] if cols is not _PRIVATE else None,
+                submitted_at=sub["submitted_at"],
+                last_submission_at=sub["submitted_at"],
                 is_baseline=True,
             ),
         )

@@ -23,8 +23,8 @@ from django.utils import timezone
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
 from hackathon.leaderboard import live
-from hackathon.leaderboard.models import TeamDisqualification, TeamScore
-from hackathon.leaderboard.scoring import best_first, scored_submissions
+from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
+from hackathon.leaderboard.scoring import baseline_submissions, best_first, scored_submissions
 from hackathon.leaderboard.viewers import user_is_organizer
 from hackathon.submissions.models import Submission
 
@@ -131,6 +131,28 @@ def _refresh_team(challenge: Challenge, team_id: int) -> None:
     TeamScore.objects.update_or_create(challenge=challenge, team_id=team_id, defaults=values)
 
 
+def _baseline_values(sub: Submission) -> dict[str, Any]:
+    return {
+        "submission_id": sub.pk,
+        "public_score": sub.public_score,
+        "private_score": sub.private_score,
+        "ci_low": sub.public_ci_low,
+        "ci_high": sub.public_ci_high,
+        "submitted_at": sub.created_at,
+    }
+
+
+def _refresh_baseline(challenge: Challenge, submission_id: int) -> None:
+    sub = baseline_submissions(challenge).filter(pk=submission_id).first()
+    if sub is None:  # not scored, or disqualified: off the boards
+        BaselineScore.objects.filter(submission_id=submission_id).delete()
+        return
+    values = _baseline_values(sub)
+    BaselineScore.objects.update_or_create(
+        submission_id=values.pop("submission_id"), defaults={"challenge": challenge, **values}
+    )
+
+
 def leaderboard_record_result(*, submission: Submission) -> None:
     """Bring the submission's team up to date on the leaderboards of its challenge.
 
@@ -142,7 +164,9 @@ def leaderboard_record_result(*, submission: Submission) -> None:
     """
     with transaction.atomic():
         challenge = _lock_challenge(submission.challenge_id)
-        if submission.team_id is not None:
+        if submission.is_baseline:
+            _refresh_baseline(challenge, submission.pk)
+        elif submission.team_id is not None:
             _refresh_team(challenge, submission.team_id)
         created_at = submission.created_at
         team_id = submission.team_id
@@ -173,6 +197,11 @@ def leaderboard_rebuild(*, challenge: Challenge) -> int:
         rows = list(_rebuilt_rows(challenge))
         TeamScore.objects.filter(challenge=challenge).delete()
         TeamScore.objects.bulk_create(rows, batch_size=2000)
+        BaselineScore.objects.filter(challenge=challenge).delete()
+        BaselineScore.objects.bulk_create(
+            BaselineScore(challenge=challenge, **_baseline_values(sub))
+            for sub in baseline_submissions(challenge)
+        )
         transaction.on_commit(
             lambda: _publish_hint(challenge.pk, ["public", "organizers"], {"rebuilt": True})
         )
