@@ -42,6 +42,7 @@ def _scored(score: float = 0.5) -> GradingResult:
         loss_curve=[3.0, float("nan"), float("inf"), 1.0],
         stdout="a\x00b",
         sandbox_level="strong",
+        diagnostics=[{"code": "diverged", "title": "x\x00", "detail": "", "ratio": float("inf")}],
     )
 
 
@@ -61,6 +62,7 @@ def test_result_is_stored_with_the_claim_and_cleaned_for_the_database(queued) ->
     sub = Submission.objects.get(pk=queued.pk)
     assert (sub.state, sub.verdict, sub.public_score) == (State.FINISHED, Verdict.SCORED, 0.5)
     assert sub.loss_curve == [3.0, None, None, 1.0]
+    assert sub.diagnostics[0]["ratio"] is None and "\x00" not in sub.diagnostics[0]["title"]
     assert "\x00" not in sub.stdout
     assert sub.sandbox_level == "strong"
 

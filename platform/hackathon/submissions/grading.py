@@ -88,6 +88,21 @@ def clean_curve(values: list | None) -> list[float | None]:
     return out
 
 
+def json_safe(value: Any) -> Any:
+    """A JSON value PostgreSQL accepts: no NaN or infinity, no NUL in strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value.replace("\x00", "\\0")
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if value is None or isinstance(value, bool | int):
+        return value
+    return str(value)
+
+
 def _clean_number(value: Any) -> float | None:
     if value is None:
         return None
@@ -294,7 +309,16 @@ def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = ""
             )
         if not result.sandbox_level:
             result.sandbox_level = sandbox_level
-        return submission_store_result(submission=submission, token=token, result=result)
+        try:
+            return submission_store_result(submission=submission, token=token, result=result)
+        except TRANSIENT_DB_ERRORS:
+            raise  # the database stayed away past GRADING_DB_RETRY_S: the sweeper takes over
+        except DatabaseError as exc:
+            # A result the database refuses is a platform bug, never the team's fault.
+            logger.exception("submission %s: result could not be stored", submission.pk)
+            return submission_fail_internal(
+                submission=submission, token=token, detail=f"storing the result: {exc}"
+            )
     finally:
         _set_current(worker, None)
 
@@ -325,7 +349,7 @@ def _result_fields(result: GradingResult) -> dict:
         "stdout": clean_text(result.stdout),
         "stderr": clean_text(result.stderr),
         "loss_curve": clean_curve(result.loss_curve)[:100_000],
-        "diagnostics": list(result.diagnostics or []),
+        "diagnostics": json_safe(list(result.diagnostics or [])),
         "sandbox_level": str(result.sandbox_level or "")[:20],
     }
 
