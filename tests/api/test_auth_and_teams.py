@@ -103,7 +103,9 @@ def test_a_user_creates_a_team_and_another_joins_it_with_the_code(outsider: obje
     from tests.conftest import make_user
 
     creator = token_client(outsider)
-    response = creator.post("/api/v1/teams/", {"name": "Gradients"}, content_type="application/json")
+    response = creator.post(
+        "/api/v1/teams/", {"name": "Gradients"}, content_type="application/json"
+    )
     assert response.status_code == 201
     team = response.json()
     assert team["members"] == ["olga"]

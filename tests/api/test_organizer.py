@@ -24,7 +24,9 @@ def bundle_upload(slug: str, title: str) -> io.BytesIO:
     files = dict(read_bundle_dir(BUNDLE))
     toml = files["challenge.toml"].decode()
     toml = toml.replace('slug = "diabetes-gd"', f'slug = "{slug}"')
-    files["challenge.toml"] = re.sub(r"^title = .*$", f'title = "{title}"', toml, flags=re.M).encode()
+    files["challenge.toml"] = re.sub(
+        r"^title = .*$", f'title = "{title}"', toml, flags=re.M
+    ).encode()
     upload = io.BytesIO(write_zip(files, prefix=f"{slug}/"))
     upload.name = f"{slug}.zip"
     return upload
@@ -32,11 +34,15 @@ def bundle_upload(slug: str, title: str) -> io.BytesIO:
 
 def test_a_bundle_creates_a_challenge_then_updates_it(as_role: Callable[[str], Client]) -> None:
     client = as_role("organizer")
-    created = client.post("/api/v1/challenges/bundle/", {"bundle": bundle_upload("api-made", "First")})
+    created = client.post(
+        "/api/v1/challenges/bundle/", {"bundle": bundle_upload("api-made", "First")}
+    )
     assert created.status_code == 201, created.content
     assert created.json()["title"] == "First"
     assert Challenge.objects.get(slug="api-made").n_train > 0
-    updated = client.post("/api/v1/challenges/bundle/", {"bundle": bundle_upload("api-made", "Second")})
+    updated = client.post(
+        "/api/v1/challenges/bundle/", {"bundle": bundle_upload("api-made", "Second")}
+    )
     assert updated.status_code == 200, updated.content
     assert Challenge.objects.get(slug="api-made").title == "Second"
     assert Challenge.objects.filter(slug="api-made").count() == 1

@@ -64,7 +64,12 @@ CASES = [
     Case("challenge detail", "get", "/api/v1/challenges/{slug}/", every(200)),
     Case("draft detail", "get", "/api/v1/challenges/{draft}/", every(404, organizer=200)),
     Case("training csv", "get", "/api/v1/challenges/{slug}/training.csv", every(200)),
-    Case("draft training csv", "get", "/api/v1/challenges/{draft}/training.csv", every(404, organizer=200)),
+    Case(
+        "draft training csv",
+        "get",
+        "/api/v1/challenges/{draft}/training.csv",
+        every(404, organizer=200),
+    ),
     Case("starter kit", "get", "/api/v1/challenges/{slug}/starter-kit.zip", every(200)),
     Case("public leaderboard", "get", "/api/v1/challenges/{slug}/leaderboard/", every(200)),
     Case(
@@ -73,7 +78,12 @@ CASES = [
         "/api/v1/challenges/{slug}/leaderboard/?kind=private",
         every(403, organizer=200),
     ),
-    Case("team submissions", "get", "/api/v1/challenges/{slug}/submissions/", every(200, anonymous=401)),
+    Case(
+        "team submissions",
+        "get",
+        "/api/v1/challenges/{slug}/submissions/",
+        every(200, anonymous=401),
+    ),
     Case(
         "submit",
         "post",
@@ -106,7 +116,12 @@ CASES = [
         "/api/v1/submissions/{sub}/events/",
         {"anonymous": 401, "member": 200, "other_team": 403, "organizer": 200},
     ),
-    Case("rejudge one", "post", "/api/v1/submissions/{sub}/rejudge/", {**ORGANIZERS_ONLY, "organizer": 202}),
+    Case(
+        "rejudge one",
+        "post",
+        "/api/v1/submissions/{sub}/rejudge/",
+        {**ORGANIZERS_ONLY, "organizer": 202},
+    ),
     Case(
         "disqualify",
         "post",
@@ -114,8 +129,15 @@ CASES = [
         {**ORGANIZERS_ONLY, "organizer": 200},
         body=lambda ctx: {"reason": "Hard-coded the answers."},
     ),
-    Case("rejudge all", "post", "/api/v1/challenges/{slug}/rejudge/", {**ORGANIZERS_ONLY, "organizer": 202}),
-    Case("export", "get", "/api/v1/challenges/{slug}/export/", {**ORGANIZERS_ONLY, "organizer": 200}),
+    Case(
+        "rejudge all",
+        "post",
+        "/api/v1/challenges/{slug}/rejudge/",
+        {**ORGANIZERS_ONLY, "organizer": 202},
+    ),
+    Case(
+        "export", "get", "/api/v1/challenges/{slug}/export/", {**ORGANIZERS_ONLY, "organizer": 200}
+    ),
     Case(
         "bundle upload",
         "post",
@@ -148,7 +170,12 @@ def test_each_role_gets_the_right_status_on_every_endpoint(
     submission_a: Any,
     team_a: Any,
 ) -> None:
-    ctx = {"slug": challenge.slug, "draft": draft_challenge.slug, "sub": submission_a.pk, "code": team_a.invite_code}
+    ctx = {
+        "slug": challenge.slug,
+        "draft": draft_challenge.slug,
+        "sub": submission_a.pk,
+        "code": team_a.invite_code,
+    }
     response = send(as_role(role), case, ctx)
     assert response.status_code == case.expected[role], response.content[:500]
     if response.status_code >= 400:
@@ -162,10 +189,7 @@ def test_every_url_of_the_api_is_in_the_matrix() -> None:
 
     tested = {c.path.split("?")[0] for c in CASES}
     routes = {
-        "/api/v1/"
-        + str(p.pattern)
-        .replace("<slug:slug>", "{slug}")
-        .replace("<int:pk>", "{sub}")
+        "/api/v1/" + str(p.pattern).replace("<slug:slug>", "{slug}").replace("<int:pk>", "{sub}")
         for p in v1
     }
     # auth/token is anonymous by design (tested in test_auth_and_teams); token revoke needs

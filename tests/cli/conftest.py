@@ -27,7 +27,7 @@ PASSWORD = "cli-test-password-9Zq"
 ORGANIZER = ("organizer", "cli-organizer-password-4Kd")
 SPLIT = {"seed": 1234, "test_fraction": 0.3, "public_fraction": 0.5}
 
-STARTER = '''\
+STARTER = """\
 import numpy as np
 
 
@@ -48,7 +48,7 @@ class Model:
 
     def predict(self, X):
         return ((X - self.mean_) / self.std_) @ self.w_ + self.b_
-'''
+"""
 
 
 def regression_csv(rows: int = 300, seed: int = 5) -> bytes:
@@ -128,12 +128,19 @@ class Cli:
 
     def ok(self, *args: str, **kwargs: object) -> str:
         result = self.run(*args, **kwargs)  # type: ignore[arg-type]
-        assert result.returncode == 0, f"hackathon {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        assert result.returncode == 0, (
+            f"hackathon {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        )
         return result.stdout
 
     def login(self, username: str, password: str = PASSWORD) -> str:
         return self.ok(
-            "login", "--url", self.base_url, "--username", username, "--password-stdin",
+            "login",
+            "--url",
+            self.base_url,
+            "--username",
+            username,
+            "--password-stdin",
             input_text=password + "\n",
         )
 

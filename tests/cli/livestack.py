@@ -93,8 +93,21 @@ class LiveStack:
         socket_path = socket_dir / "redis.sock"
         self._spawn(
             "redis",
-            [server, "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
-             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            [
+                server,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(socket_path),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
         )
         self._wait_until(socket_path.exists, "redis-server creates its socket", 20)
         return f"unix://{socket_path}"
@@ -126,7 +139,9 @@ class LiveStack:
         while not condition():
             self._check_alive()
             if time.monotonic() > deadline:
-                raise RuntimeError(f"timed out after {timeout:.0f} s waiting until {what}\n{self.logs()}")
+                raise RuntimeError(
+                    f"timed out after {timeout:.0f} s waiting until {what}\n{self.logs()}"
+                )
             time.sleep(0.2)
 
     def manage(self, *args: str, timeout: float = 300) -> str:
@@ -174,19 +189,43 @@ class LiveStack:
             self.manage("load_challenges", str(self.challenges_dir))
         self._spawn(
             "web",
-            [str(BIN / "uvicorn"), "hackathon.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "2"],
+            [
+                str(BIN / "uvicorn"),
+                "hackathon.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "2",
+            ],
             env=env,
         )
         worker = self._spawn(
             "worker",
-            [str(BIN / "celery"), "-A", "hackathon", "worker", "-Q", "grading,grading-long,default",
-             "--concurrency", "1", "--hostname", f"cli-{self.port}@%h", "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle"],
+            [
+                str(BIN / "celery"),
+                "-A",
+                "hackathon",
+                "worker",
+                "-Q",
+                "grading,grading-long,default",
+                "--concurrency",
+                "1",
+                "--hostname",
+                f"cli-{self.port}@%h",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
             env=env,
         )
         self._wait_until(self._serves, "the web server answers /healthz", 90)
-        self._wait_until(lambda: b" ready." in worker.log_path.read_bytes(), "the worker is ready", 120)
+        self._wait_until(
+            lambda: b" ready." in worker.log_path.read_bytes(), "the worker is ready", 120
+        )
 
     def _serves(self) -> bool:
         try:

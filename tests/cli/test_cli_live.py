@@ -132,7 +132,12 @@ def test_a_bad_token_and_a_bad_password_are_refused_plainly(
     assert "rejected your credentials" in result.stderr
     assert not (cli.home / "config" / "hackathon" / "config.json").exists()
     result = cli.run(
-        "login", "--url", cli.base_url, "--username", "carol", "--password-stdin",
+        "login",
+        "--url",
+        cli.base_url,
+        "--username",
+        "carol",
+        "--password-stdin",
         input_text="wrong-password\n",
     )
     assert result.returncode == 1
@@ -153,11 +158,22 @@ def test_local_evaluate_computes_exactly_the_score_the_platform_computes(
 
     local = json.loads(
         cli.ok(
-            "evaluate", "solution.py", "--data", str(data), "--target", "y",
-            "--task", "regression", "--metric", "rmse",
-            "--seed", str(SPLIT["seed"]),
-            "--validation-fraction", str(SPLIT["test_fraction"]),
-            "--public-fraction", str(SPLIT["public_fraction"]),
+            "evaluate",
+            "solution.py",
+            "--data",
+            str(data),
+            "--target",
+            "y",
+            "--task",
+            "regression",
+            "--metric",
+            "rmse",
+            "--seed",
+            str(SPLIT["seed"]),
+            "--validation-fraction",
+            str(SPLIT["test_fraction"]),
+            "--public-fraction",
+            str(SPLIT["public_fraction"]),
             "--json",
         )
     )
@@ -223,7 +239,9 @@ def test_the_events_stream_refuses_another_team_and_bad_tokens(
 
     stranger = cli_factory("carol")
     stranger.login("carol")
-    token = json.loads((stranger.home / "config" / "hackathon" / "config.json").read_text())["token"]
+    token = json.loads((stranger.home / "config" / "hackathon" / "config.json").read_text())[
+        "token"
+    ]
     with pytest.raises(ApiClientError) as refused:
         ApiClient(stranger.base_url, token).open_stream(path)
     assert refused.value.status == 403

@@ -85,7 +85,12 @@ def test_a_quota_error_says_which_quota_and_when_the_next_slot_opens() -> None:
 
     text = describe_error(
         429,
-        {"code": "quota_exceeded", "message": "10 of 10 today.", "quota": "daily", "retry_after": 3600},
+        {
+            "code": "quota_exceeded",
+            "message": "10 of 10 today.",
+            "quota": "daily",
+            "retry_after": 3600,
+        },
         "http://x/",
     )
     assert text.startswith("Daily submission quota reached: 10 of 10 today.")

@@ -126,7 +126,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         if hasattr(exc, "error_dict"):
-            fields = {key: [str(m) for e in errs for m in e.messages] for key, errs in exc.error_dict.items()}
+            fields = {
+                key: [str(m) for e in errs for m in e.messages]
+                for key, errs in exc.error_dict.items()
+            }
             message = "; ".join(m for messages in fields.values() for m in messages)
         else:
             fields = {}
@@ -169,7 +172,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             for key, msgs in fields.items()
         )
         return error_response(
-            status_code=exc.status_code, code=code, message=message or "Invalid input.", fields=fields
+            status_code=exc.status_code,
+            code=code,
+            message=message or "Invalid input.",
+            fields=fields,
         )
     return error_response(
         status_code=exc.status_code,

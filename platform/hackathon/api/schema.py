@@ -16,7 +16,8 @@ class ErrorSerializer(serializers.Serializer):
         help_text="Messages per input field (400 only; empty otherwise).",
     )
     quota = serializers.CharField(
-        required=False, help_text="429 only: which limit was reached (daily, total, in_flight, rate)."
+        required=False,
+        help_text="429 only: which limit was reached (daily, total, in_flight, rate).",
     )
     retry_after = serializers.IntegerField(
         required=False,

@@ -302,7 +302,9 @@ class DisqualifySerializer(serializers.Serializer):
 
 
 class BundleUploadSerializer(serializers.Serializer):
-    bundle = serializers.FileField(help_text="A challenge bundle as a .zip (challenge.toml at its root).")
+    bundle = serializers.FileField(
+        help_text="A challenge bundle as a .zip (challenge.toml at its root)."
+    )
     allow_resplit = serializers.BooleanField(
         required=False,
         default=False,

@@ -18,7 +18,9 @@ v1 = [
     path("teams/join/", accounts.TeamJoinView.as_view(), name="team-join"),
     path("challenges/", challenges.ChallengeListView.as_view(), name="challenge-list"),
     path("challenges/bundle/", organizer.ChallengeBundleView.as_view(), name="challenge-bundle"),
-    path("challenges/<slug:slug>/", challenges.ChallengeDetailView.as_view(), name="challenge-detail"),
+    path(
+        "challenges/<slug:slug>/", challenges.ChallengeDetailView.as_view(), name="challenge-detail"
+    ),
     path(
         "challenges/<slug:slug>/training.csv",
         challenges.TrainingCsvView.as_view(),
@@ -51,7 +53,9 @@ v1 = [
     ),
     path("submissions/", submissions.SubmissionListView.as_view(), name="submission-list"),
     path(
-        "submissions/<int:pk>/", submissions.SubmissionDetailView.as_view(), name="submission-detail"
+        "submissions/<int:pk>/",
+        submissions.SubmissionDetailView.as_view(),
+        name="submission-detail",
     ),
     path(
         "submissions/<int:pk>/final/",

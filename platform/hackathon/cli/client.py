@@ -209,7 +209,7 @@ def encode_multipart(
         safe = filename.replace('"', "_").replace("\r", "_").replace("\n", "_")
         parts.append(
             (
-                f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
                 f'filename="{safe}"\r\nContent-Type: application/octet-stream\r\n\r\n'
             ).encode()
             + content

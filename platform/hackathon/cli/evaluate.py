@@ -80,7 +80,9 @@ def split_arrays(setup: EvaluationSetup) -> Any:
     from hackathon.challenges.errors import ChallengeDataError
 
     try:
-        dataset = parse_csv(setup.csv_bytes, target=setup.target, task=setup.task, file=setup.csv_name)
+        dataset = parse_csv(
+            setup.csv_bytes, target=setup.target, task=setup.task, file=setup.csv_name
+        )
         return dataset, make_split(
             dataset,
             test_fraction=setup.validation_fraction,
@@ -121,7 +123,9 @@ def build_job(setup: EvaluationSetup, source: str, workdir: Path) -> tuple[Any, 
     return job, sizes
 
 
-def evaluate(setup: EvaluationSetup, source: str, *, progress_out: TextIO | None = None) -> tuple[Any, dict[str, int]]:
+def evaluate(
+    setup: EvaluationSetup, source: str, *, progress_out: TextIO | None = None
+) -> tuple[Any, dict[str, int]]:
     """Grade `source` on the held-out split; returns the GradingResult and the row counts."""
     import grader
 

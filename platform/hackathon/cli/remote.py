@@ -26,7 +26,9 @@ class CliError(Exception):
     """A failure to report in one line, exit status 1."""
 
 
-def reports_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+def reports_errors(
+    func: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
         try:
@@ -361,7 +363,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         else:
             print_submission(sub)
         return 0
-    page = client.get(f"{API}/submissions/", query={"challenge": args.challenge, "page_size": args.limit})
+    page = client.get(
+        f"{API}/submissions/", query={"challenge": args.challenge, "page_size": args.limit}
+    )
     if args.json:
         print(json.dumps(page, indent=2))
         return 0
@@ -381,7 +385,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not rows:
         print("No submissions yet.")
         return 0
-    print(render.table(["ID", "CHALLENGE", "STATE", "VERDICT", "PUBLIC", "PRIVATE", "FINAL", "CREATED (UTC)"], rows))
+    print(
+        render.table(
+            ["ID", "CHALLENGE", "STATE", "VERDICT", "PUBLIC", "PRIVATE", "FINAL", "CREATED (UTC)"],
+            rows,
+        )
+    )
     return 0
 
 
@@ -422,7 +431,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     print(render.table(["RANK", "TEAM", "SCORE", "ENTRIES", "LAST (UTC)"], rows))
     own = board.get("own") or {}
     if own.get("live_score") is not None:
-        print(f"Your latest score, after the freeze (only you see it): {render.score(own['live_score'])}")
+        print(
+            f"Your latest score, after the freeze (only you see it): {render.score(own['live_score'])}"
+        )
     if board["page"] < board["num_pages"]:
         print(f"... {board['total_teams']} teams; next page: --page {board['page'] + 1}")
     return 0
@@ -433,7 +444,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("login", help="save the server URL and an API token")
-    p.add_argument("--url", required=True, help="the platform's address, e.g. http://127.0.0.1:8000")
+    p.add_argument(
+        "--url", required=True, help="the platform's address, e.g. http://127.0.0.1:8000"
+    )
     p.add_argument("--token", help="an API token from your profile page (else asked)")
     p.add_argument("--username", help="log in with username and password to create a token")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")

@@ -54,9 +54,7 @@ class MeView(APIView):
 class TeamMeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        operation_id="teams_me", responses={200: TeamSerializer, **error_responses(404)}
-    )
+    @extend_schema(operation_id="teams_me", responses={200: TeamSerializer, **error_responses(404)})
     def get(self, request: Request) -> Response:
         team = _team(request.user)
         if team is None:
@@ -140,9 +138,7 @@ class TokenListView(APIView):
 class TokenRevokeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        operation_id="tokens_revoke", responses={204: None, **error_responses(404)}
-    )
+    @extend_schema(operation_id="tokens_revoke", responses={204: None, **error_responses(404)})
     def delete(self, request: Request, pk: int) -> Response:
         from hackathon.accounts.services import api_token_revoke
 

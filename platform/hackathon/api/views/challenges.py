@@ -35,7 +35,9 @@ class ChallengeListView(APIView):
         from hackathon.challenges.selectors import challenge_list_for
 
         challenges = challenge_list_for(request.user)
-        return Response(ChallengeSerializer(challenges, many=True, context={"request": request}).data)
+        return Response(
+            ChallengeSerializer(challenges, many=True, context={"request": request}).data
+        )
 
 
 class ChallengeDetailView(APIView):
@@ -56,7 +58,9 @@ class TrainingCsvView(APIView):
     @extend_schema(
         operation_id="challenges_training_csv",
         responses={
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="Public training data"),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="Public training data"
+            ),
             **error_responses(404),
         },
     )

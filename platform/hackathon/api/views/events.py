@@ -54,7 +54,9 @@ def _visible(submission_id: int, user: Any) -> int:
 async def submission_events(request: HttpRequest, pk: int) -> HttpResponse:
     """GET /api/v1/submissions/<id>/events/: text/event-stream until the client leaves."""
     if request.method != "GET":
-        return _error(405, "method_not_allowed", f"Method {request.method} not allowed.", Allow="GET")
+        return _error(
+            405, "method_not_allowed", f"Method {request.method} not allowed.", Allow="GET"
+        )
     user, failure = await sync_to_async(_token_user)(request)
     if failure is not None:
         return failure
@@ -62,7 +64,9 @@ async def submission_events(request: HttpRequest, pk: int) -> HttpResponse:
         user = await request.auser()
     if not user.is_authenticated:
         return _error(
-            401, "not_authenticated", "Authentication credentials were not provided.",
+            401,
+            "not_authenticated",
+            "Authentication credentials were not provided.",
             WWW_Authenticate="Token",
         )
     status = await sync_to_async(_visible)(pk, user)

@@ -181,7 +181,9 @@ def _team_submissions_page(request: Request, view: APIView, *, challenge: Any) -
 
     if is_organizer(request.user) and _team_of(request) is None:
         # Organizers submit baselines without a team: their own list is theirs.
-        queryset: QuerySet[Submission] = submissions_for_user(user=request.user, challenge=challenge)
+        queryset: QuerySet[Submission] = submissions_for_user(
+            user=request.user, challenge=challenge
+        )
     else:
         team = _user_team_or_403(request)
         queryset = submissions_for_team(team=team, challenge=challenge)
@@ -255,5 +257,3 @@ class SubmissionFinalView(APIView):
     )
     def delete(self, request: Request, pk: int) -> Response:
         return self._set(request, pk, False)
-
-
