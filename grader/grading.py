@@ -321,6 +321,11 @@ class Model:
         print("SECCOMP=" + fields.get("Seccomp", "?").strip())
         print("UID=" + fields.get("Uid", "?").split()[0])
         print("NONEWPRIVS=" + fields.get("NoNewPrivs", "?").strip())
+        try:
+            lines = open("/proc/self/net/dev").read().splitlines()[2:]
+            print("NETDEVS=" + ",".join(sorted(l.split(":")[0].strip() for l in lines)))
+        except OSError:
+            print("NETDEVS=?")
         self.mean = float(np.mean(y))
         return self
 
@@ -378,6 +383,11 @@ def _selftest_with(sandbox: Sandbox) -> tuple[SandboxLevel, str]:
     facts = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
     level = sandbox.level
     reasons = [f"bwrap {sandbox.config.bwrap}" if sandbox.config.bwrap else "no bwrap"]
+    netdevs = facts.get("NETDEVS", "?")
+    if level is not SandboxLevel.DEGRADED and netdevs not in ("lo", "?", ""):
+        return SandboxLevel.DEGRADED, (
+            f"the sandbox sees network interfaces {netdevs}: no network isolation"
+        )
     if level is SandboxLevel.STRONG:
         uid = facts.get("UID", "?")
         if facts.get("SECCOMP") != "2":
@@ -388,7 +398,8 @@ def _selftest_with(sandbox: Sandbox) -> tuple[SandboxLevel, str]:
             why = f"unprivileged uid per slot (from {sandbox.config.uid_base}), seccomp deny-list"
         reasons.append(why)
     elif level is SandboxLevel.STANDARD:
-        reasons.append("not root: runs as the worker's own uid, rlimits only")
+        seccomp = "seccomp deny-list" if facts.get("SECCOMP") == "2" else "no seccomp"
+        reasons.append(f"not root: runs as the worker's own uid, rlimits, {seccomp}")
     else:
         reasons.append("GRADER_INSECURE_NO_SANDBOX=1: NOT a security boundary")
     reasons.append(f"self-test graded in {result.wall_seconds or 0:.2f} s")
