@@ -38,9 +38,13 @@ PROGRESS_INTERVAL_S = 0.25
 _write = os.write
 _lock = threading.Lock()
 _result_fd = -1
+_main_pid = -1
 
 
 def send(kind: bytes, payload: bytes) -> None:
+    # A process the solution forked that returns into the harness must not report anything.
+    if os.getpid() != _main_pid:
+        os._exit(0)
     with _lock:
         data = FRAME_HEADER.pack(kind, len(payload)) + payload
         view = memoryview(data)
@@ -209,12 +213,6 @@ def _error(kind: str, message: str) -> None:
     send_json(b"E", {"kind": kind, "message": message, "maxrss_kb": _maxrss_kb()})
 
 
-def _leave_if_forked(main_pid: int) -> None:
-    # A process the solution forked that returns into the harness must not report anything.
-    if os.getpid() != main_pid:
-        os._exit(0)
-
-
 def _classify(exc: BaseException, guard: ImportGuard) -> str:
     if isinstance(exc, ForbiddenImport) or guard.violation:
         return "forbidden_import"
@@ -224,9 +222,10 @@ def _classify(exc: BaseException, guard: ImportGuard) -> str:
 
 
 def main() -> None:
-    global _result_fd
+    global _result_fd, _main_pid
     config = json.loads(sys.argv[1])
     _result_fd = config["result_fd"]
+    _main_pid = os.getpid()
     import numpy as np
 
     # The contract: X is float64, y float64 (regression) or int64 labels (classification).
@@ -263,7 +262,6 @@ def main() -> None:
 
     reporter = None
     stage = "loading solution.py"
-    main_pid = os.getpid()
     try:
         exec(code, module.__dict__)  # noqa: S102 - this is the sandbox's purpose
         model_class = module.__dict__.get("Model")
@@ -295,7 +293,6 @@ def main() -> None:
             proba = model.predict_proba(test_X)
         predict_seconds = time.perf_counter() - t0
     except BaseException as exc:  # noqa: BLE001 - every participant failure is reported
-        _leave_if_forked(main_pid)
         if reporter is not None:
             reporter.halt.set()
         kind = _classify(exc, guard)
@@ -304,7 +301,6 @@ def main() -> None:
         else:
             _error(kind, participant_traceback(exc) or f"{type(exc).__name__} in {stage}")
         return
-    _leave_if_forked(main_pid)
     if guard.violation:
         _error("forbidden_import", guard.violation)
         return
@@ -315,7 +311,9 @@ def main() -> None:
             send_array(np, "proba", proba, n_test * max(n_classes, 2))
         curve_values = getattr(model, "loss_curve_", None)
         try:
-            curve = _float_list(curve_values, 0, MAX_CURVE_POINTS) if curve_values else []
+            curve = (
+                _float_list(curve_values, 0, MAX_CURVE_POINTS) if curve_values is not None else []
+            )
         except Exception:  # noqa: BLE001
             curve = []
         usage = _maxrss_kb()

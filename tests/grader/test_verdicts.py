@@ -301,3 +301,12 @@ def test_allowed_modules_may_import_their_own_helpers(make_job) -> None:
     )
     result = grader.grade(make_job(source))
     assert result.verdict is Verdict.SCORED, result.message
+
+
+def test_a_numpy_array_as_loss_curve_is_reported(make_job) -> None:
+    source = LINEAR.replace(
+        "return self\n", "self.loss_curve_ = np.array([3.0, 2.0, 1.5])\n        return self\n", 1
+    )
+    result = grader.grade(make_job(source))
+    assert result.verdict is Verdict.SCORED, result.message
+    assert result.loss_curve == [3.0, 2.0, 1.5]
