@@ -181,6 +181,25 @@ def harness_dir(state_dir: Path) -> Path:
     return _atomic_build(state_dir / f"harness-{digest}", _build_harness)
 
 
+def _verify(root: Path) -> None:
+    """The copied interpreter starts and imports every runtime package, with nothing else."""
+    import subprocess
+
+    code = f"import sys; sys.path.insert(0, {str(root / 'site')!r}); " + "; ".join(
+        f"import {name}" for name in RUNTIME_PACKAGES
+    )
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        [str(root / "python" / "bin" / _python_name()), "-I", "-S", "-c", code],
+        env={"LD_LIBRARY_PATH": str(root / "python" / "lib"), "OPENBLAS_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise OSError(f"the copied runtime does not start: {done.stderr[-2000:]}")
+
+
 def private_runtime(state_dir: Path) -> Runtime:
     """A copy readable by any uid (used when grading as root with per-slot uids)."""
     key = _versions_key()
@@ -188,6 +207,7 @@ def private_runtime(state_dir: Path) -> Runtime:
     def build(tmp: Path) -> None:
         _copy_interpreter(tmp / "python")
         _copy_packages(tmp / "site")
+        _verify(tmp)
 
     try:
         root = _atomic_build(state_dir / f"runtime-{key}", build)

@@ -159,3 +159,22 @@ for path in ("/proc/1/root/etc/shadow", "/proc/self/root/../../etc/shadow"):
     result = grader.grade(job_for(body))
     assert result.verdict is Verdict.SCORED, result.message
     assert "READ" not in result.stdout
+
+
+def test_the_private_runtime_is_root_owned_world_readable_and_minimal() -> None:
+    import os
+    import stat
+
+    runtime = get_sandbox().runtime
+    home = runtime.python_home
+    assert not str(home).startswith("/root")
+    stdlib = next((home / "lib").glob("python3*"))
+    assert not (stdlib / "site-packages").exists()
+    assert not (stdlib / "test").exists() and not (stdlib / "tkinter").exists()
+    for path in [home, *home.rglob("*")][:5000]:
+        st = os.lstat(path)
+        assert st.st_uid == 0, path
+        assert not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH), path
+        if not stat.S_ISLNK(st.st_mode):
+            assert st.st_mode & stat.S_IROTH, path
+    assert [name for _, name in runtime.packages] == ["numpy", "numpy.libs"]
