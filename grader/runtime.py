@@ -18,6 +18,7 @@ import stat
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def _make_world_readable(root: Path) -> None:
             os.chmod(path, 0o755 if mode & stat.S_IXUSR else 0o644)
 
 
-def _atomic_build(final: Path, build: callable) -> Path:  # type: ignore[valid-type]
+def _atomic_build(final: Path, build: Callable[[Path], None]) -> Path:
     if (final / ".complete").exists():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
