@@ -17,8 +17,12 @@ NEW_PASSWORD = "an0ther-Long-passphrase"
 def test_signing_up_logs_the_new_user_in_and_leads_to_the_team_page(client) -> None:
     response = client.post(
         reverse("signup"),
-        {"username": "newbie", "email": "newbie@example.com",
-         "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        {
+            "username": "newbie",
+            "email": "newbie@example.com",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
     )
     assert response.status_code == 302 and response.url == reverse("team")
     assert client.get(reverse("profile")).context["user"].username == "newbie"
@@ -38,8 +42,13 @@ def test_signing_up_logs_the_new_user_in_and_leads_to_the_team_page(client) -> N
 def test_bad_sign_up_input_gets_a_specific_error_and_creates_nobody(
     client, member_a, data, field, message
 ) -> None:
-    form = {"username": "newbie", "email": "newbie@example.com",
-            "password1": NEW_PASSWORD, "password2": NEW_PASSWORD, **data}
+    form = {
+        "username": "newbie",
+        "email": "newbie@example.com",
+        "password1": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+        **data,
+    }
     before = User.objects.count()
     response = client.post(reverse("signup"), form)
     assert response.status_code == 200
@@ -73,7 +82,9 @@ def test_changing_the_password(client_a, member_a, password) -> None:
     assert member_a.check_password(NEW_PASSWORD)
 
 
-def test_changing_the_password_with_a_wrong_old_one_changes_nothing(client_a, member_a, password) -> None:
+def test_changing_the_password_with_a_wrong_old_one_changes_nothing(
+    client_a, member_a, password
+) -> None:
     response = client_a.post(
         reverse("password_change"),
         {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},

@@ -28,7 +28,8 @@ class ControlAudit(HTMLParser):
 
     def unlabelled(self) -> list[dict]:
         return [
-            c for c in self.controls
+            c
+            for c in self.controls
             if c.get("id") not in self.label_for and not c.get("aria-label")
         ]
 
@@ -36,9 +37,15 @@ class ControlAudit(HTMLParser):
 @pytest.mark.parametrize(
     ("who", "name"),
     [
-        ("client", "home"), ("client", "login"), ("client", "signup"), ("client", "password_reset"),
-        ("outsider_client", "team"), ("client_a", "team"), ("client_a", "profile"),
-        ("client_a", "password_change"), ("organizer_client", "home"),
+        ("client", "home"),
+        ("client", "login"),
+        ("client", "signup"),
+        ("client", "password_reset"),
+        ("outsider_client", "team"),
+        ("client_a", "team"),
+        ("client_a", "profile"),
+        ("client_a", "password_change"),
+        ("organizer_client", "home"),
     ],
 )
 def test_every_form_control_has_a_label(request, who, name) -> None:
@@ -77,7 +84,9 @@ def test_signed_in_nav_links_to_team_and_profile_and_marks_the_current_page(clie
 
 
 def test_the_viewport_is_set_for_phones(client) -> None:
-    assert b'name="viewport" content="width=device-width, initial-scale=1"' in client.get("/").content
+    assert (
+        b'name="viewport" content="width=device-width, initial-scale=1"' in client.get("/").content
+    )
 
 
 def test_health_check_answers(client) -> None:

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def snapshot() -> tuple:
-    teams = tuple(Team.objects.order_by("pk").values_list("pk", "name", "invite_code", "created_by"))
+    teams = tuple(
+        Team.objects.order_by("pk").values_list("pk", "name", "invite_code", "created_by")
+    )
     members = tuple(Membership.objects.order_by("pk").values_list("user", "team"))
     return teams, members
 

@@ -16,7 +16,9 @@ HTML_NAME = '<script>alert("x")</script><b>Bold</b>'
 
 
 def snapshot() -> tuple:
-    teams = tuple(Team.objects.order_by("pk").values_list("pk", "name", "invite_code", "created_by"))
+    teams = tuple(
+        Team.objects.order_by("pk").values_list("pk", "name", "invite_code", "created_by")
+    )
     return teams, tuple(Membership.objects.order_by("pk").values_list("user", "team"))
 
 
@@ -163,7 +165,9 @@ def test_the_creator_removes_a_member_through_the_page(client_a, team_a, outside
     assert user_team(outsider) is None
 
 
-def test_a_plain_member_cannot_remove_the_creator(outsider_client, outsider, team_a, member_a) -> None:
+def test_a_plain_member_cannot_remove_the_creator(
+    outsider_client, outsider, team_a, member_a
+) -> None:
     team_join(user=outsider, code=team_a.invite_code)
     before = snapshot()
     response = outsider_client.post(reverse("team_remove_member", args=[member_a.pk]))
@@ -234,7 +238,9 @@ def test_team_and_token_actions_refuse_get(client_a, name, args, data) -> None:
     assert client_a.get(reverse(name, args=args)).status_code == 405
 
 
-def test_each_user_sees_only_their_own_team(client_a, client_b, organizer_client, team_a, team_b) -> None:
+def test_each_user_sees_only_their_own_team(
+    client_a, client_b, organizer_client, team_a, team_b
+) -> None:
     page_a = client_a.get(reverse("team")).content
     page_b = client_b.get(reverse("team")).content
     assert team_a.invite_code.encode() in page_a and team_b.invite_code.encode() not in page_a

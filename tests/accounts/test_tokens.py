@@ -102,7 +102,9 @@ def test_another_user_cannot_revoke_through_the_page(client_b, member_a) -> None
     assert api_token_authenticate(raw) == member_a
 
 
-def test_the_profile_lists_only_the_users_own_tokens(client_a, client_b, member_a, member_b) -> None:
+def test_the_profile_lists_only_the_users_own_tokens(
+    client_a, client_b, member_a, member_b
+) -> None:
     api_token_create(user=member_a, name="alice-laptop")
     api_token_create(user=member_b, name="bob-laptop")
     page = client_a.get(reverse("profile")).content

@@ -159,6 +159,9 @@ def test_long_running_services_have_health_checks(service) -> None:
 
 def test_postgres_and_media_are_on_volumes() -> None:
     assert any("/var/lib/postgresql/data" in v for v in SERVICES["postgres"]["volumes"])
-    assert any(str(settings.MEDIA_ROOT) != "" and v.endswith(":/data/media") for v in OURS["web"]["volumes"])
+    assert any(
+        str(settings.MEDIA_ROOT) != "" and v.endswith(":/data/media")
+        for v in OURS["web"]["volumes"]
+    )
     assert OURS["web"]["environment"]["MEDIA_ROOT"] == "/data/media"
     assert {"pgdata", "media"} <= set(COMPOSE["volumes"])

@@ -31,11 +31,15 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_the_configuration_table_lists_every_variable_the_code_reads() -> None:
     table = section("Configuration")
-    listed = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", "\n".join(
-        line.split("|")[1] for line in table.splitlines() if line.startswith("| `")
-    )))
+    listed = set(
+        re.findall(
+            r"`([A-Z][A-Z0-9_]+)`",
+            "\n".join(line.split("|")[1] for line in table.splitlines() if line.startswith("| `")),
+        )
+    )
     read = {
-        name for name in variables_read_by_the_code()
+        name
+        for name in variables_read_by_the_code()
         if not name.endswith("_FILE") and not name.startswith("XDG_") and name not in TOOL_VARIABLES
     }
     missing = sorted(read - listed)

@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-PROBE = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+PROBE = (
+    "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+)
 
 
 def run_settings(tmp_path, **overrides: str) -> subprocess.CompletedProcess:

@@ -75,7 +75,9 @@ def wait_for(predicate, timeout: float, what: str, process: subprocess.Popen, lo
         if result:
             return result
         if process.poll() is not None:
-            pytest.fail(f"hackathon up exited ({process.returncode}) before {what}:\n{log.read_text()}")
+            pytest.fail(
+                f"hackathon up exited ({process.returncode}) before {what}:\n{log.read_text()}"
+            )
         time.sleep(0.5)
     pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-5000:]}")
 
@@ -164,8 +166,11 @@ def test_hackathon_up_serves_the_site_runs_a_worker_and_leaves_nothing_behind(sh
         probe = Celery("probe", broker=f"redis+socket://{var / 'redis.sock'}")
         try:
             replies = wait_for(
-                lambda: probe.control.ping(timeout=2.0), 180, "a Celery worker to answer a ping",
-                process, log,
+                lambda: probe.control.ping(timeout=2.0),
+                180,
+                "a Celery worker to answer a ping",
+                process,
+                log,
             )
             # Celery's bug report is built with the stdlib `platform` module, in the worker.
             reports = probe.control.inspect(timeout=10.0).report() or {}

@@ -138,9 +138,7 @@ def _team_has_submissions(team: Team) -> bool:
 def _require_team_manager(actor: AbstractBaseUser, team: Team, action: str) -> None:
     if team.created_by_id == actor.pk or user_is_organizer(actor):
         return
-    raise ValidationError(
-        f"Only the team's creator can {action}.", code="not_team_creator"
-    )
+    raise ValidationError(f"Only the team's creator can {action}.", code="not_team_creator")
 
 
 def team_remove_member(*, actor: AbstractBaseUser, team: Team, member: AbstractBaseUser) -> None:
@@ -206,9 +204,9 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
 
 def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> None:
     """Revoke one of the user's own active tokens."""
-    updated = ApiToken.objects.filter(
-        pk=token_id, user=user, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     if not updated:
         raise ValidationError("No such active token.", code="no_such_token")
 

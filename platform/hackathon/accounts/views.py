@@ -140,7 +140,8 @@ def team_create_view(request: HttpRequest) -> HttpResponse:
             form.add_error("name", error)
         else:
             messages.success(
-                request, f"Team “{created.name}” created. Share the invite link with your teammates."
+                request,
+                f"Team “{created.name}” created. Share the invite link with your teammates.",
             )
             return redirect("team")
     return _render_team(request, create_form=form, status=400)
