@@ -185,7 +185,7 @@ class Hub:
         if not listeners:
             return
         entry_id, _, payload = raw.decode().partition(" ")
-        item = (channel, entry_id, payload)
+        item = (channel, entry_id, _event_body(channel, payload))  # formatted once for all
         for queue in list(listeners):
             try:
                 queue.put_nowait(item)
@@ -209,12 +209,15 @@ def get_hub() -> Hub:
     return hub
 
 
-def _sse(cursor: dict[str, str], channel: str, entry_id: str, payload: str) -> str:
+def _event_body(channel: str, payload: str) -> str:
     message = json.loads(payload)
-    body = json.dumps(
+    return json.dumps(
         {"topic": channel, "event": message.get("event"), "data": message.get("data")},
         separators=(",", ":"),
     )
+
+
+def _sse(cursor: dict[str, str], body: str) -> str:
     return f"id: {encode_cursor(cursor)}\ndata: {body}\n\n"
 
 
@@ -229,7 +232,7 @@ async def _backlog(
             continue
         entries = await hub.redis.xrange(STREAM_PREFIX + channel, min=f"({start}", max="+")
         for raw_id, fields in entries:
-            found.append((channel, raw_id.decode(), fields[b"p"].decode()))
+            found.append((channel, raw_id.decode(), _event_body(channel, fields[b"p"].decode())))
     found.sort(key=lambda item: _id_key(item[1]))
     return found
 
@@ -259,11 +262,11 @@ async def event_stream(
         yield f"retry: {RETRY_MS}\nid: {encode_cursor(cursor)}\n: connected\n\n"
         pending = await _backlog(hub, channels, cursor)
         while True:
-            for channel, entry_id, payload in pending:
+            for channel, entry_id, body in pending:
                 if _id_key(entry_id) <= _id_key(cursor.get(channel, "0-0")):
                     continue  # already sent (it was both in the backlog and the queue)
                 cursor[channel] = entry_id
-                yield _sse(cursor, channel, entry_id, payload)
+                yield _sse(cursor, body)
             if getattr(queue, "put_nowait_overflow", False):
                 return  # too slow a reader: end, the browser reconnects and resumes
             try:
