@@ -474,6 +474,22 @@ class WorkerProcess:
             self.process.wait(timeout=30)
         return victims
 
+    def kill_celery_processes(self) -> tuple[list[psutil.Process], list[psutil.Process]]:
+        """SIGKILL the Celery main process and its pool processes, nothing else.
+
+        Returns (killed, left): `left` are the processes below the pool (the sandbox), which
+        must end by themselves once their parent is gone.
+        """
+        pool = self.pool_children()
+        left = [p for child in pool for p in child.children(recursive=True)]
+        killed = [self.main_process, *pool]
+        for proc in killed:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(signal.SIGKILL)
+        if self.process:
+            self.process.wait(timeout=30)
+        return killed, left
+
     def kill_main_only(self) -> list[psutil.Process]:
         """SIGKILL only the Celery main process; returns the processes that were below it."""
         below = self.descendants()
