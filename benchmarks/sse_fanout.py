@@ -179,6 +179,7 @@ def main() -> int:
                     return 1
                 time.sleep(0.2)
         idle_rss = _rss_mb(server.pid)
+        load_before = os.getloadavg()[0]
         result = asyncio.run(run(port, topic, args.clients, args.events, args.gap, publish))
         busy_rss = _rss_mb(server.pid)
     finally:
@@ -190,6 +191,10 @@ def main() -> int:
     print(
         f"SSE fan-out: {args.clients} clients on one uvicorn process, {args.events} events "
         f"{args.gap:g} s apart; {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"load average (1 min): {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
+        "other work on the machine inflates the figures"
     )
     print(
         f"all clients connected in {result['connect_s']:.1f} s; "
