@@ -318,8 +318,8 @@ class Sandbox:
                     os.close(fd)
                 except OSError:
                     pass
-        if slot is not None:
-            kill_uid_processes(slot.uid)
+            if slot is not None:
+                kill_uid_processes(slot.uid)  # also when the run failed: the uid is dedicated
         if run.pid_namespace:
             self.recent_namespaces = [*self.recent_namespaces[-99:], run.pid_namespace]
         run.wall_seconds = time.monotonic() - started
