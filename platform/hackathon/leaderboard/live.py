@@ -22,7 +22,9 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 
 logger = logging.getLogger(__name__)
 
@@ -245,10 +247,20 @@ async def _latest_ids(hub: Hub, channels: list[str]) -> dict[str, str]:
     return cursor
 
 
+def _release_database_connection() -> None:
+    # Looked up here, in the request's sync thread: `connection` is per thread.
+    connection.close()
+
+
 async def event_stream(
     channels: list[str], last_event_id: str | None, *, heartbeat_s: float | None = None
 ) -> AsyncIterator[str]:
-    """The SSE body for one client subscribed to `channels` (already authorized)."""
+    """The SSE body for one client subscribed to `channels` (already authorized).
+
+    It gives the request's database connection back first: a stream lives for hours and
+    needs no database, and under ASGI the connection belongs to this request's thread.
+    """
+    await sync_to_async(_release_database_connection)()
     heartbeat_s = heartbeat_s or float(getattr(settings, "LIVE_HEARTBEAT_SECONDS", 15))
     hub = get_hub()
     await hub.start()

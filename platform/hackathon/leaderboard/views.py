@@ -12,7 +12,6 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.http import (
     Http404,
     HttpRequest,
@@ -323,14 +322,8 @@ def _channels_for_topic(topic: str, user: AbstractBaseUser | AnonymousUser) -> l
 
 def _channels_for_topics(topics: list[str], user: AbstractBaseUser | AnonymousUser) -> list[str]:
     channels: list[str] = []
-    try:
-        for topic in topics:
-            channels += [c for c in _channels_for_topic(topic, user) if c not in channels]
-    finally:
-        # A stream lives for hours and needs no database: give this request's connection
-        # back now (the session and user were loaded in this same thread), or every open
-        # browser tab would hold a PostgreSQL connection.
-        connection.close()
+    for topic in topics:
+        channels += [c for c in _channels_for_topic(topic, user) if c not in channels]
     return channels
 
 
