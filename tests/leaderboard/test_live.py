@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -136,3 +137,15 @@ def test_open_streams_do_not_hold_database_connections() -> None:
         for c in clients:
             c.close()
     assert received == [{"n": 1}] * 30
+
+
+def test_without_redis_a_stream_ends_at_once_and_tells_the_browser_to_retry() -> None:
+    challenge = make_challenge()
+    with uvicorn_server(REDIS_URL="redis://127.0.0.1:1/0") as host:
+        conn = http.client.HTTPConnection(host, timeout=30)
+        conn.request("GET", _path(live.challenge_topic(challenge.pk)))
+        response = conn.getresponse()
+        body = response.read().decode()
+        conn.close()
+    assert response.status == 200
+    assert "retry: " in body and "live updates unavailable" in body

@@ -34,6 +34,7 @@ CHANNEL_PREFIX = "live:chan:"
 STREAM_PREFIX = "live:stream:"
 CLIENT_QUEUE_MAX = 500  # a client this far behind is dropped; its browser resumes
 RETRY_MS = 1500
+HUB_START_TIMEOUT_S = 5.0
 
 _PUBLISH_LUA = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'p', ARGV[1])
@@ -263,7 +264,12 @@ async def event_stream(
     await sync_to_async(_release_database_connection)()
     heartbeat_s = heartbeat_s or float(getattr(settings, "LIVE_HEARTBEAT_SECONDS", 15))
     hub = get_hub()
-    await hub.start()
+    try:
+        await asyncio.wait_for(hub.start(), timeout=HUB_START_TIMEOUT_S)
+    except TimeoutError:
+        # Redis is unreachable: end the stream; the browser retries after RETRY_MS.
+        yield f"retry: {RETRY_MS * 2}\n: live updates unavailable\n\n"
+        return
     resumed = decode_cursor(last_event_id, channels)
     # Where each channel stands before we listen: nothing published after this is lost,
     # it is either in the backlog read below or in the queue (duplicates are skipped).

@@ -24,7 +24,7 @@
     var score = document.createElement("span"); score.className = "pj-score pj-mono";
     score.textContent = fmt(row.score);
     var entries = document.createElement("span"); entries.className = "pj-entries";
-    entries.textContent = row.entries === null ? "" : row.entries + " entries";
+    entries.textContent = row.entries === null ? "" : row.entries + (row.entries === 1 ? " entry" : " entries");
     li.append(rank, name, score, entries);
     return li;
   }
