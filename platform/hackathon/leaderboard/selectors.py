@@ -299,7 +299,6 @@ def leaderboard_view(
     offset = (page - 1) * page_size
     columns = [
         "team_id",
-        "team__name",
         "private_from_finals",
         *{cols.score, cols.at, cols.entries, cols.last},
         *[c for c in (cols.ci_low, cols.ci_high) if c],
@@ -307,6 +306,13 @@ def leaderboard_view(
     window = list(
         _ordered(challenge, cols).values(*columns)[max(0, offset - 1) : offset + page_size]
     )
+    # Names for this page only: joining teams before the LIMIT would look up every team
+    # ranked above the page.
+    names = dict(
+        Team.objects.filter(pk__in=[ts["team_id"] for ts in window]).values_list("pk", "name")
+    )
+    for ts in window:
+        ts["team__name"] = names.get(ts["team_id"], "")
     above = _row(window.pop(0), cols, offset, None) if offset and window else None
     rows = [_row(ts, cols, offset + i + 1, visibility.team_id) for i, ts in enumerate(window)]
     for row in rows:
