@@ -16,7 +16,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from tests.browser.livesite import ROOT, LiveSite
 
-CHROMIUM = os.environ.get("HACKATHON_CHROMIUM", "/usr/bin/chromium")
+# Debian's package (what bootstrap.py installs); HACKATHON_CHROMIUM names another build.
+CHROMIUM = os.environ.get("HACKATHON_CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -25,6 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often give /dev/shm only 64 MB
 ]
 BUNDLES_DIR = Path(__file__).resolve().parent / "challenges"
 SCREENSHOTS_DIR = Path(os.environ.get("HACKATHON_SCREENSHOTS_DIR", ROOT / "docs" / "screenshots"))
