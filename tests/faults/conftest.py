@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.harness import (
+    BeatProcess,
     NetworkNamespace,
     RedisServer,
     TcpProxy,
@@ -238,6 +239,7 @@ class WorkerPool:
         queues: str = "grading,grading-long",
         env: dict[str, str] | None = None,
         disk: Path | None = None,
+        kind: type[WorkerProcess] = WorkerProcess,
     ) -> WorkerProcess:
         """Start a worker; `disk` replaces its local writable storage (scratch dir and
         dataset cache) with the given path, e.g. an unwritable or a full one."""
@@ -256,7 +258,7 @@ class WorkerPool:
         if disk is not None:
             extra_env["SANDBOX_SCRATCH_DIR"] = str(disk / "scratch")
             extra_env["DATASET_CACHE_DIR"] = str(disk / "datasets")
-        worker = WorkerProcess(
+        worker = kind(
             name=name,
             workdir=self.base / name,
             database_url=database_url,
@@ -270,6 +272,11 @@ class WorkerPool:
         if wait:
             worker.wait_ready()
         return worker
+
+    def start_beat(self, *, env: dict[str, str] | None = None) -> WorkerProcess:
+        """A beat process plus a worker on the default queue, where periodic jobs run."""
+        self.start(name="default-queue", queues="default", env=env)
+        return self.start(name="beat", kind=BeatProcess, env=env)
 
     def proxy_of(self, worker: WorkerProcess) -> TcpProxy:
         return self.proxies[worker.name]

@@ -530,6 +530,35 @@ class WorkerProcess:
             os.killpg(self.pid, signal.SIGKILL)
 
 
+@dataclass
+class BeatProcess(WorkerProcess):
+    """`celery -A hackathon beat`: sends the periodic jobs declared in the settings."""
+
+    def argv(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hackathon",
+            "beat",
+            "--schedule",
+            str(self.workdir / "beat-schedule"),
+            "--loglevel",
+            "INFO",
+        ]
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        def ready() -> bool:
+            if self.process and self.process.poll() is not None:
+                raise AssertionError(
+                    f"beat exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            return "beat: Starting" in self.log_path.read_text(errors="replace")
+
+        wait_until(ready, timeout=timeout, message=lambda: f"beat ready:\n{self.log_tail()}")
+
+
 def still_running(processes: Iterable[psutil.Process]) -> list[psutil.Process]:
     """The processes among `processes` that are still alive (zombies count as gone)."""
     alive = []

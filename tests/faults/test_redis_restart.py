@@ -103,3 +103,26 @@ def test_submission_whose_message_vanished_is_sent_again_by_the_sweeper(
     wait_until(graded, timeout=120, interval=1.0, message=lambda: worker.log_tail())
     assert sweeper.resent.count(submission.pk) == 1
     assert Submission.objects.get(pk=submission.pk).attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_runs_the_sweeper_on_its_own_and_lost_messages_are_sent_again(
+    workers: WorkerPool, private_redis: RedisServer
+) -> None:
+    """No help from the test: the periodic job declared in the settings does it."""
+    challenge = make_challenge("beat-sweeper", time_limit_s=20)
+    teams = make_teams(3)
+    ids = [submission_create(challenge=challenge, user=u, code=TRIVIAL).pk for u, _ in teams]
+    private_redis.restart()
+    assert _queued_messages(private_redis) == 0
+    workers.start(name="grader")
+    workers.start_beat(env={"SWEEPER_INTERVAL_S": "1"})
+    wait_until(
+        lambda: all_finished(ids),
+        timeout=120,
+        interval=0.5,
+        message=lambda: f"beat's sweeper to re-send ({states(ids)}):\n{workers.logs()}",
+    )
+    graded = Submission.objects.filter(pk__in=ids)
+    assert set(graded.values_list("verdict", flat=True)) == {"scored"}
+    assert set(graded.values_list("attempts", flat=True)) == {1}
