@@ -149,3 +149,33 @@ def test_without_redis_a_stream_ends_at_once_and_tells_the_browser_to_retry() ->
         conn.close()
     assert response.status == 200
     assert "retry: " in body and "live updates unavailable" in body
+
+
+def test_an_open_stream_keeps_delivering_after_redis_restarts_and_loses_its_data(
+    tmp_path, settings
+) -> None:
+    from hackathon import embedded_redis
+
+    challenge = make_challenge()
+    topic = live.challenge_topic(challenge.pk)
+    socket_path = tmp_path / "redis.sock"
+    redis_server = embedded_redis.start(tmp_path / "redis", socket_path=socket_path)
+    try:
+        settings.REDIS_URL = redis_server.url
+        with uvicorn_server(REDIS_URL=redis_server.url) as host:
+            client = SSEClient(host, _path(topic), timeout=60)
+            live.publish(topic, "leaderboard", {"n": 1})
+            assert client.next_event()["data"] == {"n": 1}
+
+            redis_server.stop()  # data lost: nothing is saved
+            redis_server = embedded_redis.start(tmp_path / "redis", socket_path=socket_path)
+            live._sync_clients.clear()
+            # Published as soon as Redis is back, maybe before the web process resubscribed:
+            # the stream replays it from Redis after its subscription comes back.
+            live.publish(topic, "leaderboard", {"n": 2})
+            assert client.next_event()["data"] == {"n": 2}
+            live.publish(topic, "leaderboard", {"n": 3})
+            assert client.next_event()["data"] == {"n": 3}
+            client.close()
+    finally:
+        redis_server.stop()
