@@ -18,7 +18,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,6 @@ from tests.faults.harness import (
     RedisServer,
     TcpProxy,
     WorkerProcess,
-    describe,
     network_namespaces_work,
     still_running,
     wait_until,
@@ -313,20 +312,6 @@ def workers(
     )
     yield pool
     pool.shutdown()
-
-
-@pytest.fixture
-def assert_nothing_left_running() -> Callable[[list], None]:
-    def check(processes: list) -> None:
-        wait_until(
-            lambda: not still_running(processes),
-            timeout=30,
-            message=lambda: (
-                f"processes of the killed worker to end: {describe(still_running(processes))}"
-            ),
-        )
-
-    return check
 
 
 # --- The sweeper, as beat would run it ------------------------------------------------------

@@ -490,14 +490,6 @@ class WorkerProcess:
             self.process.wait(timeout=30)
         return killed, left
 
-    def kill_main_only(self) -> list[psutil.Process]:
-        """SIGKILL only the Celery main process; returns the processes that were below it."""
-        below = self.descendants()
-        self.main_process.send_signal(signal.SIGKILL)
-        if self.process:
-            self.process.wait(timeout=30)
-        return below
-
     def pause(self) -> None:
         """SIGSTOP the worker and its pool: it holds its connections but takes nothing new
         (its pending BRPOP times out on the server within a second)."""
