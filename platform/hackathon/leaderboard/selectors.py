@@ -1,18 +1,7 @@
-"""Reads of the leaderboard, and THE rule of who may see what.
+"""Reads of the leaderboard: pages of the public and private boards, the shake-up, exports.
 
-`viewer_visibility` is the one place that decides, for a challenge and a viewer, whether
-the public board is shown frozen, whether the private board and the shake-up are
-visible, and which live channels the viewer may listen to. Pages, fragments, the JSON
-used by the projector, CSV exports, the live stream and the API all go through it.
-
-The rule (stated on the leaderboard page):
-- Organizers always see the live public board, the private board and the shake-up.
-- Everyone else sees the public board as it was at the freeze while the challenge is
-  frozen (after `freeze_at`, until "unfreeze" or "reveal"); a team's own newer scores
-  are shown to that team only.
-- Everyone else sees the private board and the shake-up once the organizer revealed
-  them, or once the challenge ended if it is not frozen (a frozen challenge waits for
-  the reveal).
+Every read applies THE visibility rule of `hackathon.leaderboard.visibility` (re-exported
+here: `viewer_may_see_private`, `viewer_visibility`, `live_channels_for`).
 """
 
 from __future__ import annotations
@@ -21,61 +10,24 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
-from hackathon.leaderboard import live
 from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
 from hackathon.leaderboard.scoring import best_first, ranked_above
-from hackathon.leaderboard.viewers import user_is_organizer, user_team
+from hackathon.leaderboard.visibility import (
+    Viewer,
+    Visibility,
+    live_channels_for,
+    viewer_may_see_private,
+    viewer_visibility,
+)
 
-Viewer = AbstractBaseUser | AnonymousUser | None
 KINDS = ("public", "private")
 MAX_PAGE_SIZE = 500
-
-
-@dataclass(frozen=True)
-class Visibility:
-    is_organizer: bool
-    team_id: int | None
-    public_frozen: bool  # this viewer sees the public board as at the freeze
-    may_see_private: bool  # private board and shake-up
-
-
-def viewer_visibility(*, challenge: Challenge, viewer: Viewer) -> Visibility:
-    """THE visibility rule (see the module docstring)."""
-    viewer = viewer or AnonymousUser()
-    if user_is_organizer(viewer):
-        return Visibility(True, _team_id(viewer), public_frozen=False, may_see_private=True)
-    frozen = challenge.is_frozen
-    may_see_private = bool(challenge.revealed_at) or (challenge.has_ended and not frozen)
-    return Visibility(
-        False, _team_id(viewer), public_frozen=frozen, may_see_private=may_see_private
-    )
-
-
-def viewer_may_see_private(*, challenge: Challenge, viewer: Viewer) -> bool:
-    return viewer_visibility(challenge=challenge, viewer=viewer).may_see_private
-
-
-def live_channels_for(*, challenge: Challenge, viewer: Viewer) -> list[str]:
-    """The live channels behind topic `challenge:<id>` that this viewer may listen to."""
-    visibility = viewer_visibility(challenge=challenge, viewer=viewer)
-    channels = [live.challenge_topic(challenge.pk)]
-    if visibility.is_organizer:
-        channels.append(live.challenge_topic(challenge.pk, "organizers"))
-    if visibility.team_id is not None:
-        channels.append(live.challenge_topic(challenge.pk, f"team:{visibility.team_id}"))
-    return channels
-
-
-def _team_id(viewer: AbstractBaseUser | AnonymousUser) -> int | None:
-    team = user_team(viewer)
-    return team.pk if team else None
 
 
 # --- Rows ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from hackathon.leaderboard import live
 from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
 from hackathon.leaderboard.scoring import baseline_submissions, best_first, scored_submissions
 from hackathon.leaderboard.viewers import user_is_organizer
+from hackathon.leaderboard.visibility import change_audiences
 from hackathon.submissions.models import Submission
 
 logger = logging.getLogger(__name__)
@@ -168,19 +169,12 @@ def leaderboard_record_result(*, submission: Submission) -> None:
             _refresh_baseline(challenge, submission.pk)
         elif submission.team_id is not None:
             _refresh_team(challenge, submission.team_id)
-        created_at = submission.created_at
-        team_id = submission.team_id
-        hidden_by_freeze = bool(
-            challenge.freeze_at
-            and created_at is not None
-            and created_at >= challenge.freeze_at
-            and not submission.is_baseline
+        audiences = change_audiences(
+            challenge=challenge,
+            team_id=submission.team_id,
+            created_at=submission.created_at,
+            is_baseline=submission.is_baseline,
         )
-        audiences = ["organizers"]
-        if team_id is not None:
-            audiences.append(f"team:{team_id}")
-        if not hidden_by_freeze:
-            audiences.append("public")
         data = {"challenge": challenge.pk, "submission": submission.pk}
         transaction.on_commit(lambda: _publish_hint(challenge.pk, audiences, data))
 
