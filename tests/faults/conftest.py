@@ -31,6 +31,7 @@ from tests.faults.harness import (
     TcpProxy,
     WorkerProcess,
     network_namespaces_work,
+    remove_stale_namespaces,
     still_running,
     wait_until,
 )
@@ -86,6 +87,7 @@ def worker_namespaces() -> Iterator[list[NetworkNamespace]]:
     if os.environ.get("FAULTS_NETNS", "1") == "0" or not network_namespaces_work():
         yield []
         return
+    remove_stale_namespaces()
     spaces = []
     try:
         for index in range(_NETNS_COUNT):

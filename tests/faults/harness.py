@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -260,8 +261,15 @@ class NetworkNamespace:
         return f"vn{os.getpid() % 100000}x{self.index}"[:15]
 
     def create(self) -> None:
-        subnet = 200 + (os.getpid() + self.index) % 50
-        third = (os.getpid() // 50 + self.index * 7) % 250
+        used = subprocess.run(
+            ["ip", "-4", "-o", "addr"], capture_output=True, text=True, timeout=20
+        ).stdout
+        start = (os.getpid() * 3 + self.index) % (50 * 250)
+        for offset in range(50 * 250):
+            slot = (start + offset) % (50 * 250)
+            subnet, third = 200 + slot // 250, slot % 250
+            if f" 10.{subnet}.{third}." not in used:
+                break
         self.host_ip = f"10.{subnet}.{third}.1"
         self.ns_ip = f"10.{subnet}.{third}.2"
         commands = [
@@ -298,6 +306,25 @@ class NetworkNamespace:
         subprocess.run(["ip", "link", "del", self._veth_host], capture_output=True, timeout=20)
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=20)
         self.created = False
+
+
+def remove_stale_namespaces(prefix: str = "hkw") -> list[str]:
+    """Delete namespaces (and their host veth ends) left by test sessions that were killed:
+    names are `<prefix><pid>n<index>`, stale when that pid is no longer running."""
+    listing = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, timeout=20
+    ).stdout
+    removed = []
+    for line in listing.splitlines():
+        match = re.match(rf"^{prefix}(\d+)n(\d+)\b", line.strip())
+        if not match or psutil.pid_exists(int(match.group(1))):
+            continue
+        pid, index = int(match.group(1)), int(match.group(2))
+        veth = f"vh{pid % 100000}x{index}"[:15]
+        subprocess.run(["ip", "link", "del", veth], capture_output=True, timeout=20)
+        subprocess.run(["ip", "netns", "del", match.group(0)], capture_output=True, timeout=20)
+        removed.append(match.group(0))
+    return removed
 
 
 def network_namespaces_work() -> bool:
