@@ -297,6 +297,14 @@ class NetworkNamespace:
         for command in commands:
             subprocess.run(command, check=True, capture_output=True, timeout=20)
 
+    def partition(self) -> None:
+        """Take the link down: packets to and from the namespace are lost (no refusal, no
+        reset), as when a worker machine drops off the network."""
+        subprocess.run(["ip", "link", "set", self._veth_host, "down"], check=True, timeout=20)
+
+    def heal(self) -> None:
+        subprocess.run(["ip", "link", "set", self._veth_host, "up"], check=True, timeout=20)
+
     def wrap(self, argv: list[str]) -> list[str]:
         return ["ip", "netns", "exec", self.name, *argv]
 

@@ -77,3 +77,38 @@ def test_database_unreachable_when_the_message_arrives_is_retried_until_it_is_ba
     assert graded.verdict == "scored", (graded.verdict, graded.message, graded.last_error)
     assert graded.attempts == 1
     assert graded.worker == "early"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_machine_off_the_network_for_a_while_mid_grade_ends_with_one_result(
+    workers: WorkerPool, live_events: LiveEvents
+) -> None:
+    """Packets lost rather than refused: TCP retransmits, nothing errors, the worker waits."""
+    if not workers.namespaces:
+        pytest.skip("needs the worker in its own network namespace (root, ip netns)")
+    challenge = make_challenge("partition", time_limit_s=30)
+    ((user, team),) = make_teams(1)
+    worker = workers.start(name="islanded")
+    submission = submission_create(challenge=challenge, user=user, code=sleepy_solution(2))
+    wait_for_state(submission.pk, State.RUNNING, timeout=120)
+    wait_until(
+        lambda: any(child.children(recursive=True) for child in worker.pool_children()),
+        timeout=60,
+        message="the sandbox to start",
+    )
+    assert worker.netns is not None
+    worker.netns.partition()
+    try:
+        time.sleep(OUTAGE_S)
+        assert Submission.objects.get(pk=submission.pk).state == State.RUNNING
+    finally:
+        worker.netns.heal()
+
+    graded = wait_for_state(submission.pk, State.FINISHED, timeout=180)
+    assert graded.verdict == "scored", (graded.verdict, graded.message, graded.last_error)
+    assert graded.attempts == 1
+    assert TeamScore.objects.get(challenge=challenge, team=team).entries == 1
+    wait_until(lambda: live_events.on(f"submission:{submission.pk}", "finished"), timeout=30)
+    time.sleep(0.5)
+    assert len(live_events.on(f"submission:{submission.pk}", "finished")) == 1
+    assert worker.is_alive()
