@@ -38,6 +38,7 @@ TEAMS = int(os.environ.get("FAULTS_BURST_TEAMS", "10"))
 PER_TEAM = int(os.environ.get("FAULTS_BURST_PER_TEAM", "5"))
 
 
+@pytest.mark.timeout(900)  # the full size takes about 4 minutes on a busy machine
 @pytest.mark.django_db(transaction=True)
 def test_burst_from_many_teams_is_graded_completely_once_with_exact_quotas(
     workers: WorkerPool, live_events: LiveEvents, sweeper: Sweeper
