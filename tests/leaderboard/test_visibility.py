@@ -102,6 +102,7 @@ def test_every_output_shows_each_role_what_the_rule_allows(world, clients, phase
         "fragment": f"{base}/fragment/?kind=public",
         "json": f"{base}/data.json",
         "csv": f"{base}/export/public.csv",
+        "api": f"/api/v1/challenges/{slug}/leaderboard/",
     }
     for output, url in public_outputs.items():
         status, body = _get(client, url)
@@ -119,6 +120,7 @@ def test_every_output_shows_each_role_what_the_rule_allows(world, clients, phase
         "private json": f"{base}/data.json?kind=private",
         "private fragment": f"{base}/fragment/?kind=private",
         "shake-up": f"{base}/shakeup/",
+        "private api": f"/api/v1/challenges/{slug}/leaderboard/?kind=private",
     }
     for output, url in private_outputs.items():
         status, body = _get(client, url)
