@@ -1,0 +1,71 @@
+"""The projector in a real browser: live over SSE, and the reveal played top-down."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from hackathon.leaderboard.services import leaderboard_rebuild
+
+from tests.leaderboard.conftest import make_challenge, make_team, scored
+from tests.leaderboard.servers import uvicorn_server
+
+CHROMIUM = os.environ.get("HACKATHON_CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+# Records each state of the projector's list, so the test sees how the reveal unfolded.
+RECORD_ROWS = """
+window.__states = [];
+new MutationObserver(() => {
+  const names = [...document.querySelectorAll('#pj-board > li .pj-name')].map(e => e.textContent);
+  window.__states.push(names.join('|'));
+}).observe(document.getElementById('pj-board'), {childList: true});
+"""
+
+
+def test_the_projector_plays_the_reveal_top_down_when_the_organizer_reveals(
+    organizer_client,
+) -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"Chromium is not installed at {CHROMIUM} (bootstrap.py installs it).")
+    from playwright.sync_api import expect, sync_playwright
+
+    challenge = make_challenge()
+    # Public order Alpha, Beta, Gamma; private order Beta, Gamma, Alpha.
+    for name, public, private in (("Alpha", 0.9, 0.6), ("Beta", 0.8, 0.9), ("Gamma", 0.7, 0.8)):
+        scored(challenge, make_team(name), public, private=private, record=False)
+    leaderboard_rebuild(challenge=challenge)
+    session = organizer_client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    with uvicorn_server() as host, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            screen = browser.new_page()
+            screen.goto(f"http://{host}/leaderboard/{challenge.slug}/projector/")
+            rows = screen.locator("#pj-board > li .pj-name")
+            expect(rows).to_have_text(["Alpha", "Beta", "Gamma"], timeout=20_000)
+            expect(screen.locator("#pj-live")).to_have_text("live", timeout=20_000)
+            screen.evaluate(RECORD_ROWS)
+
+            organizer = browser.new_context()
+            organizer.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": f"http://{host}"}]
+            )
+            board = organizer.new_page()
+            board.goto(f"http://{host}/leaderboard/{challenge.slug}/")
+            board.get_by_role("button", name="Reveal final standings").click()
+            expect(board.get_by_role("main")).to_contain_text("Revealed")
+
+            expect(screen.locator("#pj-status")).to_have_text("Final standings", timeout=20_000)
+            expect(rows).to_have_text(["Beta", "Gamma", "Alpha"], timeout=20_000)
+            states = screen.evaluate("window.__states")
+        finally:
+            browser.close()
+    # Played top-down, one row at a time, never showing the public order again.
+    grown = [s for s in states if s]
+    assert grown[:3] == ["Beta", "Beta|Gamma", "Beta|Gamma|Alpha"], states
