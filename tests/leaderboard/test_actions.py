@@ -136,3 +136,21 @@ def test_pages_render_for_every_role(challenge, client, client_a, organizer_clie
     for c in (client, client_a, organizer_client):
         for path in ("", "private/", "shakeup/", "projector/"):
             assert c.get(f"/leaderboard/{challenge.slug}/{path}").status_code == 200, path
+
+
+def test_the_csv_export_holds_every_team_of_the_board_in_rank_order(challenge, client) -> None:
+    import csv
+    import io
+
+    from tests.leaderboard.conftest import make_team
+
+    for i in range(120):
+        scored(challenge, make_team(f"C{i:03}"), 0.9 - i / 1000)
+    scored(challenge, None, 0.85, is_baseline=True)
+    body = client.get(f"/leaderboard/{challenge.slug}/export/public.csv").content.decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == 121
+    assert [r["rank"] for r in rows if r["rank"]] == [str(i) for i in range(1, 121)]
+    assert [r["team"] for r in rows[:3]] == ["C000", "C001", "C002"]
+    baseline = next(i for i, r in enumerate(rows) if r["baseline"] == "yes")
+    assert rows[baseline - 1]["team"] == "C050" and rows[baseline + 1]["team"] == "C051"

@@ -230,6 +230,7 @@ def leaderboard_view(
     kind: str = "public",
     page: int = 1,
     page_size: int = 50,
+    _whole_board: bool = False,
 ) -> LeaderboardView:
     """One page of a leaderboard as this viewer may see it.
 
@@ -243,9 +244,8 @@ def leaderboard_view(
         raise PermissionDenied("The private leaderboard is not revealed yet.")
     frozen = kind == "public" and visibility.public_frozen
     cols = _PRIVATE if kind == "private" else (_FROZEN if frozen else _LIVE)
-    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-
     total = _board_queryset(challenge, cols).count()
+    page_size = max(1, total) if _whole_board else max(1, min(int(page_size), MAX_PAGE_SIZE))
     num_pages = max(1, math.ceil(total / page_size))
     page = max(1, min(int(page), num_pages))
     offset = (page - 1) * page_size
@@ -260,9 +260,7 @@ def leaderboard_view(
     )
     # Names for this page only: joining teams before the LIMIT would look up every team
     # ranked above the page.
-    names = dict(
-        Team.objects.filter(pk__in=[ts["team_id"] for ts in window]).values_list("pk", "name")
-    )
+    names = _team_names([ts["team_id"] for ts in window])
     for ts in window:
         ts["team__name"] = names.get(ts["team_id"], "")
     above = _row(window.pop(0), cols, offset, None) if offset and window else None
@@ -463,16 +461,17 @@ def shakeup_view(
 def leaderboard_export_rows(
     *, challenge: Challenge, viewer: Viewer, kind: str
 ) -> list[LeaderboardRow]:
-    """Every row of a board (all pages) as this viewer may see it, for CSV exports."""
-    first = leaderboard_view(
-        challenge=challenge, viewer=viewer, kind=kind, page=1, page_size=MAX_PAGE_SIZE
-    )
-    rows = list(first.rows)
-    for page in range(2, first.num_pages + 1):
-        rows += leaderboard_view(
-            challenge=challenge, viewer=viewer, kind=kind, page=page, page_size=MAX_PAGE_SIZE
-        ).rows
-    return rows
+    """Every row of a board as this viewer may see it, for CSV exports: one page as long
+    as the board, so the same rule, ranks, ties and baselines as the pages."""
+    return leaderboard_view(challenge=challenge, viewer=viewer, kind=kind, _whole_board=True).rows
+
+
+def _team_names(ids: list[int]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        names.update(Team.objects.filter(pk__in=chunk).values_list("pk", "name"))
+    return names
 
 
 def team_disqualification(*, challenge: Challenge, team: Team) -> TeamDisqualification | None:
