@@ -76,6 +76,18 @@ def sandbox_selftest() -> tuple[str, str]:
         return SandboxLevel.DEGRADED.value, f"self-test failed: {type(exc).__name__}: {exc}"
 
 
+def _prewarm() -> None:
+    """Build what every grade needs before the pool forks, so each child inherits it."""
+    try:
+        import grader
+
+        prewarm = getattr(grader, "prewarm", None)
+        if prewarm:
+            prewarm()
+    except Exception:  # noqa: BLE001 - grading still works, only the first run is slower
+        logger.warning("grader prewarm failed", exc_info=True)
+
+
 def level_accepted(level: str) -> tuple[bool, str]:
     minimum = minimum_level()
     if SandboxLevel(level).rank >= minimum.rank:
@@ -148,7 +160,9 @@ def prepare_grading_worker(*, nodename: str, queues: Queues) -> WorkerState:
     accepts, why = level_accepted(level)
     STATE.level, STATE.accepts, STATE.checked = level, accepts, True
     STATE.detail = detail if accepts else f"{why}. {detail}"
-    if not accepts:
+    if accepts:
+        _prewarm()
+    else:
         logger.error("worker %s %s", STATE.name, why)
         for queue in GRADING_QUEUES:
             queues.deselect(queue)
