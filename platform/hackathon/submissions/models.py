@@ -82,6 +82,9 @@ class Submission(models.Model):
             models.Index(fields=["state", "created_at"]),
             models.Index(fields=["team", "challenge", "created_at"]),
             models.Index(fields=["challenge", "state"]),
+            # The organizer dashboard: results of the last hour, latest internal errors.
+            models.Index(fields=["finished_at"]),
+            models.Index(fields=["verdict", "finished_at"]),
         ]
 
     def __str__(self) -> str:
