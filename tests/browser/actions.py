@@ -60,7 +60,7 @@ def create_team(page: Page, name: str) -> str:
     open_team_page(page)
     page.get_by_label(re.compile(r"^Team name", re.I)).fill(name)
     page.get_by_role("button", name=re.compile(r"^Create", re.I)).click()
-    expect(page.get_by_role("heading", name=re.compile(re.escape(name)))).to_be_visible()
+    expect(page.get_by_role("heading", name=name, exact=True, level=1)).to_be_visible()
     return invite_link(page)
 
 
@@ -71,11 +71,13 @@ def invite_link(page: Page) -> str:
 
 
 def join_team_by_link(page: Page, link: str, team_name: str) -> None:
+    """Open an invite link, confirm, and land on the team's page."""
     page.goto(link)
-    button = page.get_by_role("button", name=re.compile(r"^Join", re.I))
-    if button.count():
-        button.click()
-    expect(page.get_by_role("heading", name=re.compile(re.escape(team_name)))).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(rf"^Join .{re.escape(team_name)}.\?$")
+    )
+    page.get_by_role("button", name="Join team").click()
+    expect(page.get_by_role("heading", name=team_name, exact=True, level=1)).to_be_visible()
 
 
 def read_zip(download: Download) -> dict[str, str]:
@@ -134,7 +136,7 @@ GRADING_TIMEOUT_MS = 90_000  # a queue, a sandbox and two shared cores: generous
 
 
 def expect_verdict(page: Page, verdict: str) -> None:
-    """Wait until the open submission page shows `verdict` (pushed to it, never reloaded)."""
+    """Wait until the open submission page's heading shows `verdict`."""
     expect(page.get_by_role("heading", level=1)).to_contain_text(
         verdict, timeout=GRADING_TIMEOUT_MS
     )
