@@ -37,16 +37,34 @@ def scored(challenge, member_a, team_a) -> Submission:
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client, scored, challenge) -> None:
-    for url in [
+    batch = RejudgeBatch.objects.create(challenge=challenge, total=0)
+    gets = [
         reverse("submissions:new", args=[challenge.slug]),
         reverse("submissions:list"),
         reverse("submissions:detail", args=[scored.pk]),
         reverse("submissions:status", args=[scored.pk]),
+        reverse("submissions:curves") + f"?ids={scored.pk}",
+        reverse("submissions:rejudge_progress", args=[batch.pk]),
+        reverse("submissions:dashboard"),
         reverse("dashboard"),
-    ]:
-        response = client.get(url)
-        assert response.status_code == 302, url
-        assert "/login" in response["Location"] or "login" in response["Location"]
+    ]
+    posts = [
+        reverse("submissions:new", args=[challenge.slug]),
+        reverse("submissions:final", args=[scored.pk]),
+        reverse("submissions:rejudge", args=[scored.pk]),
+        reverse("submissions:disqualify", args=[scored.pk]),
+        reverse("submissions:rejudge_all", args=[challenge.slug]),
+        reverse("submissions:rejudge_all_pick"),
+    ]
+    for method, urls in (("get", gets), ("post", posts)):
+        for url in urls:
+            response = getattr(client, method)(
+                url, {"selected": "1", "reason": "x"} if method == "post" else None
+            )
+            assert response.status_code == 302, (method, url)
+            assert "login" in response["Location"]
+    sub = Submission.objects.get(pk=scored.pk)
+    assert (sub.state, sub.is_final, sub.disqualified) == (State.FINISHED, False, False)
 
 
 def test_member_submits_by_pasting_code(client_a, challenge) -> None:
@@ -123,11 +141,15 @@ def test_private_score_appears_after_reveal(client_a, scored, challenge) -> None
     assert status["private_score"] == 0.987654
 
 
-def test_other_team_cannot_see_a_submission_at_all(client_b, scored) -> None:
-    for name in ("submissions:detail", "submissions:status"):
-        assert client_b.get(reverse(name, args=[scored.pk])).status_code == 404
-    curves = client_b.get(reverse("submissions:curves") + f"?ids={scored.pk}").json()
-    assert curves["curves"] == []
+def test_other_team_and_teamless_users_cannot_see_a_submission_at_all(
+    client_b, outsider_client, scored
+) -> None:
+    for visitor in (client_b, outsider_client):
+        for name in ("submissions:detail", "submissions:status"):
+            assert visitor.get(reverse(name, args=[scored.pk])).status_code == 404
+        curves = visitor.get(reverse("submissions:curves") + f"?ids={scored.pk}").json()
+        assert curves["curves"] == []
+        assert f"#{scored.pk}" not in visitor.get(reverse("submissions:list")).content.decode()
 
 
 def test_organizer_sees_everything_including_private_score(organizer_client, scored) -> None:
