@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from tests.browser import a11y, actions
 from tests.browser.conftest import BrowserFactory
 
-CHALLENGE = "Browser journeys: diabetes by gradient descent"
+CHALLENGE = "Diabetes progression by gradient descent"
 SLUG = "browser-journeys"
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 

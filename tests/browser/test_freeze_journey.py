@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from tests.browser import actions
 from tests.browser.conftest import BrowserFactory
 
-CHALLENGE = "Browser journeys: freeze and reveal"
+CHALLENGE = "Diabetes progression: freeze and reveal"
 SLUG = "browser-freeze"
 BOARD = f"/leaderboard/{SLUG}/"
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"

@@ -10,7 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.browser import actions
 from tests.browser.conftest import BrowserFactory, ScreenshotSaver
 
-CHALLENGE = "Browser journeys: diabetes by gradient descent"
+CHALLENGE = "Diabetes progression by gradient descent"
 SLUG = "browser-journeys"
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 ADAM, NESTEROV = "Adam Optimizers", "Nesterov Club"
