@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 
-from playwright.sync_api import Download, Page, expect
+from playwright.sync_api import Download, Locator, Page, expect
 
 from tests.browser.livesite import ORGANIZER_PASSWORD, ORGANIZER_USERNAME
 
@@ -156,3 +157,30 @@ def expect_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__journeyMark") == "still the same document", (
         f"{page.url} was reloaded or navigated away"
     )
+
+
+def order_of(rows: Locator, *names: str) -> list[str]:
+    """`names` in the order their rows appear."""
+    texts = rows.all_inner_texts()
+    positions = {}
+    for name in names:
+        found = [i for i, text in enumerate(texts) if name in text]
+        assert found, f"{name!r} is not among the rows: {texts}"
+        positions[name] = found[0]
+    return sorted(names, key=positions.__getitem__)
+
+
+def expect_order(rows: Locator, first: str, second: str, *, timeout_ms: int = 10_000) -> None:
+    """Wait until `first`'s row is above `second`'s (rows update live: poll, never reload)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            if order_of(rows, first, second) == [first, second]:
+                return
+        except AssertionError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"expected {first!r} above {second!r}; rows: {rows.all_inner_texts()}"
+            )
+        rows.page.wait_for_timeout(100)

@@ -52,6 +52,13 @@ def test_a_frozen_board_hides_a_later_score_from_other_teams_until_the_organizer
     actions.submit_file(warm, CHALLENGE, SOLUTIONS / "medium.py")
     actions.expect_verdict(warm, "Scored")
 
+    # The meetup's screen shows the projector view all along, never reloaded.
+    projector = open_browser("projector", width=1280, height=720)
+    projector.goto(f"{BOARD}projector/")
+    projector_rows = projector.get_by_role("list").first.get_by_role("listitem")
+    actions.expect_order(projector_rows, WARM, FROSTY)
+    actions.mark_page(projector)
+
     organizer = open_browser("organizer")
     actions.log_in_as_organizer(organizer)
     organizer.goto(BOARD)
@@ -75,6 +82,10 @@ def test_a_frozen_board_hides_a_later_score_from_other_teams_until_the_organizer
             f"{other.url} shows the score made after the freeze"
         )
         assert rank_of(other, WARM) < rank_of(other, FROSTY)
+    assert not shows_score(projector, new_score), (
+        "the projector shows a score made after the freeze"
+    )
+    actions.expect_order(projector_rows, WARM, FROSTY)
     expect(warm.get_by_role("navigation", name="Leaderboards")).not_to_contain_text("Private")
     warm.goto(f"{BOARD}private/")
     expect(warm.get_by_role("main")).not_to_contain_text(FROSTY)
@@ -85,6 +96,11 @@ def test_a_frozen_board_hides_a_later_score_from_other_teams_until_the_organizer
     assert rank_of(organizer, FROSTY) < rank_of(organizer, WARM)
     organizer.get_by_role("button", name=re.compile("Reveal", re.I)).click()
     expect(organizer.get_by_role("main")).to_contain_text("Revealed")
+
+    # The projector plays the final standings top-down, on its own.
+    expect(projector.get_by_text("Final standings")).to_be_visible()
+    actions.expect_order(projector_rows, FROSTY, WARM, timeout_ms=20_000)
+    actions.expect_not_reloaded(projector)
 
     warm.goto(BOARD)
     assert shows_score(warm, new_score), numbers_on(warm)

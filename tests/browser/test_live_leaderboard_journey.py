@@ -25,32 +25,6 @@ def projector_rows(page: Page) -> Locator:
     return page.get_by_role("list").first.get_by_role("listitem")
 
 
-def order_of(rows: Locator, *names: str) -> list[str]:
-    """`names` in the order their rows appear."""
-    texts = rows.all_inner_texts()
-    positions = {}
-    for name in names:
-        found = [i for i, text in enumerate(texts) if name in text]
-        assert found, f"{name!r} is not among the rows: {texts}"
-        positions[name] = found[0]
-    return sorted(names, key=positions.__getitem__)
-
-
-def expect_order(rows: Locator, first: str, second: str) -> None:
-    deadline = time.monotonic() + LIVE_TIMEOUT_MS / 1000
-    while True:
-        try:
-            if order_of(rows, first, second) == [first, second]:
-                return
-        except AssertionError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"expected {first!r} above {second!r}; rows: {rows.all_inner_texts()}"
-            )
-        time.sleep(0.1)
-
-
 def submit_and_wait(page: Page, solution: str) -> None:
     actions.submit_file(page, CHALLENGE, SOLUTIONS / solution)
     actions.expect_verdict(page, "Scored")
@@ -90,13 +64,13 @@ def test_the_leaderboard_and_projector_show_a_team_appear_and_move_up_without_a_
 
     # A better team enters above it...
     submit_and_wait(nesterov, "medium.py")
-    expect_order(board_rows(board), NESTEROV, ADAM)
-    expect_order(projector_rows(projector), NESTEROV, ADAM)
+    actions.expect_order(board_rows(board), NESTEROV, ADAM)
+    actions.expect_order(projector_rows(projector), NESTEROV, ADAM)
 
     # ...and the first team moves up past it.
     submit_and_wait(adam, "better.py")
-    expect_order(board_rows(board), ADAM, NESTEROV)
-    expect_order(projector_rows(projector), ADAM, NESTEROV)
+    actions.expect_order(board_rows(board), ADAM, NESTEROV)
+    actions.expect_order(projector_rows(projector), ADAM, NESTEROV)
 
     actions.expect_not_reloaded(board)
     actions.expect_not_reloaded(projector)
