@@ -70,7 +70,10 @@
     if (revealing) { return; }
     fetch(baseUrl, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) { phase = data.phase || {}; render(data); } });
+      .then(function (data) {
+        /* A refresh that was in flight when the reveal began must not overwrite it. */
+        if (data && !revealing) { phase = data.phase || {}; render(data); }
+      });
   }
   var refresh = HackathonLive.coalesce(load, 500);
 
