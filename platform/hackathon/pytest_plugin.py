@@ -45,3 +45,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os.environ.pop("HACKATHON_TEST_EMBEDDED_REDIS", None)
     if _directory is not None:
         shutil.rmtree(_directory, ignore_errors=True)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # whitenoise warns on every request when STATIC_ROOT does not exist yet (fresh clone).
+    from django.conf import settings
+
+    if settings.configured:
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
