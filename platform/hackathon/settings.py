@@ -146,7 +146,6 @@ from hackathon.submissions.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE
 # --- Grading --------------------------------------------------------------------------
 # strong (bwrap + unprivileged uid + seccomp), standard (bwrap + rlimits), degraded (none).
 SANDBOX_MIN_LEVEL = env_str("SANDBOX_MIN_LEVEL", "standard")
-SANDBOX_SCRATCH_DIR = Path(env_str("SANDBOX_SCRATCH_DIR", str(VAR_DIR / "scratch"))).resolve()
 DATASET_CACHE_DIR = Path(env_str("DATASET_CACHE_DIR", str(VAR_DIR / "datasets"))).resolve()
 GRADING_MAX_ATTEMPTS = env_int("GRADING_MAX_ATTEMPTS", 3)
 GRADING_STALE_MARGIN_S = env_float("GRADING_STALE_MARGIN_S", 60.0)

@@ -242,7 +242,7 @@ class WorkerPool:
         disk: Path | None = None,
         kind: type[WorkerProcess] = WorkerProcess,
     ) -> WorkerProcess:
-        """Start a worker; `disk` replaces its local writable storage (scratch dir and
+        """Start a worker; `disk` replaces its local writable storage on the host (the
         dataset cache) with the given path, e.g. an unwritable or a full one."""
         index = next(self._names)
         name = name or f"worker-{index}"
@@ -257,7 +257,6 @@ class WorkerPool:
         )
         extra_env = {"DATABASE_CONN_MAX_AGE": "0", **FAST_WORKER_ENV, **(env or {})}
         if disk is not None:
-            extra_env["SANDBOX_SCRATCH_DIR"] = str(disk / "scratch")
             extra_env["DATASET_CACHE_DIR"] = str(disk / "datasets")
         worker = kind(
             name=name,

@@ -393,7 +393,6 @@ class WorkerProcess:
             DJANGO_SETTINGS_MODULE="hackathon.settings",
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
-            SANDBOX_SCRATCH_DIR=str(self.scratch_dir),
             DATASET_CACHE_DIR=str(self.cache_dir),
             WORKER_NAME=self.name,
             HACKATHON_VAR_DIR=str(self.workdir / "var"),

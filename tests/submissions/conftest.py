@@ -302,7 +302,6 @@ def start_worker(
             DATABASE_URL=test_database_url(),
             REDIS_URL=clean_broker,
             HACKATHON_VAR_DIR=str(workdir / "var"),
-            SANDBOX_SCRATCH_DIR=str(workdir / "scratch"),
             DATASET_CACHE_DIR=str(workdir / "datasets"),
             SECRET_KEY="test-worker-key",
             WORKER_HEARTBEAT_INTERVAL_S="1",
