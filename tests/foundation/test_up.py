@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -179,6 +181,17 @@ def test_hackathon_up_serves_the_site_runs_a_worker_and_leaves_nothing_behind(sh
         assert any(name.startswith("grading-") for reply in replies for name in reply)
         report = " ".join(r.get("ok", "") for r in reports.values())
         assert f"py:{'.'.join(map(str, sys.version_info[:3]))}" in report, reports
+
+        # The organizer exists before the challenges load, so the baseline is submitted in
+        # their name and graded by the worker in the sandbox.
+        def baseline_verdict() -> str | None:
+            with closing(sqlite3.connect(var / "hackathon.sqlite3", timeout=30)) as db:
+                row = db.execute(
+                    "SELECT state, verdict FROM submissions_submission WHERE is_baseline"
+                ).fetchone()
+            return row[1] if row and row[0] == "finished" else None
+
+        assert wait_for(baseline_verdict, 180, "the baseline to be graded", process, log) == "scored"
 
         tree = up.descendants(process.pid)
         commands = {pid: cmdline(pid) for pid in tree}
