@@ -80,6 +80,21 @@ def test_an_organizer_creates_a_challenge_from_a_csv_in_the_browser(
     assert "<th>f0</th><th>f1</th><th>f2</th><th>y</th>" in page
 
 
+def test_code_and_texts_typed_in_the_browser_keep_unix_line_ends(
+    organizer_client: Client,
+) -> None:
+    # Browsers send a textarea's line ends as CRLF; the starter kit's solution.py must not.
+    starter = "import numpy as np\r\n\r\nclass Model:\r\n    pass\r\n"
+    response = organizer_client.post(
+        "/challenges/manage/new/",
+        form_data(starter_code=starter, description_md="# Prices\r\n\r\nText."),
+    )
+    assert response.status_code == 302
+    challenge = Challenge.objects.get(slug="house-prices")
+    assert challenge.starter_code == starter.replace("\r\n", "\n")
+    assert "\r" not in challenge.description_md
+
+
 def test_the_preview_shows_split_sizes_and_training_rows_and_saves_nothing(
     organizer_client: Client, tmp_path: Path
 ) -> None:

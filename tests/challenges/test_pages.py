@@ -88,7 +88,9 @@ def test_the_challenge_page_shows_metric_limits_quota_rule_times_contract_and_li
         and 'href="/challenges/page/train.csv"' in html
     )
     assert "challenges/countdown.js" in html
-    assert "<h1>Tiny</h1>" in html and "<strong>y</strong>" in html  # rendered Markdown
+    # Rendered Markdown; its headings sit under the page's own <h1>, the challenge title.
+    assert "<h2>Tiny</h2>" in html and "<strong>y</strong>" in html
+    assert html.count("<h1") == 1
 
 
 def test_a_description_cannot_bring_in_a_script(client: Client, make_challenge: object) -> None:

@@ -31,11 +31,19 @@ def _split_words(text: str) -> list[str]:
     return [w for w in re.split(r"[\s,]+", text or "") if w]
 
 
+class MultilineField(forms.CharField):
+    """Text from a textarea with Unix line ends: browsers send CRLF, files keep LF."""
+
+    def to_python(self, value: object) -> str:
+        text = super().to_python(value)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class ChallengeForm(forms.Form):
     slug = forms.SlugField(max_length=60, help_text="Part of the URL; cannot change later.")
     title = forms.CharField(max_length=120)
     summary = forms.CharField(max_length=300, required=False)
-    description_md = forms.CharField(
+    description_md = MultilineField(
         label="Description (Markdown)", widget=forms.Textarea(attrs={"rows": 12}), required=False
     )
     task = forms.ChoiceField(choices=[(t, t) for t in TASKS])
@@ -50,7 +58,7 @@ class ChallengeForm(forms.Form):
     generator = forms.ChoiceField(
         choices=[("", "—")] + [(g, g) for g in sorted(GENERATORS | SKLEARN_LOADERS)], required=False
     )
-    generator_params = forms.CharField(
+    generator_params = MultilineField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="TOML, one per line, e.g. n_samples = 2000",
@@ -76,12 +84,12 @@ class ChallengeForm(forms.Form):
         required=False, widget=DateTimeLocalInput(), help_text="UTC; the public board stops moving"
     )
 
-    starter_code = forms.CharField(
+    starter_code = MultilineField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 10, "class": "code"}),
         help_text="Empty: a generic gradient-descent starter for the task.",
     )
-    baseline_code = forms.CharField(
+    baseline_code = MultilineField(
         required=False, widget=forms.Textarea(attrs={"rows": 6, "class": "code"})
     )
     published = forms.BooleanField(required=False)

@@ -20,5 +20,10 @@ _TAGS = nh3.ALLOWED_TAGS | {
 
 
 def render_markdown(text: str) -> str:
-    html = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
+    """Sanitized HTML; headings start at <h2>, the page's own title being the one <h1>."""
+    html = markdown.markdown(
+        text or "",
+        extensions=["fenced_code", "tables", "sane_lists", "toc"],
+        extension_configs={"toc": {"baselevel": 2}},
+    )
     return nh3.clean(html, tags=_TAGS, link_rel="noopener noreferrer nofollow")

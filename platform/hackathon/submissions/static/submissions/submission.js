@@ -92,11 +92,18 @@
 
   function render() { badge(); line(); facts(); diagnostics(); extras(); redraw(); }
 
+  // Bumped by every pushed event about this submission: an answer to a fetch that started
+  // before the newest event may predate it (e.g. "queued" arriving after "running"), so it is
+  // dropped and asked again rather than allowed to move the page backwards.
+  var pushed = 0;
+
   function refresh() {
+    var asked = pushed;
     return fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) return;
+        if (asked !== pushed) return refresh();
         status = data; render();
       });
   }
@@ -109,6 +116,7 @@
       if (status.state === "queued") refresh();  // someone else's result moved the queue
       return;
     }
+    pushed += 1;
     if (payload.event === "progress" && status.state !== "finished") {
       status.loss_curve = data.loss_curve || [];
       redraw();
