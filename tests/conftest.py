@@ -7,6 +7,9 @@ is the anonymous visitor.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,7 +18,20 @@ from django.test import Client
 from hackathon.accounts.models import Team
 from hackathon.accounts.services import team_create
 
+from tests.celery_broker import broker_conf_snapshot
+
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _celery_broker_left_as_found() -> Iterator[None]:
+    """Fail the test that leaves this process's Celery app bound to another broker: later
+    tests would publish to it whatever order pytest runs the files in (tests/celery_broker.py)."""
+    before = broker_conf_snapshot() if "hackathon.celery" in sys.modules else {}
+    yield
+    if "hackathon.celery" in sys.modules:
+        left = broker_conf_snapshot()
+        assert left == before, f"the test left the Celery app's broker at {left} (was {before})"
 
 
 def make_user(username: str, **extra: object) -> object:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.celery_broker import celery_broker_switched
 from tests.faults.harness import (
     BeatProcess,
     NetworkNamespace,
@@ -120,31 +121,10 @@ def private_redis(
 
 @pytest.fixture
 def broker(private_redis: RedisServer, settings: object) -> Iterator[str]:
-    """Point this test process (Celery producer, live publisher) at the private Redis."""
-    from hackathon.celery import app
-
-    url = private_redis.url()
-    settings.REDIS_URL = url  # type: ignore[attr-defined]
-    settings.CELERY_BROKER_URL = url  # type: ignore[attr-defined]
-    old_url = app.conf.broker_url
-    _reset_celery_connections(app)
-    app.conf.broker_url = url
-    yield url
-    _reset_celery_connections(app)
-    app.conf.broker_url = old_url
-
-
-def _reset_celery_connections(app: object) -> None:
-    pool = getattr(app, "_pool", None)
-    if pool is not None:
-        with contextlib.suppress(Exception):
-            pool.force_close_all()
-        app._pool = None  # type: ignore[attr-defined]
-    amqp = app.amqp  # type: ignore[attr-defined]
-    if getattr(amqp, "_producer_pool", None) is not None:
-        with contextlib.suppress(Exception):
-            amqp._producer_pool.force_close_all()
-        amqp._producer_pool = None
+    """Point this test process (Celery producer, live publisher) at the private Redis;
+    everything goes back to the session's broker afterwards (tests/celery_broker.py)."""
+    with celery_broker_switched(private_redis.url(), settings) as url:
+        yield url
 
 
 # --- Live events --------------------------------------------------------------------------

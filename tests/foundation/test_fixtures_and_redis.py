@@ -28,3 +28,36 @@ def test_the_session_redis_answers_and_the_broker_follows_it() -> None:
         assert settings.CELERY_BROKER_URL == "redis+socket://" + url[len("unix://") :]
     else:
         assert settings.CELERY_BROKER_URL == url
+
+
+def test_a_test_that_points_celery_at_another_redis_leaves_the_session_broker_working(
+    tmp_path,
+) -> None:
+    """What the fault tests do (a private Redis, then SIGKILL) must not leave this process
+    publishing to a dead broker or through a closed pool ("Acquire on closed pool")."""
+    from hackathon.submissions.tasks import grade_submission
+    from pytest_django.fixtures import Settings
+
+    from tests.celery_broker import broker_conf_snapshot, celery_broker_switched
+    from tests.faults.harness import RedisServer
+
+    queue = f"probe-{os.getpid()}"
+    before = broker_conf_snapshot()
+    other = RedisServer(tmp_path / "redis")
+    other.start()
+    overrides = Settings(_is_pytest_django=True)  # what the `settings` fixture hands out
+    try:
+        with celery_broker_switched(other.url(), overrides):
+            grade_submission.apply_async((0,), queue=queue, retry=False)
+            assert redis.Redis.from_url(other.url()).llen(queue) == 1
+    finally:
+        other.stop()
+        overrides._finalize()  # the `settings` fixture's teardown
+    assert broker_conf_snapshot() == before
+    assert settings.REDIS_URL == os.environ["REDIS_URL"]
+    session = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        grade_submission.apply_async((0,), queue=queue, retry=False)
+        assert session.llen(queue) == 1
+    finally:
+        session.delete(queue, f"_kombu.binding.{queue}")

