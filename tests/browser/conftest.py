@@ -161,7 +161,8 @@ def save_screenshot() -> ScreenshotSaver:
     def save(page: Page, name: str, *, full_page: bool = False) -> Path:
         SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
         target = SCREENSHOTS_DIR / f"{name}.png"
-        page.screenshot(path=str(target), full_page=full_page)
+        # Finite animations (rows moving, highlights) are taken at their end state.
+        page.screenshot(path=str(target), full_page=full_page, animations="disabled")
         return target
 
     return save
