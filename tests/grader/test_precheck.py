@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from grader import precheck as precheck_module
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, SOLUTION_MAX_BYTES, Verdict
 from grader.precheck import precheck
 
@@ -74,3 +75,30 @@ def test_pathological_files_are_answered_quickly_without_harming_the_caller(sour
     result = check(source)
     assert not result.ok and result.verdict is Verdict.SYNTAX_ERROR
     assert time.monotonic() - started < 30  # bounded by the child's rlimits and timeout
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = " + "+".join(["a"] * 8000),
+        "x = " + "-" * 16000 + "1",
+        "x = a" + "()" * 8000,
+        "x = " + "not " * 4000 + "a",
+        "x = " + "(" * 8000 + ")" * 8000,
+    ],
+)
+def test_small_pathological_files_are_refused_in_process_without_a_crash(source: str) -> None:
+    # Up to IN_PROCESS_MAX_BYTES the parse runs in the caller: deep nesting must end as a
+    # syntax error there, not as an exception or a crash of the calling process.
+    assert len(source.encode()) <= precheck_module.IN_PROCESS_MAX_BYTES
+    result = check(source)
+    assert not result.ok and result.verdict is Verdict.SYNTAX_ERROR
+
+
+def test_small_files_are_parsed_without_starting_a_process(monkeypatch) -> None:
+    def no_child(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a child process was started for a small file")
+
+    monkeypatch.setattr(precheck_module.subprocess, "run", no_child)
+    assert check(LINEAR).ok
+    assert check("import os\n" + LINEAR).verdict is Verdict.FORBIDDEN_IMPORT
