@@ -153,3 +153,27 @@ def test_the_export_has_both_scores_for_organizers(
     body = as_role("organizer").get(f"/api/v1/challenges/{challenge.slug}/export/").json()
     assert body["submissions"][0]["private_score"] == 57.25
     assert body["submissions"][0]["team"] == "Team A"
+
+
+def test_both_a_file_and_code_is_a_400_saying_to_send_one(
+    as_role: Callable[[str], Client], challenge: Any
+) -> None:
+    upload = SimpleUploadedFile("solution.py", GOOD.encode())
+    response = submit(as_role("member"), challenge.slug, file=upload, code=GOOD)
+    assert response.status_code == 400, response.content
+    fields = response.json()["fields"]
+    assert "one of" in " ".join(fields["code"])
+    assert not Submission.objects.exists()
+
+
+def test_non_string_json_code_is_a_400_not_coerced_to_text(
+    as_role: Callable[[str], Client], challenge: Any
+) -> None:
+    response = as_role("member").post(
+        f"/api/v1/challenges/{challenge.slug}/submissions/",
+        {"code": 5},
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert "code" in response.json()["fields"]
+    assert not Submission.objects.exists()

@@ -231,13 +231,29 @@ class SubmissionDetailSerializer(SubmissionSerializer):
         return submission_queue_position(submission)
 
 
+class StrictTextField(serializers.CharField):
+    """A CharField that refuses numbers, booleans and lists instead of turning them into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_text", kind=type(data).__name__)
+        return super().to_internal_value(data)
+
+    default_error_messages = {"not_text": "Must be a string (the source code), not {kind}."}
+
+
 class SubmissionCreateSerializer(serializers.Serializer):
     file = serializers.FileField(
         required=False, help_text="solution.py, uploaded as multipart/form-data."
     )
-    code = serializers.CharField(
+    code = StrictTextField(
         required=False, trim_whitespace=False, help_text="The solution's source, instead of a file."
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("file") is not None and attrs.get("code") is not None:
+            raise serializers.ValidationError({"code": ["Send one of `file` or `code`, not both."]})
+        return attrs
 
 
 class FinalSelectionSerializer(serializers.Serializer):
