@@ -23,7 +23,8 @@ CHALLENGES_DIR = Path(env_str("CHALLENGES_DIR", str(BASE_DIR / "challenges"))).r
 TESTING = "pytest" in sys.modules or env_bool("HACKATHON_TESTING", False)
 DEBUG = env_bool("DEBUG", False)
 
-_secret = env_str("SECRET_KEY")
+# A key of only whitespace (an empty line in a .env file) counts as missing.
+_secret = (env_str("SECRET_KEY") or "").strip()
 _embedded_secret = VAR_DIR / "secret_key"
 if not _secret and not env_str("DATABASE_URL") and _embedded_secret.exists():
     # The embedded start (`hackathon up`) made this key; manage.py in the same checkout uses it.

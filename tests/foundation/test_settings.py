@@ -33,6 +33,19 @@ def test_settings_refuse_to_start_without_secret_key_when_debug_is_off(tmp_path)
     assert "SECRET_KEY is required when DEBUG is off" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["   ", "\t\n"])
+def test_settings_refuse_a_secret_key_of_only_whitespace(tmp_path, value) -> None:
+    result = run_settings(tmp_path, DEBUG="0", SECRET_KEY=value)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_settings_strip_whitespace_around_the_secret_key(tmp_path) -> None:
+    result = run_settings(tmp_path, DEBUG="0", SECRET_KEY="  s3cret-padded \n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "s3cret-padded\n"
+
+
 def test_settings_start_with_a_secret_key(tmp_path) -> None:
     result = run_settings(tmp_path, DEBUG="0", SECRET_KEY="s3cret-from-env")
     assert result.returncode == 0, result.stderr
