@@ -310,8 +310,6 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hackathon.settings")
     os.environ["PYTHONUNBUFFERED"] = "1"
 
-    username, login_hint = prepare_database()
-
     supervisor = Supervisor(grace=args.grace)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -325,12 +323,29 @@ def run(args: argparse.Namespace) -> int:
     become_subreaper()
 
     try:
+        # Redis first: loading the challenges already sends their baselines to be graded.
+        start_redis(directory, supervisor)
+        username, login_hint = prepare_database()
         return _run_children(args, directory, supervisor, username, login_hint)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         supervisor.stop()
         say("stopped")
+
+
+def start_redis(directory: Path, supervisor: Supervisor) -> None:
+    """Use REDIS_URL when given, else start the embedded Redis and point REDIS_URL at it."""
+    from hackathon import embedded_redis
+
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        say(f"using Redis at {redis_url}")
+        return
+    redis = embedded_redis.start(directory, log_file=directory / "redis.log")
+    supervisor.adopt("redis", redis.process)
+    os.environ["REDIS_URL"] = redis.url
+    say(f"Redis ({embedded_redis.find_redis_server()}) on {redis.socket_path}")
 
 
 def _run_children(
@@ -340,17 +355,6 @@ def _run_children(
     username: str,
     login_hint: str,
 ) -> int:
-    from hackathon import embedded_redis
-
-    redis_url = os.environ.get("REDIS_URL")
-    if redis_url:
-        say(f"using Redis at {redis_url}")
-    else:
-        redis = embedded_redis.start(directory, log_file=directory / "redis.log")
-        supervisor.adopt("redis", redis.process)
-        redis_url = redis.url
-        os.environ["REDIS_URL"] = redis_url
-        say(f"Redis ({embedded_redis.find_redis_server()}) on {redis.socket_path}")
     env = dict(os.environ)
     python = sys.executable
 
@@ -369,6 +373,7 @@ def _run_children(
             python, "-m", "celery", "-A", "hackathon", "worker",
             "-Q", ",".join(worker_queues()), "--concurrency", str(args.concurrency),
             "--hostname", f"grading-{os.getpid()}@%h", "--loglevel", "INFO",
+            "--without-mingle",  # one worker here: nothing to sync with at start (saves ~1 s)
         ],
         env,
     )  # fmt: skip
