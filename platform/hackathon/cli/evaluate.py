@@ -20,7 +20,13 @@ from typing import Any, TextIO
 import numpy as np
 
 from hackathon.cli import render
-from hackathon.cli.remote import API, CliError, client_from_config, reports_errors
+from hackathon.cli.remote import (
+    API,
+    CliError,
+    check_readable_file,
+    client_from_config,
+    reports_errors,
+)
 
 DEFAULT_SEED = 42
 DEFAULT_VALIDATION_FRACTION = 0.3
@@ -226,11 +232,15 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _given(value: float | None, default: float) -> float:
+    # `value or default` would turn an explicit 0 into the default.
+    return default if value is None else value
+
+
 def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
     if args.data:
         path = Path(args.data)
-        if not path.is_file():
-            raise CliError(f"File not found: {path}")
+        check_readable_file(path)
         csv_bytes = path.read_bytes()
         if not csv_bytes.strip():
             raise CliError(f"{path} is empty.")
@@ -252,8 +262,8 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
             metric=metric,
             extra_metrics=tuple(manifest.get("extra_metrics") or ()),
             seed=DEFAULT_SEED if args.seed is None else args.seed,
-            validation_fraction=args.validation_fraction or DEFAULT_VALIDATION_FRACTION,
-            public_fraction=args.public_fraction or DEFAULT_PUBLIC_FRACTION,
+            validation_fraction=_given(args.validation_fraction, DEFAULT_VALIDATION_FRACTION),
+            public_fraction=_given(args.public_fraction, DEFAULT_PUBLIC_FRACTION),
             time_limit_s=args.time_limit or manifest.get("time_limit_s") or 60.0,
             memory_mb=args.memory_mb or manifest.get("memory_mb") or 1024,
             allowed_imports=tuple(manifest.get("allowed_imports") or ()) or None,
@@ -270,12 +280,13 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
         metric=args.metric or challenge["metric"],
         extra_metrics=tuple(challenge.get("extra_metrics") or ()),
         seed=DEFAULT_SEED if args.seed is None else args.seed,
-        validation_fraction=args.validation_fraction
-        or challenge.get("test_fraction")
-        or DEFAULT_VALIDATION_FRACTION,
-        public_fraction=args.public_fraction
-        or challenge.get("public_fraction")
-        or DEFAULT_PUBLIC_FRACTION,
+        validation_fraction=_given(
+            args.validation_fraction,
+            challenge.get("test_fraction") or DEFAULT_VALIDATION_FRACTION,
+        ),
+        public_fraction=_given(
+            args.public_fraction, challenge.get("public_fraction") or DEFAULT_PUBLIC_FRACTION
+        ),
         time_limit_s=args.time_limit or limits.get("time_limit_s") or 10.0,
         memory_mb=args.memory_mb or limits.get("memory_mb") or 256,
         allowed_imports=tuple(challenge.get("allowed_imports") or ()) or None,
@@ -285,8 +296,7 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
 @reports_errors
 def cmd_evaluate(args: argparse.Namespace) -> int:
     solution = Path(args.file)
-    if not solution.is_file():
-        raise CliError(f"File not found: {solution}")
+    check_readable_file(solution)
     if bool(args.challenge) == bool(args.data):
         raise CliError("Give exactly one of --challenge SLUG or --data train.csv.")
     try:
@@ -303,6 +313,51 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0 if str(result.verdict) == "scored" else 1
 
 
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding, used by the harness, takes 0..2**32-1
+
+
+def seed_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}, not {value}")
+    return value
+
+
+def fraction_value(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f"must be a number between 0 and 1 (both excluded), not {text!r}"
+        )
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return value
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
@@ -315,10 +370,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", help="the target column (default: the challenge's, or the last)")
     p.add_argument("--task", choices=TASKS, help="default: the challenge's, or inferred")
     p.add_argument("--metric", choices=METRICS, help="default: the challenge's, or rmse/accuracy")
-    p.add_argument("--seed", type=int, help="split seed (default 42)")
-    p.add_argument("--validation-fraction", type=float, help="held-out share (default 0.3)")
-    p.add_argument("--public-fraction", type=float, help="share of held-out rows scored as public")
-    p.add_argument("--time-limit", type=float, help="seconds (default: the challenge's)")
-    p.add_argument("--memory-mb", type=int, help="memory limit (default: the challenge's)")
+    p.add_argument("--seed", type=seed_value, help="split seed (default 42)")
+    p.add_argument(
+        "--validation-fraction", type=fraction_value, help="held-out share (default 0.3)"
+    )
+    p.add_argument(
+        "--public-fraction", type=fraction_value, help="share of held-out rows scored as public"
+    )
+    p.add_argument("--time-limit", type=positive_float, help="seconds (default: the challenge's)")
+    p.add_argument("--memory-mb", type=positive_int, help="memory limit (default: the challenge's)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_evaluate)

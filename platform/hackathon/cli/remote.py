@@ -8,6 +8,7 @@ import functools
 import getpass
 import io
 import json
+import stat
 import sys
 import time
 import zipfile
@@ -24,6 +25,22 @@ API = "/api/v1"
 
 class CliError(Exception):
     """A failure to report in one line, exit status 1."""
+
+
+def check_readable_file(path: Path) -> None:
+    """Refuse anything but an existing, non-empty regular file, saying which it is instead."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise CliError(f"File not found: {path}") from None
+    except OSError as exc:
+        raise CliError(f"Cannot read {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise CliError(f"{path} is a directory, not a file.")
+    if not stat.S_ISREG(mode):
+        raise CliError(f"{path} is not a regular file (a device, pipe or socket).")
+    if path.stat().st_size == 0:
+        raise CliError(f"{path} is empty.")
 
 
 def reports_errors(
@@ -337,8 +354,7 @@ def follow_submission(
 @reports_errors
 def cmd_submit(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    if not path.is_file():
-        raise CliError(f"File not found: {path}")
+    check_readable_file(path)
     client = client_from_config()
     content = path.read_bytes()
     sub = client.post(
