@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import signal
 import tempfile
 import threading
@@ -78,6 +79,19 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str | None) -> str:
+    """`text` as valid UTF-8: lone surrogates (untrusted text can hold them) become U+FFFD."""
+    text = text or ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def _number(value: object) -> float | None:
@@ -262,6 +276,10 @@ def grade(
             _score_into(result, run, job, y_true, public_mask, n_rows, n_classes)
         except scoring.InvalidPredictions as exc:
             result.verdict, result.message = Verdict.INVALID_PREDICTIONS, str(exc)
+    # Text from the sandbox may hold lone surrogates (JSON "\\udcff"): valid UTF-8 from here on.
+    result.message = valid_text(result.message)
+    result.stdout = valid_text(result.stdout)
+    result.stderr = valid_text(result.stderr)
     result.wall_seconds = time.monotonic() - started
     return result
 

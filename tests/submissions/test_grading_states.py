@@ -226,3 +226,22 @@ def test_a_retry_after_a_platform_fault_is_left_to_another_live_worker(queued) -
     WorkerHeartbeat.objects.filter(name="healthy@b").update(queues="grading")
     Submission.objects.filter(pk=queued.pk).update(queued_at=timezone.now() - timedelta(minutes=10))
     assert not should_defer_to_another_worker(submission_id=queued.pk, worker="broken@a")
+
+
+def test_a_lone_surrogate_in_the_result_text_is_stored_as_a_runtime_error(queued) -> None:
+    _, token = submission_claim(submission_id=queued.pk, worker="w1")
+    result = GradingResult(
+        verdict=GV.RUNTIME_ERROR,
+        message='Traceback:\n  File "solution.py", line 3\nValueError: bad \udcff',
+        stdout="out \udcff",
+        stderr="err \ud83d",
+        diagnostics=[{"title": "t \udcff"}],
+    )
+    assert submission_store_result(submission=queued, token=token, result=result).startswith(
+        "finished"
+    )
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.state, sub.verdict) == (State.FINISHED, Verdict.RUNTIME_ERROR)
+    assert sub.message.endswith("ValueError: bad \ufffd")
+    assert (sub.stdout, sub.stderr) == ("out \ufffd", "err \ufffd")
+    assert sub.diagnostics == [{"title": "t \ufffd"}]

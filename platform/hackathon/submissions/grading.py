@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import threading
 import time
 import uuid
@@ -69,9 +70,22 @@ def with_db_retry(fn: Callable[[], T], *, what: str, budget_s: float | None = No
             delay = min(delay * 2, 5.0)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_utf8(text: str) -> str:
+    """Lone surrogates (from untrusted text) become U+FFFD; valid text is returned as is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def clean_text(text: str | None, cap: int = TEXT_CAP) -> str:
-    """What the database can store: no NUL (PostgreSQL refuses it), bounded length."""
-    text = (text or "").replace("\x00", "\\0")
+    """What the database can store: valid UTF-8 (a lone surrogate cannot be encoded), no NUL
+    (PostgreSQL refuses it), bounded length."""
+    text = _valid_utf8(text or "").replace("\x00", "\\0")
     return text if len(text) <= cap else text[:cap] + "\n[... truncated]"
 
 
@@ -93,9 +107,9 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
-        return value.replace("\x00", "\\0")
+        return _valid_utf8(value).replace("\x00", "\\0")
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {_valid_utf8(str(k)): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     if value is None or isinstance(value, bool | int):
