@@ -110,7 +110,7 @@ def _float_list(value: object) -> list[float]:
         return []
     try:
         return [float(v) for v in value]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return []
 
 

@@ -224,6 +224,11 @@ def supervise(
 
 
 def _take_frames(buf: bytearray, run: SandboxRun, array_cap: int) -> str | None:
+    """Move the complete frames of `buf` into `run`; a message when the stream is malformed.
+
+    The bytes are untrusted (the solution can write forged frames to the result pipe), so every
+    exception raised while parsing one is a protocol error, never a crash of the trusted side.
+    """
     while len(buf) >= FRAME_HEADER.size:
         kind, length = FRAME_HEADER.unpack_from(buf)
         cap = array_cap + JSON_FRAME_MAX if kind == b"A" else JSON_FRAME_MAX
@@ -235,28 +240,91 @@ def _take_frames(buf: bytearray, run: SandboxRun, array_cap: int) -> str | None:
             return None
         payload = bytes(buf[FRAME_HEADER.size : FRAME_HEADER.size + length])
         del buf[: FRAME_HEADER.size + length]
-        if kind == b"R":
-            run.ready = True
-        elif kind == b"P":
-            try:
-                data = json.loads(payload)
-                start = int(data["start"])
-                values = [float(v) for v in data["values"]]
-            except (ValueError, TypeError, KeyError):
-                return "a malformed progress message"
-            if start == len(run.loss_curve):
-                run.loss_curve.extend(values)
-        else:
-            # E and T frames are JSON; A frames a JSON header line, then the .npy bytes.
-            head, _, body = payload.partition(b"\n") if kind == b"A" else (payload, b"", b"")
-            try:
-                header = json.loads(head)
-            except ValueError:
-                header = None
-            if not isinstance(header, dict):
-                return "a malformed message on the result stream"
-            run.frames.append(Frame(kind, header, body))
+        try:
+            error = _take_frame(kind, payload, run)
+        except Exception as exc:  # noqa: BLE001 - whatever forged bytes raise is their fault
+            error = f"{type(exc).__name__} while reading it"
+        if error:
+            name = FRAME_NAMES[kind]
+            return f"a malformed {name} message on the result stream ({error})"
     return None
+
+
+FRAME_NAMES = {b"R": "ready", b"P": "progress", b"E": "error", b"A": "array", b"T": "done"}
+JSON_MAX_DEPTH = 8
+
+
+def _take_frame(kind: bytes, payload: bytes, run: SandboxRun) -> str | None:
+    if kind == b"R":
+        run.ready = True
+        return None
+    # P, E and T frames are JSON; A frames a JSON header line, then the .npy bytes.
+    head, _, body = payload.partition(b"\n") if kind == b"A" else (payload, b"", b"")
+    data = _bounded_json(head)
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if kind == b"P":
+        start = data.get("start")
+        if isinstance(start, bool) or not isinstance(start, int):
+            return "no start index"
+        values = _floats(data.get("values"))
+        if values is None:
+            return "the loss values are not a list of numbers"
+        if start == len(run.loss_curve):
+            run.loss_curve.extend(values)
+        return None
+    if kind == b"T" and "loss_curve" in data and _floats(data["loss_curve"]) is None:
+        return "the loss curve is not a list of numbers"
+    run.frames.append(Frame(kind, data, body))
+    return None
+
+
+def _bounded_json(raw: bytes) -> object:
+    """JSON of at most JSON_MAX_DEPTH levels (the harness sends 2); raises ValueError."""
+    # Brackets bound the depth from above (some may sit inside strings): only a deep-looking
+    # payload pays for the exact check, and no payload reaches the parser's recursion limit.
+    if raw.count(b"[") + raw.count(b"{") > JSON_MAX_DEPTH and _depth(raw) > JSON_MAX_DEPTH:
+        raise ValueError(f"nested deeper than {JSON_MAX_DEPTH} levels")
+    return json.loads(raw)
+
+
+def _depth(raw: bytes) -> int:
+    deepest = depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > JSON_MAX_DEPTH:
+                    return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def _floats(value: object) -> list[float] | None:
+    """A list of floats (NaN and infinities allowed: a diverged curve), else None."""
+    if not isinstance(value, list):
+        return None
+    out = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            return None
+        try:
+            out.append(float(item))
+        except OverflowError:
+            return None
+    return out
 
 
 def _pidfd_open(pid: int) -> int | None:
