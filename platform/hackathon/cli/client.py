@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib import error, parse, request
 
+from hackathon.cli import render
+
 USER_AGENT = "hackathon-cli/1"
 TIMEOUT_S = 30.0
 
@@ -121,7 +123,7 @@ class ApiClient:
         except error.HTTPError as exc:
             raw = exc.read()
             try:
-                body = json.loads(raw) if raw else {}
+                body = render.terminal_safe(json.loads(raw)) if raw else {}
             except ValueError:
                 body = {}
             if not isinstance(body, dict):
@@ -152,7 +154,8 @@ class ApiClient:
             if not raw:
                 return None
             try:
-                return json.loads(raw)
+                # Every string the server sends is made inert before anything prints it.
+                return render.terminal_safe(json.loads(raw))
             except ValueError:
                 raise ApiClientError(
                     f"The server at {self.base_url} answered with something that is not JSON. "

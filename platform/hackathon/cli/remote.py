@@ -205,7 +205,8 @@ def _status_line(sub: dict[str, Any], elapsed: float) -> str:
     return f"#{sub['id']} {sub.get('verdict_label') or sub.get('verdict')}"
 
 
-def print_submission(sub: dict[str, Any], out: TextIO = sys.stdout, *, full: bool = True) -> None:
+def print_submission(sub: dict[str, Any], out: TextIO | None = None, *, full: bool = True) -> None:
+    out = out or sys.stdout  # looked up when called, so a redirected stdout is honoured
     verdict = sub.get("verdict_label") or sub["state"]
     print(f"Submission #{sub['id']} on {sub['challenge']} by {sub.get('user') or '-'}", file=out)
     print(f"  state:    {sub['state']}", file=out)
@@ -306,7 +307,7 @@ def follow_live(
                     if sub["state"] == "queued":
                         sub = client.get(detail)  # the queue position moves without events
                 else:
-                    message = json.loads(raw)
+                    message = render.terminal_safe(json.loads(raw))
                     event, data = message.get("event"), message.get("data") or {}
                     if event == "finished":
                         break

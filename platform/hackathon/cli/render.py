@@ -3,9 +3,45 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
+# Bidirectional overrides and isolates reorder what follows them on screen (Trojan Source).
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def terminal_text(value: object, *, multiline: bool = False) -> str:
+    """`value` as text that cannot drive the terminal: C0/C1 controls (ESC, BEL, CR, backspace,
+    CSI...), line separators and bidirectional overrides are shown escaped (`\\x1b`), so an attempt
+    is visible and inert. With `multiline`, newlines and tabs are kept (logs)."""
+    text = str(value)
+    if text.isprintable() and not BIDI_CONTROLS.intersection(text):
+        return text
+    out = []
+    for ch in text:
+        if multiline and ch in "\n\t":
+            out.append(ch)
+        elif ch in BIDI_CONTROLS or unicodedata.category(ch) in {"Cc", "Zl", "Zp"}:
+            out.append(ascii(ch)[1:-1])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def terminal_safe(data: Any) -> Any:
+    """Decoded JSON from the server with every string made inert (newlines and tabs kept:
+    single-line places such as table cells escape them again)."""
+    if isinstance(data, str):
+        return terminal_text(data, multiline=True)
+    if isinstance(data, list):
+        return [terminal_safe(item) for item in data]
+    if isinstance(data, dict):
+        return {terminal_safe(key): terminal_safe(item) for key, item in data.items()}
+    return data
 
 
 def sparkline(values: Sequence[float], width: int = 60) -> str:
@@ -49,7 +85,7 @@ def _cell(value: object) -> str:
         return "yes" if value else ""
     if isinstance(value, float):
         return score(value)
-    return str(value)
+    return terminal_text(value)
 
 
 def score(value: float | None) -> str:
