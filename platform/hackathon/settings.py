@@ -234,6 +234,10 @@ REST_FRAMEWORK = {
         "user": env_str("API_THROTTLE_USER", "600/minute"),
         "anon": env_str("API_THROTTLE_ANON", "300/minute"),
     },
+    # Throttles key on the client address. 0: REMOTE_ADDR, which uvicorn already sets from
+    # X-Forwarded-For sent by a trusted proxy (FORWARDED_ALLOW_IPS); trusting the header here
+    # too would let any client pick a fresh address per request.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 # Per-user submit requests and per-address password logins (hackathon.api.throttles).
 API_THROTTLE_SUBMIT = env_str("API_THROTTLE_SUBMIT", "30/minute")

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = (ROOT / "platform" / "hackathon", ROOT / "grader")
 ENVCONF_READERS = {"env_str", "env_bool", "env_int", "env_float", "env_list"}
 # Read by the tools the services run, not by our code.
-TOOL_VARIABLES = {"DJANGO_SETTINGS_MODULE"}
+TOOL_VARIABLES = {"DJANGO_SETTINGS_MODULE", "FORWARDED_ALLOW_IPS"}  # the latter: uvicorn
 
 
 def _string(node: ast.AST) -> str | None:
