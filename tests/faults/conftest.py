@@ -141,8 +141,12 @@ class LiveEvents:
     def start(self) -> None:
         import redis
 
-        client = redis.Redis(host=self.redis.host, port=self.redis.port)
-        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        # Keep the client as long as the subscription: a Redis client closes its connection
+        # pool when it is freed, the subscription's connection included. Freed at the end of
+        # this method, it cut the connection under the thread already reading it, which then
+        # died (AttributeError inside redis-py) and recorded nothing more, now and then.
+        self._client = redis.Redis(host=self.redis.host, port=self.redis.port)
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._pubsub.psubscribe("*")
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -187,6 +191,8 @@ class LiveEvents:
         self._thread.join(timeout=5)
         with contextlib.suppress(Exception):
             self._pubsub.close()
+        with contextlib.suppress(Exception):
+            self._client.close()
 
 
 @pytest.fixture
