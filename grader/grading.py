@@ -140,6 +140,11 @@ def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | 
             f"the solution wrote more than {hard // 1024} KiB to {run.output_exceeded} "
             f"(the first {limits.output_bytes // 1024} KiB are kept)"
         )
+    if run.memory_exceeded_kb is not None:
+        return Verdict.MEMORY_LIMIT, (
+            f"the sandbox's processes and files used {run.memory_exceeded_kb / 1024:.0f} MiB "
+            f"together, over the {limits.memory_mb} MiB memory limit"
+        )
     if run.timed_out:
         return Verdict.TIME_LIMIT, f"fit and predict took longer than {limits.time_s:g} s"
     for frame in run.frames:

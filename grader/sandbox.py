@@ -193,7 +193,8 @@ class Sandbox:
         return args
 
     def _bwrap_args(self, limits: Limits, seccomp_fd: int | None, info_fd: int) -> list[str]:
-        scratch = str(limits.scratch_mb * 1024 * 1024)
+        # Files on tmpfs are memory: each one is capped by the memory budget too.
+        scratch = str(min(limits.scratch_mb, limits.memory_mb) * 1024 * 1024)
         args = [
             self.bwrap,
             "--unshare-all",
@@ -311,7 +312,10 @@ class Sandbox:
             os.close(result_w)
             os.close(info_w)
             own_fds = [fd for fd in own_fds if fd not in (result_w, info_w)]
-            run = supervise(proc, result_r, info_r, limits, array_cap, progress, started)
+            run = supervise(
+                proc, result_r, info_r, limits, array_cap, progress, started,
+                uid=None if slot is None else slot.uid,
+            )  # fmt: skip
         finally:
             for fd in own_fds:
                 try:

@@ -31,6 +31,71 @@ JSON_FRAME_MAX = 4 * 1024 * 1024
 CHUNK = 65536
 KILL_DRAIN_S = 10.0
 PROGRESS_EVERY_S = 0.5
+MEMORY_SAMPLE_S = 0.05
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _anon_bytes(pid: int) -> int:
+    """Proportional anonymous memory of `pid`: pages a fork still shares are split among the
+    processes sharing them (a forking solution is not charged for copies it never made)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss_Anon:"):
+                    return int(line.split()[1]) * 1024
+        with open(f"/proc/{pid}/statm", "rb") as f:  # kernels before 5.8: no Pss_Anon
+            fields = f.read().split()
+        return (int(fields[1]) - int(fields[2])) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0  # exited meanwhile
+
+
+class MemoryWatch:
+    """One memory budget for the whole sandbox, sampled from the host.
+
+    RLIMIT_AS binds each process alone (forty 60 MB children pass a 256 MiB limit), so the total
+    is summed here: the proportional anonymous memory (Pss_Anon) of every process of the sandbox
+    (every process of the slot uid when there is one, else every process in the sandbox's pid
+    namespace) plus the bytes stored on its /work and /tmp (tmpfs is memory),
+    read through /proc/<pid 1>/root when this process may. Sampled every MEMORY_SAMPLE_S: a
+    spike between two samples can pass, RLIMIT_AS stays the per-process backstop.
+    """
+
+    def __init__(self, uid: int | None) -> None:
+        self.uid = uid
+        self.child_pid: int | None = None
+        self.namespace: str | None = None
+        self.peak_kb = 0
+
+    def sample_kb(self) -> int:
+        total = 0
+        for pid in self._pids():
+            total += _anon_bytes(pid)
+        if self.child_pid is not None:
+            for mount in ("work", "tmp"):
+                try:
+                    st = os.statvfs(f"/proc/{self.child_pid}/root/{mount}")
+                except OSError:
+                    continue  # not ours to read (standard level), or already gone
+                total += (st.f_blocks - st.f_bfree) * st.f_frsize
+        kb = total // 1024
+        self.peak_kb = max(self.peak_kb, kb)
+        return kb
+
+    def _pids(self) -> list[int]:
+        if self.uid is not None:
+            pids = []
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    try:
+                        if entry.stat(follow_symlinks=False).st_uid == self.uid:
+                            pids.append(int(entry.name))
+                    except OSError:
+                        continue
+            return pids
+        if self.namespace is not None:
+            return processes_in_namespace(self.namespace)
+        return []
 
 
 @dataclass(frozen=True)
@@ -50,12 +115,13 @@ class SandboxRun:
     exit_status: int | None = None  # as os.waitstatus_to_exitcode: negative = signal
     timed_out: bool = False
     output_exceeded: str | None = None  # "stdout" | "stderr"
+    memory_exceeded_kb: int | None = None  # the sandbox's total when the watchdog killed it
     protocol_error: str | None = None
     stdout: str = ""
     stderr: str = ""
     frames: list[Frame] = field(default_factory=list)
     loss_curve: list[float] = field(default_factory=list)
-    peak_memory_kb: int | None = None
+    peak_memory_kb: int | None = None  # the largest total the watchdog saw (or one process's)
     pid_namespace: str | None = None  # e.g. "pid:[4026532412]", for checks that it is empty
     wall_seconds: float = 0.0
     run_seconds: float = 0.0  # from "ready" to the end
@@ -92,8 +158,16 @@ def supervise(
     array_cap: int,
     progress: Callable[[list[float]], None] | None,
     started: float,
+    uid: int | None = None,
 ) -> SandboxRun:
+    """Watch `proc` until it and its pid namespace are gone; see the module docstring.
+
+    `uid` is the sandbox's own slot uid, if any (its processes are the sandbox's memory).
+    """
     run = SandboxRun()
+    watch = MemoryWatch(uid)
+    memory_limit_kb = limits.memory_mb * 1024
+    next_sample = started
     hard = max(limits.output_bytes * OUTPUT_HARD_FACTOR, 1024 * 1024)
     streams = {
         proc.stdout.fileno(): _Stream("stdout", limits.output_bytes, hard),  # type: ignore[union-attr]
@@ -142,7 +216,15 @@ def supervise(
                 kill()
             if killed_at is not None and now - killed_at > KILL_DRAIN_S:
                 break
+            if killed_at is None and now >= next_sample:
+                next_sample = now + MEMORY_SAMPLE_S
+                used_kb = watch.sample_kb()
+                if used_kb > memory_limit_kb:
+                    run.memory_exceeded_kb = used_kb
+                    kill()
             timeout = (deadline - now) if killed_at is None else 0.2
+            if killed_at is None:
+                timeout = min(timeout, max(0.0, next_sample - now))
             if progress is not None and curve_dirty:
                 timeout = min(timeout, max(0.0, last_progress + PROGRESS_EVERY_S - now))
             for key, _ in sel.select(max(timeout, 0.0)):
@@ -169,6 +251,7 @@ def supervise(
                         # which the kernel lets happen only once its namespace is empty.
                         pidfd = _pidfd_open(child_pid)
                         run.pid_namespace = _pid_namespace(child_pid)
+                        watch.child_pid, watch.namespace = child_pid, run.pid_namespace
                 else:
                     result_total += len(chunk)
                     if result_total > result_cap:
@@ -215,7 +298,7 @@ def supervise(
     if result and run.protocol_error is None:
         run.protocol_error = "the result stream ended in the middle of a message"
     run.exit_status = proc.returncode
-    run.peak_memory_kb = usage.ru_maxrss or None
+    run.peak_memory_kb = max(usage.ru_maxrss, watch.peak_kb) or None
     run.stdout = next(s for s in streams.values() if s.name == "stdout").text()
     run.stderr = next(s for s in streams.values() if s.name == "stderr").text()
     if ready_at is not None:
