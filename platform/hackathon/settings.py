@@ -114,6 +114,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis and Celery -----------------------------------------------------------------
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
 REDIS_URL = env_str("REDIS_URL") or f"unix://{EMBEDDED_REDIS_SOCKET}"
+# Throttle and login-attempt counters, shared by every web process (hackathon.failopen_cache).
+CACHES = {
+    "default": {
+        "BACKEND": "hackathon.failopen_cache.FailOpenRedisCache",
+        "LOCATION": REDIS_URL,
+        # Each test process counts on its own, as an in-process cache would.
+        "KEY_PREFIX": f"test-{os.getpid()}" if TESTING else "hackathon",
+        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+    }
+}
 
 
 def _broker_url(redis_url: str) -> str:

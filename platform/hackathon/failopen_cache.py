@@ -1,0 +1,66 @@
+"""The shared cache (throttle and login-attempt counters) on Redis, failing open.
+
+Counters live in Redis so every web process sees the same counts. When Redis is unreachable
+(restarting, full, network), a read answers its default and a write does nothing, with a
+warning in the log: requests then go unthrottled for a moment instead of failing with 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+T = TypeVar("T")
+
+
+def _or_default(operation: str, call: Callable[[], T], default: T) -> T:
+    try:
+        return call()
+    except UNREACHABLE as exc:
+        logger.warning("Cache unreachable, %s failed open: %s", operation, exc)
+        return default
+
+
+class FailOpenRedisCache(RedisCache):
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        parent = super()
+        return _or_default("get", lambda: parent.get(key, default, version), default)
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> None:
+        parent = super()
+        _or_default("set", lambda: parent.set(key, value, timeout, version), None)
+
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
+        parent = super()
+        return _or_default("add", lambda: parent.add(key, value, timeout, version), False)
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        parent = super()
+        return _or_default("delete", lambda: parent.delete(key, version), False)
+
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        parent = super()
+        # As if the counter started now: the caller's limit is not reached by an outage.
+        return _or_default("incr", lambda: parent.incr(key, delta, version), delta)
+
+    def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
+        parent = super()
+        return _or_default("get_many", lambda: parent.get_many(keys, version), {})
+
+    def set_many(
+        self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list[Any]:
+        parent = super()
+        return _or_default("set_many", lambda: parent.set_many(data, timeout, version), list(data))
