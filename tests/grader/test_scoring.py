@@ -102,3 +102,25 @@ def test_scores_are_split_into_public_and_private_parts() -> None:
     assert scores.public == 0.0
     assert scores.private == 3.5
     assert scores.extra == {"rmse": 0.0}
+
+
+def test_probability_rows_inflated_within_the_tolerance_score_like_the_normalised_ones() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.random((200, 4)) + 0.01
+    proba = raw / raw.sum(axis=1, keepdims=True)
+    y = rng.integers(0, 4, size=200)
+    mask = np.arange(200) % 2 == 0
+    inflated = proba + 0.0002  # every row sums to 1.0008: within the 1e-3 tolerance
+    inflated[0] = [0.5004, 0.5004, 0.0, -0.0004]  # a slightly negative cell is clipped first
+
+    def scored(arr: np.ndarray) -> tuple[float, float]:
+        scores = scoring.score(
+            metric="log_loss", extra_metrics=(), y_true=y, public_mask=mask,
+            predictions=None, proba=validate_proba(arr, n_rows=200, n_classes=4), n_classes=4,
+        )  # fmt: skip
+        return scores.public, scores.private
+
+    normalised = inflated.clip(0.0, None)
+    normalised /= normalised.sum(axis=1, keepdims=True)
+    assert scored(inflated) == pytest.approx(scored(normalised), rel=1e-12)
+    np.testing.assert_allclose(validate_proba(inflated, n_rows=200, n_classes=4).sum(axis=1), 1.0)
