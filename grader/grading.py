@@ -307,19 +307,28 @@ def _score_into(
                     )
             arrays[name] = (arr, shape)
     names = (job.metric, *job.extra_metrics)
+    extra_metrics = job.extra_metrics
     predictions = proba = None
     if any(not scoring.METRICS[m].needs_proba for m in names):
         arr, shape = arrays.get("predictions", (None, None))
-        predictions = scoring.validate_predictions(
-            arr, task=job.task, n_rows=n_rows, n_classes=n_classes, shape=shape
-        )
+        try:
+            predictions = scoring.validate_predictions(
+                arr, task=job.task, n_rows=n_rows, n_classes=n_classes, shape=shape
+            )
+        except scoring.InvalidPredictions as exc:
+            if not scoring.METRICS[job.metric].needs_proba:
+                raise scoring.InvalidPredictions(f"predict(): {exc}") from exc
+            # Only extra metrics need labels: the ranked one is scored, they are left out.
+            skipped = [m for m in extra_metrics if not scoring.METRICS[m].needs_proba]
+            extra_metrics = tuple(m for m in extra_metrics if m not in skipped)
+            result.diagnostics = [*result.diagnostics, _labels_finding(skipped, exc)]
     if any(scoring.METRICS[m].needs_proba for m in names):
         arr, shape = arrays.get("proba", (None, None))
         proba = scoring.validate_proba(arr, n_rows=n_rows, n_classes=n_classes or 2, shape=shape)
     try:
         scores = scoring.score(
             metric=job.metric,
-            extra_metrics=job.extra_metrics,
+            extra_metrics=extra_metrics,
             y_true=y_true,
             public_mask=public_mask,
             predictions=predictions,
@@ -332,6 +341,20 @@ def _score_into(
     result.private_score = scores.private
     result.public_ci = scores.public_ci
     result.extra_scores = scores.extra
+
+
+def _labels_finding(metrics: list[str], exc: scoring.InvalidPredictions) -> dict[str, str]:
+    names = " and ".join(metrics)
+    why = (
+        f"it returned values like {exc.value:.6g}"
+        if isinstance(exc.value, float)
+        else f"its predictions were refused: {exc}"
+    )
+    return {
+        "code": "extra_metric_skipped",
+        "title": f"{names.capitalize()} not computed",
+        "detail": f"predict() must return class labels for {names} ({why}).",
+    }
 
 
 SELFTEST_SOLUTION = """

@@ -42,7 +42,14 @@ TASKS = ("regression", "binary", "multiclass")
 
 
 class InvalidPredictions(ValueError):
-    """The participant's output cannot be scored; the message says why."""
+    """The participant's output cannot be scored; the message says why.
+
+    `value`: the offending number, when one is (a fractional label).
+    """
+
+    def __init__(self, message: str, *, value: float | None = None) -> None:
+        super().__init__(message)
+        self.value = value
 
 
 def metric_greater_is_better(name: str) -> bool:
@@ -105,7 +112,9 @@ def validate_predictions(
         fractional = arr != np.round(arr)
         if fractional.any():
             value = arr[np.argmax(fractional)]
-            raise InvalidPredictions(f"labels must be whole numbers, got {value:.6g}")
+            raise InvalidPredictions(
+                f"labels must be whole numbers, got {value:.6g}", value=float(value)
+            )
     labels = arr.astype(np.int64)
     k = n_classes or 2
     outside = (labels < 0) | (labels >= k)
