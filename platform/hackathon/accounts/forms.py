@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
+from hackathon.accounts.login_limits import login_failure_record, login_retry_after
 from hackathon.accounts.services import TEAM_NAME_MAX_LENGTH, TOKEN_NAME_MAX_LENGTH
 
 
@@ -55,3 +58,24 @@ class ApiTokenCreateForm(forms.Form):
         help_text=f"Where you will use it, e.g. “laptop” (at most {TOKEN_NAME_MAX_LENGTH} characters).",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """The login form, refusing attempts once an address or a username has failed too often."""
+
+    def clean(self) -> dict[str, Any]:
+        username = str(self.data.get("username") or "")[:150]
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        wait = login_retry_after(address=address, username=username)
+        if wait is not None:
+            minutes = max(1, -(-wait // 60))
+            raise forms.ValidationError(
+                f"Too many failed logins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                code="too_many_attempts",
+            )
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if username:
+                login_failure_record(address=address, username=username)
+            raise

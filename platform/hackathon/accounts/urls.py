@@ -3,9 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from hackathon.accounts import views
+from hackathon.accounts.forms import ThrottledAuthenticationForm
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path(
