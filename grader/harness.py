@@ -145,9 +145,19 @@ def participant_traceback(exc: BaseException) -> str:
 
 
 def _float_list(values: object, start: int, limit: int) -> list[float]:
+    """Points start..limit of a loss curve, skipping the ones that are not numbers.
+
+    Only a list, tuple or numpy array is read: an iterator (maybe endless) is never consumed.
+    """
+    ndarray = getattr(sys.modules.get("numpy"), "ndarray", None)
+    if not isinstance(values, (list, tuple) + ((ndarray,) if ndarray else ())):
+        raise TypeError("loss_curve_ must be a list, a tuple or a numpy array")
     out = []
-    for v in list(values)[start:limit]:  # type: ignore[call-overload]
-        out.append(float(v))
+    for v in values[start:limit]:
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError, OverflowError):
+            continue
     return out
 
 
@@ -155,7 +165,8 @@ class ProgressReporter(threading.Thread):
     def __init__(self, model: object) -> None:
         super().__init__(daemon=True, name="progress")
         self.model = model
-        self.sent = 0
+        self.read = 0  # points of loss_curve_ read so far
+        self.sent = 0  # numbers sent (points that are not numbers are skipped)
         self.halt = threading.Event()
 
     def run(self) -> None:
@@ -165,10 +176,12 @@ class ProgressReporter(threading.Thread):
     def flush(self) -> None:
         try:
             curve = getattr(self.model, "loss_curve_", None)
-            if curve is None or len(curve) <= self.sent or self.sent >= MAX_CURVE_POINTS:
+            if curve is None or len(curve) <= self.read or self.read >= MAX_CURVE_POINTS:
                 return
-            values = _float_list(curve, self.sent, MAX_CURVE_POINTS)
+            end = min(len(curve), MAX_CURVE_POINTS)
+            values = _float_list(curve, self.read, end)
             send_json(b"P", {"start": self.sent, "values": values})
+            self.read = end
             self.sent += len(values)
         except Exception:  # noqa: BLE001 - a strange loss_curve_ only costs the live view
             return
@@ -299,7 +312,12 @@ def main() -> None:
         if kind == "forbidden_import":
             _error(kind, guard.violation or str(exc))
         else:
-            _error(kind, participant_traceback(exc) or f"{type(exc).__name__} in {stage}")
+            message = participant_traceback(exc) or f"{type(exc).__name__} in {stage}"
+            if stage == "Model()" and isinstance(exc, TypeError) and "argument" in str(exc):
+                message += (
+                    "\nModel() is built without arguments: give every __init__ parameter a default"
+                )
+            _error(kind, message)
         return
     if guard.violation:
         _error("forbidden_import", guard.violation)
