@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,11 +27,34 @@ TOKEN_PREFIX = "hk_"
 MAX_ACTIVE_TOKENS = 20
 
 
+# Control, format (zero-width, bidi overrides) and line/paragraph separators: invisible or
+# able to disguise a name, reorder the page around it or drive a terminal that prints it.
+FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Letters and symbols that draw nothing (Hangul fillers, the blank Braille pattern).
+BLANK_LOOKING = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
 def team_name_clean(name: str | None) -> str:
     """The name as it will be stored, or a ValidationError saying what is wrong with it."""
-    cleaned = " ".join((name or "").split())
+    raw = name or ""
+    # Inside the name; surrounding whitespace (a trailing newline) is trimmed below.
+    hidden = next(
+        (ch for ch in raw.strip() if unicodedata.category(ch) in FORBIDDEN_NAME_CATEGORIES),
+        None,
+    )
+    if hidden is not None:
+        raise ValidationError(
+            f"A team name cannot contain control or invisible formatting characters "
+            f"(found U+{ord(hidden):04X}).",
+            code="invisible_characters",
+        )
+    cleaned = " ".join(raw.split())
     if not cleaned:
         raise ValidationError("Enter a team name.", code="blank")
+    if not any(unicodedata.category(ch)[0] in "LNPS" and ch not in BLANK_LOOKING for ch in cleaned):
+        raise ValidationError(
+            "A team name needs at least one visible character.", code="no_visible_characters"
+        )
     if len(cleaned) > TEAM_NAME_MAX_LENGTH:
         raise ValidationError(
             f"A team name has at most {TEAM_NAME_MAX_LENGTH} characters "
