@@ -240,7 +240,6 @@ class Stack:
         log_path = workdir / "worker.log"
         env = self.env(
             WORKER_NAME=name,
-            SANDBOX_SCRATCH_DIR=str(workdir / "scratch"),
             DATASET_CACHE_DIR=str(workdir / "datasets"),
             LOG_LEVEL="INFO",
         )

@@ -152,7 +152,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_WORKER_SEND_TASK_EVENTS = False
 # Every periodic job, declared in one place (a plain dict module: no Django import).
-from hackathon.submissions.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402
+from hackathon.submissions.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402, F401
 
 # --- Grading --------------------------------------------------------------------------
 # strong (bwrap + unprivileged uid + seccomp), standard (bwrap + rlimits), degraded (none).
