@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 
 SOLUTION_FILENAME = "solution.py"
 SOLUTION_MODULE = "solution"
@@ -67,12 +68,65 @@ IMPLICIT_IMPORTS = frozenset({"_strptime"})
 
 
 class ImportGuard:
-    """Refuses imports made by the participant's code outside the allowed modules."""
+    """Refuses imports made by the participant's code outside the allowed modules.
+
+    The solution receives filtered views of what it imports: a module object holding a copy of
+    the module's namespace (attribute access keeps full speed) without the attributes that are
+    modules outside the allowed list, so `random._os`, `warnings.sys` or
+    `np.ctypeslib.ctypes` raise AttributeError; allowed submodules come as views too (made on
+    first access, memoized). This is a rule for fairness, not a security boundary: library
+    functions keep their real globals, and code determined to reach a forbidden module can
+    (through `__globals__`, for one). The sandbox's namespaces are the security boundary.
+    """
 
     def __init__(self, allowed: list[str]) -> None:
         self.allowed = sorted(set(allowed))
         self.violation: str | None = None
         self._real_import = builtins.__import__
+        self._views: dict[str, types.ModuleType] = {}
+
+    def _may_see(self, owner: types.ModuleType, attr: str, value: types.ModuleType) -> bool:
+        top = str(getattr(value, "__name__", "")).partition(".")[0]
+        if top in self.allowed or top in IMPLICIT_IMPORTS:
+            return True
+        # `os.path` is posixpath: importable as os.path, so visible if os is allowed.
+        alias = f"{owner.__name__}.{attr}"
+        return alias.partition(".")[0] in self.allowed and sys.modules.get(alias) is value
+
+    def view(self, module: object) -> object:
+        """The filtered view of `module` given to the solution (anything else: as it is)."""
+        if not isinstance(module, types.ModuleType):
+            return module
+        key = f"{module.__name__}@{id(module)}"
+        view = self._views.get(key)
+        if view is not None:
+            return view
+        view = types.ModuleType(module.__name__)
+        self._views[key] = view
+        namespace = {
+            k: v for k, v in module.__dict__.items() if not isinstance(v, types.ModuleType)
+        }
+        guard = self
+
+        def __getattr__(name: str) -> object:  # noqa: N807 - the module-level hook (PEP 562)
+            value = getattr(module, name)  # the module's own lazy attributes too
+            if not isinstance(value, types.ModuleType):
+                return value
+            if not guard._may_see(module, name, value):
+                raise AttributeError(
+                    f"module {module.__name__!r} has no attribute {name!r} available here "
+                    f"(the module {value.__name__} is not allowed in this challenge; "
+                    f"allowed modules: {', '.join(guard.allowed)})",
+                    name=name,
+                    obj=view,
+                )
+            sub = guard.view(value)
+            setattr(view, name, sub)  # next time a plain dict lookup
+            return sub
+
+        namespace["__getattr__"] = __getattr__
+        view.__dict__.update(namespace)
+        return view
 
     def _from_participant(self, frame: object) -> bool:
         # Library code runs with the globals of a module registered in sys.modules; the
@@ -104,6 +158,7 @@ class ImportGuard:
     def guarded_import(self, name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
         if self._from_participant(sys._getframe(1)):
             self.check(name, level)
+            return self.view(self._real_import(name, globals, locals, fromlist, level))
         return self._real_import(name, globals, locals, fromlist, level)
 
     def install(self) -> None:
@@ -114,6 +169,7 @@ class ImportGuard:
         def import_module(name: str, package: str | None = None):
             if self._from_participant(sys._getframe(1)):
                 self.check(name, 1 if str(name).startswith(".") else 0)
+                return self.view(real_import_module(name, package))
             return real_import_module(name, package)
 
         importlib.import_module = import_module
