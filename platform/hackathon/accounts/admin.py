@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from hackathon.accounts.models import ApiToken, Membership, Team
 from hackathon.accounts.selectors import user_is_organizer
+from hackathon.accounts.services import team_name_key
 
 
 def _organizer_may_use_admin(request: HttpRequest) -> bool:
@@ -36,6 +39,10 @@ class TeamAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return super().get_queryset(request).annotate(n_members=Count("memberships"))
+
+    def save_model(self, request: HttpRequest, obj: Team, form: Any, change: bool) -> None:
+        obj.name_key = team_name_key(obj.name)  # a rename keeps the uniqueness key in step
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="Members", ordering="n_members")
     def member_count(self, obj: Team) -> int:

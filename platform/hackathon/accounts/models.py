@@ -2,11 +2,14 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
 
 
 class Team(models.Model):
     name = models.CharField(max_length=60)
+    # NFKC + casefold of the name, filled by the service: the database compares names ignoring
+    # case in every script (SQLite's lower() folds ASCII only). NULL only for rows made
+    # outside accounts.services (fixtures, seeding).
+    name_key = models.CharField(max_length=240, null=True, blank=True, editable=False)  # noqa: DJ001 - NULLs do not clash in the unique constraint
     invite_code = models.CharField(max_length=32, unique=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -14,7 +17,7 @@ class Team(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("name"), name="team_name_unique_ci")]
+        constraints = [models.UniqueConstraint(fields=["name_key"], name="team_name_key_unique")]
         ordering = ["name"]
 
     def __str__(self) -> str:

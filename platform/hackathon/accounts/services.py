@@ -64,6 +64,12 @@ def team_name_clean(name: str | None) -> str:
     return cleaned
 
 
+def team_name_key(name: str) -> str:
+    """What two names must share to count as the same team: NFKC + casefold (so "ÉQUIPE" is
+    "équipe", "STRASSE" is "straße", and full-width letters are plain ones)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 def _already_in_team(user: AbstractBaseUser) -> ValidationError:
     team = Membership.objects.select_related("team").get(user=user).team
     return ValidationError(
@@ -89,9 +95,12 @@ def team_create(*, user: AbstractBaseUser, name: str) -> Team:
         with transaction.atomic():
             if Membership.objects.filter(user=user).exists():
                 raise _already_in_team(user)
-            if Team.objects.filter(name__iexact=name).exists():
+            key = team_name_key(name)
+            if Team.objects.filter(name_key=key).exists():
                 raise _name_taken(name)
-            team = Team.objects.create(name=name, invite_code=_new_invite_code(), created_by=user)
+            team = Team.objects.create(
+                name=name, name_key=key, invite_code=_new_invite_code(), created_by=user
+            )
             Membership.objects.create(user=user, team=team)
     except IntegrityError:
         # A concurrent request won the race; the constraints said no.
