@@ -36,6 +36,28 @@ DEFAULT_ALLOWED_IMPORTS: tuple[str, ...] = (
 
 SOLUTION_MAX_BYTES = 1024 * 1024
 
+# Under a challenge's gradient-descent-only rule the solution may not call these (by any
+# route): numpy's closed-form solvers and decompositions. Products, norms, determinants and
+# the like stay allowed. One list, read by the upload pre-check and by the sandbox.
+CLOSED_FORM_FUNCTIONS: tuple[str, ...] = (
+    "numpy.linalg.solve",
+    "numpy.linalg.lstsq",
+    "numpy.linalg.inv",
+    "numpy.linalg.pinv",
+    "numpy.linalg.tensorsolve",
+    "numpy.linalg.tensorinv",
+    "numpy.linalg.qr",
+    "numpy.linalg.svd",
+    "numpy.linalg.svdvals",
+    "numpy.linalg.eig",
+    "numpy.linalg.eigh",
+    "numpy.linalg.eigvals",
+    "numpy.linalg.eigvalsh",
+    "numpy.linalg.cholesky",
+    "numpy.polyfit",
+    "numpy.polynomial",
+)
+
 
 class Verdict(enum.StrEnum):
     SCORED = "scored"
@@ -46,6 +68,7 @@ class Verdict(enum.StrEnum):
     MEMORY_LIMIT = "memory_limit"
     OUTPUT_LIMIT = "output_limit"
     INVALID_PREDICTIONS = "invalid_predictions"
+    RULE_VIOLATION = "rule_violation"
     INTERNAL_ERROR = "internal_error"
 
     @property
@@ -67,6 +90,7 @@ _LABELS = {
     Verdict.MEMORY_LIMIT: "Memory limit exceeded",
     Verdict.OUTPUT_LIMIT: "Output limit exceeded",
     Verdict.INVALID_PREDICTIONS: "Invalid predictions",
+    Verdict.RULE_VIOLATION: "Rule violation",
     Verdict.INTERNAL_ERROR: "Internal error",
 }
 
@@ -109,6 +133,10 @@ class GradingJob:
     allowed_imports: tuple[str, ...] = DEFAULT_ALLOWED_IMPORTS
     seed: int = 42
     limits: Limits = field(default_factory=Limits)
+    # The challenge's gradient-descent-only rule: CLOSED_FORM_FUNCTIONS are refused and the
+    # model must keep a loss_curve_ of at least min_loss_curve_points finite values.
+    gradient_descent_only: bool = False
+    min_loss_curve_points: int = 0
 
 
 @dataclass
@@ -128,3 +156,10 @@ class GradingResult:
     diagnostics: list[dict] = field(default_factory=list)  # [{"code", "title", "detail"}]
     sandbox_level: str = ""
     wall_seconds: float | None = None
+    # Measured by trusted code: CPU seconds of the whole sandbox (fit + predict).
+    cpu_seconds: float | None = None
+    # numpy floating-point events during fit: {"overflow": n, "invalid": n, "divide": n,
+    # "first_epoch": int | None}.
+    fp_events: dict = field(default_factory=dict)
+    # What the solution declares (hyperparameters_), validated: str -> number/str/bool.
+    hyperparameters: dict = field(default_factory=dict)
