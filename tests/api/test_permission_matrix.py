@@ -217,8 +217,12 @@ def test_the_private_score_stays_hidden_from_the_team_until_the_reveal(
     assert mine["public_score"] == 55.5
     assert mine["private_score"] is None
     assert as_role("organizer").get(path).json()["private_score"] == 57.25
+    # A reveal recorded while submissions are open shows nothing: teams could probe.
     challenge.revealed_at = timezone.now()
     challenge.save(update_fields=["revealed_at"])
+    assert as_role("member").get(path).json()["private_score"] is None
+    challenge.end_at = timezone.now()
+    challenge.save(update_fields=["end_at"])
     assert as_role("member").get(path).json()["private_score"] == 57.25
 
 

@@ -94,6 +94,7 @@ def test_a_frozen_board_hides_a_later_score_from_other_teams_until_the_organizer
     organizer.reload()
     assert shows_score(organizer, new_score), numbers_on(organizer)
     assert rank_of(organizer, FROSTY) < rank_of(organizer, WARM)
+    organizer.get_by_label(re.compile("revealing closes them")).check()
     organizer.get_by_role("button", name=re.compile("Reveal", re.I)).click()
     expect(organizer.get_by_role("main")).to_contain_text("Revealed")
 

@@ -45,10 +45,70 @@ def test_freeze_then_unfreeze_then_reveal(challenge, organizer_client, member_b,
     assert leaderboard_view(challenge=challenge, viewer=member_b).rows[0].score == 0.9
     assert not viewer_visibility(challenge=challenge, viewer=member_b).may_see_private
 
-    organizer_client.post(f"{base}/reveal/")
+    organizer_client.post(f"{base}/reveal/", {"close_submissions": "1"})
     challenge.refresh_from_db()
     assert challenge.revealed_at is not None
+    assert challenge.has_ended and not challenge.is_open
     assert viewer_visibility(challenge=challenge, viewer=member_b).may_see_private
+
+
+def test_revealing_while_submissions_are_open_is_refused_and_changes_nothing(
+    challenge, organizer_client, client_a, team_a
+) -> None:
+    scored(challenge, team_a, 0.7, private=0.31337)
+    response = organizer_client.post(f"/leaderboard/{challenge.slug}/actions/reveal/", follow=True)
+    assert "Submissions are still open" in response.content.decode()
+    challenge.refresh_from_db()
+    assert challenge.revealed_at is None and challenge.is_open
+    # Nothing private reached the team by any channel.
+    assert client_a.get(f"/leaderboard/{challenge.slug}/private/").status_code == 403
+    assert client_a.get(f"/leaderboard/{challenge.slug}/data.json?kind=private").status_code == 403
+    assert "0.31337" not in client_a.get(f"/api/v1/submissions/").content.decode()
+
+
+def test_the_reveal_page_says_that_it_closes_open_submissions(challenge, organizer_client) -> None:
+    page = organizer_client.get(f"/leaderboard/{challenge.slug}/").content.decode()
+    assert "revealing closes them now" in page
+    assert 'name="close_submissions"' in page
+    Challenge.objects.filter(pk=challenge.pk).update(end_at=timezone.now())
+    page = organizer_client.get(f"/leaderboard/{challenge.slug}/").content.decode()
+    assert 'name="close_submissions"' not in page
+
+
+def test_a_reveal_later_reopened_shows_no_private_score_while_open(
+    challenge, organizer_client, member_a, team_a
+) -> None:
+    scored(challenge, team_a, 0.7, private=0.2)
+    organizer_client.post(
+        f"/leaderboard/{challenge.slug}/actions/reveal/", {"close_submissions": "1"}
+    )
+    assert viewer_visibility(
+        challenge=Challenge.objects.get(pk=challenge.pk), viewer=member_a
+    ).may_see_private
+    # The organizer moves the end later again: submissions reopen, the private board hides.
+    Challenge.objects.filter(pk=challenge.pk).update(end_at=timezone.now() + timedelta(hours=1))
+    reopened = Challenge.objects.get(pk=challenge.pk)
+    assert reopened.is_open
+    assert not viewer_visibility(challenge=reopened, viewer=member_a).may_see_private
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/phish", "//evil.example/x", "http://evil.example", "/\\evil.example"],
+)
+def test_a_phase_action_never_redirects_off_the_site(challenge, organizer_client, target) -> None:
+    response = organizer_client.post(
+        f"/leaderboard/{challenge.slug}/actions/freeze/", {"next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/leaderboard/{challenge.slug}/"
+
+
+def test_a_phase_action_follows_a_next_path_on_the_site(challenge, organizer_client) -> None:
+    response = organizer_client.post(
+        f"/leaderboard/{challenge.slug}/actions/freeze/", {"next": "/dashboard/?x=1"}
+    )
+    assert response["Location"] == "/dashboard/?x=1"
 
 
 def test_unfreezing_a_board_that_is_not_frozen_says_so(challenge, organizer_client) -> None:
@@ -60,6 +120,7 @@ def test_unfreezing_a_board_that_is_not_frozen_says_so(challenge, organizer_clie
 
 def test_revealing_twice_is_refused_and_keeps_the_first_time(challenge, organizer_client) -> None:
     url = f"/leaderboard/{challenge.slug}/actions/reveal/"
+    Challenge.objects.filter(pk=challenge.pk).update(end_at=timezone.now())
     organizer_client.post(url)
     first = Challenge.objects.get(pk=challenge.pk).revealed_at
     response = organizer_client.post(url, follow=True)
@@ -132,7 +193,8 @@ def test_team_names_cannot_inject_spreadsheet_formulas(challenge, client) -> Non
 
 def test_pages_render_for_every_role(challenge, client, client_a, organizer_client, team_a) -> None:
     scored(challenge, team_a, 0.5)
-    Challenge.objects.filter(pk=challenge.pk).update(revealed_at=timezone.now())
+    now = timezone.now()
+    Challenge.objects.filter(pk=challenge.pk).update(end_at=now, revealed_at=now)
     for c in (client, client_a, organizer_client):
         for path in ("", "private/", "shakeup/", "projector/"):
             assert c.get(f"/leaderboard/{challenge.slug}/{path}").status_code == 200, path

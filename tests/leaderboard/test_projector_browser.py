@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from django.conf import settings
@@ -58,7 +59,9 @@ def test_the_projector_plays_the_reveal_top_down_when_the_organizer_reveals(
             )
             board = organizer.new_page()
             board.goto(f"http://{host}/leaderboard/{challenge.slug}/")
-            board.get_by_role("button", name="Reveal final standings").click()
+            # Submissions are open: the reveal asks to confirm that it closes them.
+            board.get_by_label(re.compile("revealing closes them")).check()
+            board.get_by_role("button", name="Close submissions and reveal final standings").click()
             expect(board.get_by_role("main")).to_contain_text("Revealed")
 
             expect(screen.locator("#pj-status")).to_have_text("Final standings", timeout=20_000)

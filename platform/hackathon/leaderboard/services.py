@@ -339,14 +339,32 @@ def leaderboard_unfreeze(*, challenge: Challenge, actor: AbstractBaseUser) -> Ch
     return locked
 
 
-def leaderboard_reveal(*, challenge: Challenge, actor: AbstractBaseUser) -> Challenge:
-    """Reveal the final standings: live public board and private board for everyone."""
+def leaderboard_reveal(
+    *, challenge: Challenge, actor: AbstractBaseUser, close_submissions: bool = False
+) -> Challenge:
+    """Reveal the final standings: live public board and private board for everyone.
+
+    Only once submissions are closed: a private score shown while teams can still submit
+    lets them probe the private rows. A challenge still open is refused unless the
+    organizer confirmed `close_submissions`, which ends it now, in the same transaction.
+    """
     _require_organizer(actor, "reveal the final standings")
     with transaction.atomic():
         locked = _lock_challenge(challenge.pk)
         if locked.revealed_at:
             raise ValidationError("The final standings are already revealed.")
-        _set_phase(locked, revealed_at=timezone.now())
+        now = timezone.now()
+        if not locked.has_ended:
+            if not close_submissions:
+                raise ValidationError(
+                    "Submissions are still open: revealing now would show teams private "
+                    "scores they could probe. Close submissions first, or confirm that "
+                    "the reveal closes them now."
+                )
+            if locked.start_at and locked.start_at > now:
+                raise ValidationError("The challenge has not started; there is nothing to reveal.")
+            _set_phase(locked, end_at=now)
+        _set_phase(locked, revealed_at=now)
     _publish_phase(locked, "revealed")
     return locked
 

@@ -24,6 +24,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -241,19 +242,34 @@ def _organizer_challenge(request: HttpRequest, slug: str) -> Challenge:
     return get_object_or_404(Challenge, slug=slug)
 
 
+def _redirect_target(request: HttpRequest, default: str) -> str:
+    """The posted `next` if it stays on this site (a relative path or an allowed host over
+    the request's scheme), else `default`: never an open redirect."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else default
+
+
 @require_POST
 def phase_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
     challenge = _organizer_challenge(request, slug)
     if action not in _PHASE_ACTIONS:
         raise Http404("No such action.")
     service, done = _PHASE_ACTIONS[action]
+    options = {}
+    if action == "reveal":
+        # The page asks for this confirmation, saying that the reveal ends the challenge.
+        options["close_submissions"] = request.POST.get("close_submissions") == "1"
     try:
-        service(challenge=challenge, actor=request.user)
+        service(challenge=challenge, actor=request.user, **options)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, done)
-    return redirect(request.POST.get("next") or reverse("leaderboard:public", args=[slug]))
+    default = reverse("leaderboard:public", args=[slug])
+    return redirect(_redirect_target(request, default))
 
 
 @require_POST

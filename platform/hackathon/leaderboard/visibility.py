@@ -12,9 +12,11 @@ The rule (stated on the leaderboard page):
 - Everyone else sees the public board as it was at the freeze while the challenge is
   frozen (after `freeze_at`, until "unfreeze" or "reveal"); a team's own newer scores
   are shown to that team only.
-- Everyone else sees the private board and the shake-up once the organizer revealed
-  them, or once the challenge ended if it is not frozen (a frozen challenge waits for
-  the reveal).
+- Everyone else sees the private board and the shake-up only once submissions are
+  closed (the challenge ended), and then once the organizer revealed them or at once if
+  the challenge is not frozen (a frozen challenge waits for the reveal). A private score
+  is never shown to participants while they can still submit, even if the end time is
+  moved later after a reveal: that would let a team probe the private rows.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def viewer_visibility(*, challenge: Challenge, viewer: Viewer) -> Visibility:
     if user_is_organizer(viewer):
         return Visibility(True, _team_id(viewer), public_frozen=False, may_see_private=True)
     frozen = challenge.is_frozen
-    may_see_private = bool(challenge.revealed_at) or (challenge.has_ended and not frozen)
+    may_see_private = challenge.has_ended and (bool(challenge.revealed_at) or not frozen)
     return Visibility(
         False, _team_id(viewer), public_frozen=frozen, may_see_private=may_see_private
     )
