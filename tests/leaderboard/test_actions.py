@@ -63,7 +63,7 @@ def test_revealing_while_submissions_are_open_is_refused_and_changes_nothing(
     # Nothing private reached the team by any channel.
     assert client_a.get(f"/leaderboard/{challenge.slug}/private/").status_code == 403
     assert client_a.get(f"/leaderboard/{challenge.slug}/data.json?kind=private").status_code == 403
-    assert "0.31337" not in client_a.get(f"/api/v1/submissions/").content.decode()
+    assert "0.31337" not in client_a.get("/api/v1/submissions/").content.decode()
 
 
 def test_the_reveal_page_says_that_it_closes_open_submissions(challenge, organizer_client) -> None:
