@@ -34,7 +34,7 @@ class PrecheckResult:
 _ANALYSIS = r"""
 import ast
 
-def analyse(source, allowed):
+def analyse(source, allowed, needs_proba=False, proba_message=''):
     allowed = set(allowed)
     listed = ", ".join(sorted(allowed))
     try:
@@ -78,40 +78,100 @@ def analyse(source, allowed):
                 if top not in allowed:
                     return forbidden(top, node.lineno)
 
-    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    # The class Model as Python will resolve it: classes and aliases at module level (also
+    # inside top-level if/try/with blocks), bases defined in this file, names bound in the
+    # class body, and attributes assigned after it (Model.fit = Model.train, setattr).
+    def top_level(body):
+        for n in body:
+            yield n
+            if isinstance(n, ast.If):
+                yield from top_level(n.body)
+                yield from top_level(n.orelse)
+            elif isinstance(n, ast.Try):
+                for part in (n.body, n.orelse, n.finalbody, *[h.body for h in n.handlers]):
+                    yield from top_level(part)
+            elif isinstance(n, ast.With):
+                yield from top_level(n.body)
+
+    statements = list(top_level(tree.body))
+    classes = {n.name: n for n in statements if isinstance(n, ast.ClassDef)}
     aliases = {}
-    for n in tree.body:
-        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name):
-            for t in n.targets:
-                if isinstance(t, ast.Name):
-                    aliases[t.id] = n.value.id
+    unknown = set()  # names bound to something this analysis cannot see through
+    added = {}  # class name -> attribute names assigned after the class body
+    for n in statements:
+        if isinstance(n, ast.Assign):
+            targets, value = n.targets, n.value
+        elif isinstance(n, ast.AnnAssign) and n.value is not None:
+            targets, value = [n.target], n.value
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom)):
+            names = [n.name] if hasattr(n, "name") else [a.asname or a.name for a in n.names]
+            unknown.update(names)
+            continue
+        elif (isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+              and isinstance(n.value.func, ast.Name) and n.value.func.id == "setattr"
+              and len(n.value.args) >= 2 and isinstance(n.value.args[0], ast.Name)
+              and isinstance(n.value.args[1], ast.Constant)
+              and isinstance(n.value.args[1].value, str)):
+            added.setdefault(n.value.args[0].id, set()).add(n.value.args[1].value)
+            continue
+        else:
+            continue
+        for t in targets:
+            if isinstance(t, ast.Name):
+                if isinstance(value, ast.Name):
+                    aliases[t.id] = value.id
+                else:
+                    unknown.add(t.id)
+            elif isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name):
+                added.setdefault(t.value.id, set()).add(t.attr)
+
+    def resolve(name, seen=()):
+        while name in aliases and name not in seen:
+            seen = (*seen, name)
+            name = aliases[name]
+        return name
+
+    for name in list(added):
+        target = resolve(name)
+        if target != name:
+            added.setdefault(target, set()).update(added.pop(name))
+
+    EMPTY_BASES = {"object", "ABC", "Generic", "Protocol"}
 
     def methods(name, seen):
-        # Method names of a class defined in this file, through its bases; None = unknowable.
-        name = aliases.get(name, name)
+        # Attribute names of a class defined in this file, through its bases; None = unknowable.
+        name = resolve(name)
         if name in seen:
             return set()
         seen.add(name)
         cls = classes.get(name)
         if cls is None:
             return None
-        found = set()
+        found = set(added.get(name, ()))
         for item in cls.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 found.add(item.name)
             elif isinstance(item, ast.Assign):
                 found.update(t.id for t in item.targets if isinstance(t, ast.Name))
+            elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                found.add(item.target.id)
         for base in cls.bases:
-            if isinstance(base, ast.Name) and base.id != "object":
-                inherited = methods(base.id, seen)
-                if inherited is None:
-                    return None
-                found |= inherited
-            elif not isinstance(base, ast.Name):
+            base_name = base.id if isinstance(base, ast.Name) else (
+                base.attr if isinstance(base, ast.Attribute) else None)
+            if base_name in EMPTY_BASES:
+                continue
+            if not isinstance(base, ast.Name):
                 return None
+            inherited = methods(base.id, seen)
+            if inherited is None:
+                return None
+            found |= inherited
         return found
 
-    if "Model" not in classes and aliases.get("Model") not in classes:
+    model = resolve("Model")
+    if model not in classes:
+        if model in unknown or "Model" in unknown:
+            return {"verdict": None, "message": ""}  # made at run time: the run will tell
         return {"verdict": "syntax_error", "message":
                 "solution.py must define a class named Model (with fit and predict)"}
     found = methods("Model", set())
@@ -120,6 +180,8 @@ def analyse(source, allowed):
         if missing:
             return {"verdict": "syntax_error", "message":
                     "class Model must define " + " and ".join(f"{m}()" for m in missing)}
+        if needs_proba and "predict_proba" not in found:
+            return {"verdict": "syntax_error", "message": proba_message}
     return {"verdict": None, "message": ""}
 """
 
@@ -128,7 +190,7 @@ _CHILD = (
     _ANALYSIS
     + """
 import json, sys
-print(json.dumps(analyse(sys.stdin.buffer.read().decode("utf-8"), json.loads(sys.argv[1]))))
+print(json.dumps(analyse(sys.stdin.buffer.read().decode("utf-8"), *json.loads(sys.argv[1]))))
 """
 )
 
@@ -143,8 +205,42 @@ exec(compile(_ANALYSIS, "<precheck>", "exec"), _namespace)  # noqa: S102 - our o
 _analyse = _namespace["analyse"]
 
 
-def precheck(source: str | bytes, allowed_imports: tuple[str, ...] | list[str]) -> PrecheckResult:
-    """Check a solution without running it. Never raises for bad input."""
+def proba_fix(metric: str, task: str) -> str:
+    """What a Model without predict_proba is told on a challenge ranked by `metric`."""
+    if task == "multiclass":
+        example = (
+            "    def predict_proba(self, X):\n"
+            "        z = X @ self.W + self.b                       # your model's class scores\n"
+            "        e = np.exp(z - z.max(axis=1, keepdims=True))  # softmax\n"
+            "        return e / e.sum(axis=1, keepdims=True)"
+        )
+    else:
+        example = (
+            "    def predict_proba(self, X):\n"
+            "        p = 1 / (1 + np.exp(-(X @ self.w + self.b)))  # sigmoid of your model's score\n"
+            "        return np.column_stack([1 - p, p])            # one column per class"
+        )
+    return (
+        f"This challenge is ranked by {metric}, which scores predicted probabilities, so class "
+        "Model must define predict_proba(X): one row per sample, one probability per class, "
+        "rows summing to 1 (predict() alone gives labels, which cannot be scored by "
+        f"{metric}). Add a method like this to Model:\n\n{example}\n\n"
+        "(use your model's own weights and score function; nothing was charged for this upload)"
+    )
+
+
+def precheck(
+    source: str | bytes,
+    allowed_imports: tuple[str, ...] | list[str],
+    *,
+    proba_metric: str | None = None,
+    task: str = "binary",
+) -> PrecheckResult:
+    """Check a solution without running it. Never raises for bad input.
+
+    `proba_metric`: the name of a metric the challenge ranks or reports that needs
+    Model.predict_proba (log_loss, roc_auc); such a Model without it is refused here.
+    """
     if isinstance(source, str):
         try:
             data = source.encode("utf-8")
@@ -168,21 +264,26 @@ def precheck(source: str | bytes, allowed_imports: tuple[str, ...] | list[str]) 
         )
     if b"\x00" in data:
         return PrecheckResult(False, Verdict.SYNTAX_ERROR, "solution.py contains a NUL byte")
+    options = [
+        list(allowed_imports),
+        proba_metric is not None,
+        proba_fix(proba_metric, task) if proba_metric else "",
+    ]
     if len(data) <= IN_PROCESS_MAX_BYTES:
-        return _parse_in_process(data, list(allowed_imports))
-    return _parse_in_child(data, list(allowed_imports))
+        return _parse_in_process(data, options)
+    return _parse_in_child(data, options)
 
 
-def _parse_in_process(data: bytes, allowed: list[str]) -> PrecheckResult:
+def _parse_in_process(data: bytes, options: list) -> PrecheckResult:
     try:
-        answer = _analyse(data.decode("utf-8"), allowed)
+        answer = _analyse(data.decode("utf-8"), *options)
     except (RecursionError, MemoryError):
         answer = {"verdict": "syntax_error", "message": "solution.py is nested too deeply to parse"}
     return _result(answer)
 
 
-def _parse_in_child(data: bytes, allowed: list[str]) -> PrecheckResult:
-    argv = [sys.executable, "-I", "-S", "-c", _CHILD, json.dumps(allowed)]
+def _parse_in_child(data: bytes, options: list) -> PrecheckResult:
+    argv = [sys.executable, "-I", "-S", "-c", _CHILD, json.dumps(options)]
     prlimit = shutil.which("prlimit")
     if prlimit:
         argv = [

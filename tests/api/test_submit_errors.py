@@ -11,7 +11,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.utils import timezone
+from hackathon.challenges.bundle import read_bundle_dir
+from hackathon.challenges.services import challenge_load_bundle
 from hackathon.submissions.models import Submission
+
+from tests.api.conftest import BUNDLE
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +181,33 @@ def test_non_string_json_code_is_a_400_not_coerced_to_text(
     assert response.status_code == 400, response.content
     assert "code" in response.json()["fields"]
     assert not Submission.objects.exists()
+
+
+LABELS_ONLY = (
+    "import numpy as np\n\nclass Model:\n    def fit(self, X, y):\n        return self\n\n"
+    "    def predict(self, X):\n        return np.zeros(len(X), dtype=int)\n"
+)
+
+
+def test_a_label_only_classifier_on_a_log_loss_challenge_is_refused_with_the_fix(
+    as_role: Callable[[str], Client], team_a: Any
+) -> None:
+    bundle = BUNDLE.parent / "breast-cancer-sgd"
+    challenge = challenge_load_bundle(
+        files=dict(read_bundle_dir(bundle)), origin=str(bundle)
+    ).challenge
+    challenge.daily_quota = 1
+    challenge.save(update_fields=["daily_quota"])
+    client = as_role("member")
+    for _ in range(3):  # refused uploads use no quota: the same answer every time
+        response = submit(client, challenge.slug, code=LABELS_ONLY)
+        assert response.status_code == 400
+        body = response.json()
+        assert body["code"] == "precheck_failed"
+        assert "predict_proba" in body["message"]
+        assert "log_loss" in body["message"]
+    assert not Submission.objects.exists()
+    with_proba = LABELS_ONLY + (
+        "\n    def predict_proba(self, X):\n        return np.full((len(X), 2), 0.5)\n"
+    )
+    assert submit(client, challenge.slug, code=with_proba).status_code == 201

@@ -74,7 +74,15 @@ def challenge_manifest(challenge: Challenge) -> dict:
 
 
 def starter_kit_readme(challenge: Challenge) -> str:
-    proba = " and `predict_proba`" if challenge.metric in ("log_loss", "roc_auc") else ""
+    proba_metrics = {"log_loss", "roc_auc"} & {challenge.metric, *challenge.extra_metrics}
+    proba = (
+        " and `predict_proba`. This challenge is scored on predicted probabilities"
+        f" ({', '.join(sorted(proba_metrics))}): `predict_proba(X)` returns one row per"
+        " sample and one probability per class, and an upload without it is refused at"
+        " once (no quota used)"
+        if proba_metrics
+        else ""
+    )
     return f"""# {challenge.title}: starter kit
 
 Task: {challenge.get_task_display()}. Ranked by **{challenge.get_metric_display()}**

@@ -79,9 +79,18 @@ def live_stream_url() -> str:
 
 
 # --- grader ---------------------------------------------------------------------------
-def precheck(source: str, allowed_imports: tuple[str, ...]) -> tuple[bool, str, str]:
-    """(ok, verdict, message) from the grader's static pre-check."""
+def precheck(
+    source: str,
+    allowed_imports: tuple[str, ...],
+    *,
+    metrics: tuple[str, ...] = (),
+    task: str = "binary",
+) -> tuple[bool, str, str]:
+    """(ok, verdict, message) from the grader's static pre-check; `metrics` are the ranked and
+    extra metrics (a Model must have predict_proba when one of them scores probabilities)."""
     from grader.precheck import precheck as check
+    from grader.scoring import METRICS
 
-    result = check(source, allowed_imports)
+    proba_metric = next((m for m in metrics if m in METRICS and METRICS[m].needs_proba), None)
+    result = check(source, allowed_imports, proba_metric=proba_metric, task=task)
     return bool(result.ok), str(result.verdict or ""), str(result.message or "")

@@ -169,7 +169,12 @@ def submission_create(
         )
     if not code.strip():
         raise PrecheckFailed(f"{filename} is empty.", verdict="syntax_error")
-    ok, verdict, message = peers.precheck(code, allowed_imports_for(challenge))
+    ok, verdict, message = peers.precheck(
+        code,
+        allowed_imports_for(challenge),
+        metrics=(challenge.metric, *(challenge.extra_metrics or ())),
+        task=challenge.task,
+    )
     if not ok:
         raise PrecheckFailed(message or f"{filename} did not pass the pre-check.", verdict=verdict)
 
