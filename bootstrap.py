@@ -23,8 +23,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 
 DEBIAN_PACKAGES = {
-    "up": ["bubblewrap"],
-    "test": ["bubblewrap", "chromium", "fonts-dejavu-core"],
+    "up": ["bubblewrap", "libseccomp2"],
+    "test": ["bubblewrap", "libseccomp2", "chromium", "fonts-dejavu-core"],
 }
 
 

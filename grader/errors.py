@@ -6,3 +6,10 @@ class InternalError(Exception):
 
     Never the participant's fault: the caller retries and never charges the team.
     """
+
+
+class ConfigError(InternalError):
+    """The grader's configuration cannot work (a GRADER_* variable or what it names).
+
+    The message is one line that names the variable and the fix.
+    """

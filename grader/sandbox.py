@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sysconfig
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ from pathlib import Path
 
 from grader import runtime as rt
 from grader.contract import Limits, SandboxLevel
-from grader.errors import InternalError
+from grader.errors import ConfigError, InternalError
 from grader.seccomp import UnsupportedArchitecture, deny_filter
-from grader.slots import Slot, kill_uid_processes, slot_lease
+from grader.slots import Slot, check_uid_range, slot_lease
 from grader.supervisor import SandboxRun, supervise
 
 STARTUP_CPU_S = 10  # CPU seconds allowed on top of the time limit (backstop to the wall clock)
@@ -60,6 +61,7 @@ class SandboxConfig:
 
     @classmethod
     def from_env(cls) -> SandboxConfig:
+        """The configuration from GRADER_* variables; ConfigError (one line) when one is wrong."""
         default_state = (
             "/var/lib/hackathon-sandbox"
             if os.geteuid() == 0
@@ -68,14 +70,37 @@ class SandboxConfig:
                 "hackathon-sandbox",
             )
         )
+        bwrap = os.environ.get("GRADER_BWRAP")
+        if bwrap:
+            if not os.path.isfile(bwrap) or not os.access(bwrap, os.X_OK):
+                what = "is not executable" if os.path.isfile(bwrap) else "names no file"
+                raise ConfigError(
+                    f"GRADER_BWRAP={bwrap} {what}: unset it to use the installed bubblewrap, "
+                    "or name an executable bwrap"
+                )
+        else:
+            bwrap = find_bwrap()
         return cls(
-            state_dir=Path(os.environ.get("GRADER_STATE_DIR", default_state)),
-            uid_base=int(os.environ.get("GRADER_UID_BASE", "61000")),
-            slots=int(os.environ.get("GRADER_SLOTS", "32")),
+            state_dir=Path(os.environ.get("GRADER_STATE_DIR") or default_state),
+            uid_base=_env_int("GRADER_UID_BASE", 61000, minimum=1000),
+            slots=_env_int("GRADER_SLOTS", 32, minimum=1),
             allow_degraded=os.environ.get("GRADER_INSECURE_NO_SANDBOX", "") == "1",
-            bwrap=os.environ.get("GRADER_BWRAP") or find_bwrap(),
+            bwrap=bwrap,
             mount_proc=os.environ.get("GRADER_SANDBOX_PROC", "1") != "0",
         )
+
+
+def _env_int(name: str, default: int, *, minimum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name}={raw} is not a whole number of at least {minimum}")
+    return value
 
 
 def find_bwrap() -> str | None:
@@ -116,14 +141,9 @@ class Sandbox:
             except UnsupportedArchitecture:
                 if self.level is SandboxLevel.STRONG:
                     self.level = SandboxLevel.STANDARD
-        try:
-            config.state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InternalError(
-                f"cannot create the sandbox state dir {config.state_dir}: {exc}"
-            ) from exc
-        if not os.access(config.state_dir, os.W_OK | os.X_OK):
-            raise InternalError(f"the sandbox state dir {config.state_dir} is not writable")
+        _check_state_dir(config.state_dir)
+        if self.level is SandboxLevel.STRONG:
+            check_uid_range(uid_base=config.uid_base, count=config.slots)
         if self.is_root and self.level is not SandboxLevel.DEGRADED:
             self.runtime = rt.private_runtime(config.state_dir)
             self.bwrap = rt.runnable_by_anyone(Path(config.bwrap or "bwrap"), config.state_dir)
@@ -240,9 +260,7 @@ class Sandbox:
     ) -> SandboxRun:
         """Run the harness once. `pass_fds` maps config keys to fds the harness reads."""
         if self.level is SandboxLevel.STRONG:
-            with slot_lease(
-                self.config.state_dir, count=self.config.slots, uid_base=self.config.uid_base
-            ) as slot:
+            with slot_lease(count=self.config.slots, uid_base=self.config.uid_base) as slot:
                 self.used_uids.add(slot.uid)
                 return self._run(harness_config, pass_fds, limits, array_cap, progress, slot)
         return self._run(harness_config, pass_fds, limits, array_cap, progress, None)
@@ -322,12 +340,22 @@ class Sandbox:
                     os.close(fd)
                 except OSError:
                     pass
-            if slot is not None:
-                kill_uid_processes(slot.uid)  # also when the run failed: the uid is dedicated
         if run.pid_namespace:
             self.recent_namespaces = [*self.recent_namespaces[-99:], run.pid_namespace]
         run.wall_seconds = time.monotonic() - started
         return run
+
+
+def _check_state_dir(state_dir: Path) -> None:
+    try:
+        state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        probe = tempfile.TemporaryFile(dir=state_dir)
+        probe.close()
+    except OSError as exc:
+        raise ConfigError(
+            f"GRADER_STATE_DIR={state_dir} is not writable ({exc.strerror or exc}): point it at "
+            "a directory this user can create and write, on a local disk"
+        ) from exc
 
 
 def _user_task_count(uid: int) -> int:
