@@ -139,7 +139,7 @@ class Stack:
         os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")})
         os.environ["DJANGO_SETTINGS_MODULE"] = "hackathon.settings"
         os.environ["HACKATHON_VAR_DIR"] = env["HACKATHON_VAR_DIR"]
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - the project's own commands
             [sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v", "0"],
             env=env,
             check=True,
@@ -171,7 +171,7 @@ class Stack:
 
         log = (self.workdir / "redis.log").open("wb")
         self.processes.append(
-            subprocess.Popen(
+            subprocess.Popen(  # noqa: S603 - the project's own commands
                 [
                     find_redis_server(),
                     "--bind",
@@ -209,7 +209,7 @@ class Stack:
         env.update(
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
-            SECRET_KEY="benchmark-only-secret-key-not-for-production",
+            SECRET_KEY="benchmark-only-secret-key-not-for-production",  # noqa: S106 - a throwaway stack on 127.0.0.1
             DJANGO_SETTINGS_MODULE="hackathon.settings",
             DEBUG="0",
             HACKATHON_VAR_DIR=str(self.workdir / "var"),
@@ -243,7 +243,7 @@ class Stack:
             DATASET_CACHE_DIR=str(workdir / "datasets"),
             LOG_LEVEL="INFO",
         )
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - the project's own commands
             [
                 sys.executable,
                 "-m",
@@ -293,7 +293,7 @@ class Stack:
     def start_web(self) -> tuple[subprocess.Popen, int]:
         port = free_port()
         log_path = self.workdir / "web.log"
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - the project's own commands
             [
                 sys.executable,
                 "-m",
@@ -379,7 +379,7 @@ class Stack:
         users = get_user_model()
         out = []
         for i in range(count):
-            user = users.objects.create_user(username=f"{prefix}{i}", password="bench-password-1")
+            user = users.objects.create_user(username=f"{prefix}{i}", password="bench-password-1")  # noqa: S106 - benchmark users on a throwaway database
             out.append((user, team_create(user=user, name=f"{prefix.title()} {i}")))
         return out
 

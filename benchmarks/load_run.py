@@ -52,7 +52,7 @@ class VirtualUser(threading.Thread):
         super().__init__(daemon=True)
         self.port, self.slug, self.cookie, self.token = port, slug, cookie, token
         self.submission_id = submission_id
-        self.random = random.Random(seed)
+        self.random = random.Random(seed)  # noqa: S311 - a seeded, reproducible load pattern
         self.until = until
         self.results = results
         self.accepted: list[int] = []

@@ -66,7 +66,8 @@ class Client:
             pass
 
     async def listen(self) -> None:
-        assert self.reader is not None
+        if self.reader is None:
+            raise RuntimeError("listen() before connect()")
         while True:
             line = await self.reader.readline()
             if not line:

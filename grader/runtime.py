@@ -102,7 +102,7 @@ def _harness_source() -> bytes:
 
 def _make_world_readable(root: Path) -> None:
     for dirpath, _dirnames, filenames in os.walk(root):
-        os.chmod(dirpath, 0o755)
+        os.chmod(dirpath, 0o755)  # noqa: S103 - read-only runtime tree the sandbox user must traverse
         for name in filenames:
             path = os.path.join(dirpath, name)
             if os.path.islink(path):

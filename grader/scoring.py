@@ -95,8 +95,8 @@ def _shape_text(shape: tuple[int, ...] | list[int] | None) -> str:
 
 
 def validate_predictions(
-    arr: np.ndarray | None, *, task: str, n_rows: int, n_classes: int | None, shape=None
-) -> np.ndarray:  # noqa: ANN001
+    arr: np.ndarray | None, *, task: str, n_rows: int, n_classes: int | None, shape: tuple[int, ...] | None = None
+) -> np.ndarray:
     """Values (regression) or int64 labels (classification), shape (n_rows,)."""
     if arr is None:
         raise InvalidPredictions(f"expected shape ({n_rows},), got {_shape_text(shape)}")
@@ -124,8 +124,8 @@ def validate_predictions(
 
 
 def validate_proba(
-    arr: np.ndarray | None, *, n_rows: int, n_classes: int, shape=None
-) -> np.ndarray:  # noqa: ANN001
+    arr: np.ndarray | None, *, n_rows: int, n_classes: int, shape: tuple[int, ...] | None = None
+) -> np.ndarray:
     """(n_rows, n_classes) probabilities; for two classes (n_rows,) means P(class 1)."""
     expected = f"({n_rows}, {n_classes})"
     if arr is None:
@@ -195,11 +195,11 @@ def _resample_stat(
     """The metric for each resample, given per-row multiplicities `counts` (B x n)."""
     n = counts.sum(axis=1).astype(np.float64)
     if name in ("rmse", "mae"):
-        err = (y - pred) ** 2 if name == "rmse" else np.abs(y - pred)  # type: ignore[operator]
+        err = (y - pred) ** 2 if name == "rmse" else np.abs(y - pred)
         mean = counts @ err / n
         return np.sqrt(mean) if name == "rmse" else mean
     if name == "r2":
-        sse = counts @ ((y - pred) ** 2)  # type: ignore[operator]
+        sse = counts @ ((y - pred) ** 2)
         mean_y = counts @ y / n
         sst = counts @ (y**2) - n * mean_y**2
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -35,7 +35,7 @@ if not _secret:
             "SECRET_KEY is required when DEBUG is off. Set SECRET_KEY (or SECRET_KEY_FILE), "
             "or start the embedded platform with `hackathon up`, which makes one under var/."
         )
-    _secret = "insecure-development-key-only-for-local-use"
+    _secret = "insecure-development-key-only-for-local-use"  # noqa: S105 - the development fallback; production refuses to start without a key
 SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])

@@ -61,6 +61,18 @@ def test_login_to_an_unreachable_server_saves_nothing(capsys: pytest.CaptureFixt
     assert not config_path().exists()
 
 
+def test_a_server_url_that_is_not_http_is_refused_before_any_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the cli")
+    config_save(url=f"file://{secret}", token="hk_x")
+    assert main(["challenges"]) == 1
+    err = capsys.readouterr().err
+    assert "must start with http:// or https://" in err
+    assert "not for the cli" not in err
+
+
 def test_submitting_a_missing_file_names_it(capsys: pytest.CaptureFixture[str]) -> None:
     config_save(url="http://127.0.0.1:1", token="hk_x")
     assert main(["submit", "some-challenge", "nowhere/solution.py"]) == 1

@@ -23,7 +23,7 @@ from hackathon.accounts.selectors import user_is_organizer
 
 TEAM_NAME_MAX_LENGTH = 60
 TOKEN_NAME_MAX_LENGTH = 100
-TOKEN_PREFIX = "hk_"
+TOKEN_PREFIX = "hk_"  # noqa: S105 - a public prefix that marks a token, not a secret
 MAX_ACTIVE_TOKENS = 20
 
 

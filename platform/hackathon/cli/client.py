@@ -107,6 +107,10 @@ class ApiClient:
         timeout: float | None = None,
     ) -> Any:
         url = self.url(path, query)
+        if parse.urlsplit(url).scheme not in ("http", "https"):
+            raise ApiClientError(
+                f"Invalid server URL {self.base_url!r}: it must start with http:// or https://"
+            )
         headers = {"User-Agent": USER_AGENT, "Accept": accept, **self.headers}
         if self.token:
             headers["Authorization"] = f"Token {self.token}"
@@ -117,9 +121,9 @@ class ApiClient:
         elif json_body is not None:
             payload = json.dumps(json_body).encode()
             headers["Content-Type"] = "application/json"
-        req = request.Request(url, data=payload, headers=headers, method=method)
+        req = request.Request(url, data=payload, headers=headers, method=method)  # noqa: S310 - the scheme is checked above
         try:
-            return request.urlopen(req, timeout=timeout or self.timeout)  # noqa: S310 - http(s) only
+            return request.urlopen(req, timeout=timeout or self.timeout)  # noqa: S310 - checked above
         except error.HTTPError as exc:
             raw = exc.read()
             try:

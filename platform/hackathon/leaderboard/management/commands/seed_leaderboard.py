@@ -67,7 +67,7 @@ class Command(BaseCommand):
         teams = self._teams(n_teams)
         self._member(teams[len(teams) // 2])
         t0 = time.monotonic()
-        rows = _submission_rows(challenge, teams, n_subs, random.Random(opts["seed"]))
+        rows = _submission_rows(challenge, teams, n_subs, random.Random(opts["seed"]))  # noqa: S311 - seeded demo data
         if connection.vendor == "postgresql":
             _copy_rows(rows)
         else:
