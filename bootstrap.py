@@ -57,9 +57,9 @@ def ensure_installed(extras: str) -> None:
 
 def dpkg_has(package: str) -> bool:
     result = subprocess.run(  # noqa: S603 - fixed argv
-        ["dpkg-query", "-W", "-f=${Status}", package],
+        ["dpkg-query", "-W", "-f=${Status}", package],  # noqa: S607 - from PATH, as a shell would
         capture_output=True,
-        text=True,  # noqa: S607 - dpkg-query from PATH, as a shell would
+        text=True,
     )
     return result.returncode == 0 and "install ok installed" in result.stdout
 

@@ -29,6 +29,8 @@ import threading
 import time
 import traceback
 import types
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 SOLUTION_FILENAME = "solution.py"
 SOLUTION_MODULE = "solution"
@@ -97,6 +99,10 @@ class ImportGuard:
         """The filtered view of `module` given to the solution (anything else: as it is)."""
         if not isinstance(module, types.ModuleType):
             return module
+        return self.module_view(module)
+
+    def module_view(self, module: types.ModuleType) -> types.ModuleType:
+        """The filtered view of `module`: its submodules only through `_may_see`."""
         key = f"{module.__name__}@{id(module)}"
         view = self._views.get(key)
         if view is not None:
@@ -155,10 +161,17 @@ class ImportGuard:
             self.violation = self.violation or message
             raise ForbiddenImport(message, name=top)
 
-    def guarded_import(self, name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+    def guarded_import(
+        self,
+        name: str,
+        globals: Mapping[str, object] | None = None,  # noqa: A002 - __import__'s signature
+        locals: Mapping[str, object] | None = None,  # noqa: A002
+        fromlist: Sequence[str] | None = (),
+        level: int = 0,
+    ) -> types.ModuleType:
         if self._from_participant(sys._getframe(1)):
             self.check(name, level)
-            return self.view(self._real_import(name, globals, locals, fromlist, level))
+            return self.module_view(self._real_import(name, globals, locals, fromlist, level))
         return self._real_import(name, globals, locals, fromlist, level)
 
     def install(self) -> None:
@@ -166,10 +179,10 @@ class ImportGuard:
 
         real_import_module = importlib.import_module
 
-        def import_module(name: str, package: str | None = None):
+        def import_module(name: str, package: str | None = None) -> types.ModuleType:
             if self._from_participant(sys._getframe(1)):
                 self.check(name, 1 if str(name).startswith(".") else 0)
-                return self.view(real_import_module(name, package))
+                return self.module_view(real_import_module(name, package))
             return real_import_module(name, package)
 
         importlib.import_module = import_module
@@ -243,11 +256,15 @@ class ProgressReporter(threading.Thread):
             return
 
 
-def send_array(np, name: str, value: object, expected_size: int) -> None:  # noqa: ANN001
+def send_array(np: types.ModuleType, name: str, value: object, expected_size: int) -> None:
     try:
         arr = np.asarray(value)
     except Exception as exc:  # noqa: BLE001
-        header = {"name": name, "shape": None, "dtype": f"unconvertible ({type(exc).__name__})"}
+        header: dict[str, object] = {
+            "name": name,
+            "shape": None,
+            "dtype": f"unconvertible ({type(exc).__name__})",
+        }
         send(b"A", json.dumps(header).encode() + b"\n")
         return
     header = {"name": name, "shape": list(arr.shape), "dtype": str(arr.dtype)}
@@ -261,7 +278,7 @@ def send_array(np, name: str, value: object, expected_size: int) -> None:  # noq
     send(b"A", json.dumps(header).encode() + b"\n" + buf.getvalue())
 
 
-def _load(np, fd: int):  # noqa: ANN001, ANN202
+def _load(np: types.ModuleType, fd: int) -> Any:
     with os.fdopen(fd, "rb") as f:
         return np.load(f, allow_pickle=False)
 

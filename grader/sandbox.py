@@ -152,9 +152,10 @@ class Sandbox:
             self.bwrap = config.bwrap or "bwrap"
         self.used_uids: set[int] = set()  # slot uids this process has run
         self.recent_namespaces: list[str] = []  # pid namespaces of recent runs (tests check)
-        self.prlimit = shutil.which("prlimit")
-        if self.prlimit is None:
+        prlimit = shutil.which("prlimit")
+        if prlimit is None:
             raise InternalError("util-linux 'prlimit' is missing: it sets the sandbox's rlimits")
+        self.prlimit = prlimit
 
     # -- command line -------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ Validation messages are meant for participants: they say exactly what is wrong
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,14 +89,19 @@ def _check_finite(arr: np.ndarray) -> None:
         )
 
 
-def _shape_text(shape: tuple[int, ...] | list[int] | None) -> str:
+def _shape_text(shape: Sequence[int] | None) -> str:
     if shape is None:
         return "something that is not an array"
     return str(tuple(int(s) for s in shape))
 
 
 def validate_predictions(
-    arr: np.ndarray | None, *, task: str, n_rows: int, n_classes: int | None, shape: tuple[int, ...] | None = None
+    arr: np.ndarray | None,
+    *,
+    task: str,
+    n_rows: int,
+    n_classes: int | None,
+    shape: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Values (regression) or int64 labels (classification), shape (n_rows,)."""
     if arr is None:
@@ -124,7 +130,7 @@ def validate_predictions(
 
 
 def validate_proba(
-    arr: np.ndarray | None, *, n_rows: int, n_classes: int, shape: tuple[int, ...] | None = None
+    arr: np.ndarray | None, *, n_rows: int, n_classes: int, shape: Sequence[int] | None = None
 ) -> np.ndarray:
     """(n_rows, n_classes) probabilities; for two classes (n_rows,) means P(class 1)."""
     expected = f"({n_rows}, {n_classes})"

@@ -442,7 +442,7 @@ def processes_in_namespace(namespace: str) -> list[int]:
     return pids
 
 
-def _parse_child_pid(info: bytes) -> int | None:
+def _parse_child_pid(info: bytes | bytearray) -> int | None:
     try:
         return int(json.loads(bytes(info))["child-pid"])
     except (ValueError, KeyError, TypeError):

@@ -29,6 +29,14 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert re.search(r"^exec python3 bootstrap\.py test\b", ci, re.M)
 
 
+def test_ci_lints_and_type_checks_before_the_tests() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    lint = (ROOT / ".ci" / "lint").read_text()
+    assert ci.index("bash .ci/lint") < ci.index("exec python3 bootstrap.py test")
+    for step in ("ruff\" check", "ruff\" format --check", "mypy\""):
+        assert step in lint
+
+
 def test_the_configuration_table_lists_every_variable_the_code_reads() -> None:
     table = section("Configuration")
     listed = set(
