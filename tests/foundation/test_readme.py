@@ -33,7 +33,7 @@ def test_ci_lints_and_type_checks_before_the_tests() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     lint = (ROOT / ".ci" / "lint").read_text()
     assert ci.index("bash .ci/lint") < ci.index("exec python3 bootstrap.py test")
-    for step in ("ruff\" check", "ruff\" format --check", "mypy\""):
+    for step in ('ruff" check', 'ruff" format --check', 'mypy"'):
         assert step in lint
 
 
