@@ -175,6 +175,8 @@ LIVE_HEARTBEAT_SECONDS = env_float("LIVE_HEARTBEAT_SECONDS", 15.0)
 SITE_NAME = env_str("SITE_NAME", "Gradient Descent Hackathon")
 TEAM_MAX_SIZE = env_int("TEAM_MAX_SIZE", 4)
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 1024 * 1024)
+# A notebook upload may carry outputs (plots): its file may be larger; its code may not.
+NOTEBOOK_MAX_BYTES = env_int("NOTEBOOK_MAX_BYTES", 16 * 1024 * 1024)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 60 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

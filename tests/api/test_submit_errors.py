@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import nbformat
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
@@ -211,3 +212,38 @@ def test_a_label_only_classifier_on_a_log_loss_challenge_is_refused_with_the_fix
         "\n    def predict_proba(self, X):\n        return np.full((len(X), 2), 0.5)\n"
     )
     assert submit(client, challenge.slug, code=with_proba).status_code == 201
+
+
+def _notebook(*cells: str) -> bytes:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# notes")]
+    nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
+    return nbformat.writes(nb).encode()
+
+
+def test_a_notebook_upload_becomes_its_code_cells(
+    as_role: Callable[[str], Client], challenge: Any
+) -> None:
+    data = _notebook(
+        "%matplotlib inline\nimport numpy as np", GOOD.split("\n", 1)[1], "Model().fit"
+    )
+    upload = SimpleUploadedFile("experiments.ipynb", data)
+    response = submit(as_role("member"), challenge.slug, file=upload)
+    assert response.status_code == 201, response.content
+    code = Submission.objects.get(pk=response.json()["id"]).code
+    assert code.startswith("# Converted from the notebook experiments.ipynb")
+    assert "class Model:" in code and "%matplotlib" not in code
+
+
+def test_a_broken_notebook_is_a_400_that_uses_no_quota(
+    as_role: Callable[[str], Client], challenge: Any
+) -> None:
+    for data, message in (
+        (b'{"cells": [', "not valid JSON"),
+        (_notebook("import numpy as np"), "class named Model"),
+    ):
+        upload = SimpleUploadedFile("broken.ipynb", data)
+        response = submit(as_role("member"), challenge.slug, file=upload)
+        assert response.status_code == 400
+        assert message in response.json()["message"]
+    assert not Submission.objects.exists()

@@ -244,7 +244,11 @@ class StrictTextField(serializers.CharField):
 
 class SubmissionCreateSerializer(serializers.Serializer):
     file = serializers.FileField(
-        required=False, help_text="solution.py, uploaded as multipart/form-data."
+        required=False,
+        help_text=(
+            "solution.py, or a Jupyter notebook (.ipynb, its code cells in order), uploaded as "
+            "multipart/form-data."
+        ),
     )
     code = StrictTextField(
         required=False, trim_whitespace=False, help_text="The solution's source, instead of a file."

@@ -293,6 +293,32 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
     )
 
 
+def solution_source(text: str, filename: str, setup: EvaluationSetup, notes_out: TextIO) -> str:
+    """The solution to grade: a notebook's code cells (what was left out is listed), then the
+    platform's upload pre-check, so that what the server would refuse is refused here too."""
+    from grader.contract import DEFAULT_ALLOWED_IMPORTS
+    from grader.notebook import NotebookError, convert, is_notebook
+    from grader.precheck import precheck
+    from grader.scoring import METRICS
+
+    allowed = setup.allowed_imports or DEFAULT_ALLOWED_IMPORTS
+    if is_notebook(filename):
+        try:
+            converted = convert(text, allowed)
+        except NotebookError as exc:
+            raise CliError(f"{filename}: {exc}.") from None
+        notes_out.write(f"{filename}: its code cells, in order, are the solution.\n")
+        for note in converted.notes:
+            notes_out.write(f"  - {render.terminal_text(note)}\n")
+        text = converted.source
+    metrics = (setup.metric, *setup.extra_metrics)
+    proba_metric = next((m for m in metrics if METRICS[m].needs_proba), None)
+    checked = precheck(text, allowed, proba_metric=proba_metric, task=setup.task)
+    if not checked.ok:
+        raise CliError(f"{filename} would be refused at upload: {checked.message}")
+    return text
+
+
 @reports_errors
 def cmd_evaluate(args: argparse.Namespace) -> int:
     solution = Path(args.file)
@@ -304,6 +330,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except UnicodeDecodeError:
         raise CliError(f"{solution} is not UTF-8 text.") from None
     setup = setup_from_args(args)
+    source = solution_source(source, solution.name, setup, sys.stderr)
     progress_out = sys.stderr if sys.stderr.isatty() and not args.json else None
     result, sizes = evaluate(setup, source, progress_out=progress_out)
     if args.json:

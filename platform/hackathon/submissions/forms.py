@@ -5,13 +5,20 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from grader.notebook import is_notebook
+
 
 class SubmitForm(forms.Form):
     file = forms.FileField(
         required=False,
-        label="Upload solution.py",
-        help_text="One UTF-8 Python file defining class Model with fit and predict.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".py,text/x-python,text/plain"}),
+        label="Upload solution.py or a notebook",
+        help_text=(
+            "One UTF-8 Python file defining class Model with fit and predict, or a Jupyter "
+            "notebook (.ipynb) whose code cells do."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".py,.ipynb,text/x-python,text/plain,application/x-ipynb+json"}
+        ),
     )
     code = forms.CharField(
         required=False,
@@ -26,10 +33,14 @@ class SubmitForm(forms.Form):
         if upload and code.strip():
             raise forms.ValidationError("Upload a file or paste code, not both.")
         if upload:
-            if upload.size > settings.SUBMISSION_MAX_BYTES:
+            limit = (
+                settings.NOTEBOOK_MAX_BYTES
+                if is_notebook(upload.name or "")
+                else settings.SUBMISSION_MAX_BYTES
+            )
+            if upload.size > limit:
                 raise forms.ValidationError(
-                    f"{upload.name} is {upload.size:,} bytes; the limit is "
-                    f"{settings.SUBMISSION_MAX_BYTES:,} bytes."
+                    f"{upload.name} is {upload.size:,} bytes; the limit is {limit:,} bytes."
                 )
             raw = upload.read()
             try:

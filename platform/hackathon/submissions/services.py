@@ -16,7 +16,9 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from grader import notebook
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
+from grader.notebook import is_notebook
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
 from hackathon.submissions import peers, scheduling
@@ -136,6 +138,17 @@ def _human_duration(seconds: int) -> str:
     return f"{seconds // 3600} h {round(seconds % 3600 / 60)} min"
 
 
+def notebook_solution(text: str, *, filename: str, challenge: Challenge) -> str:
+    """The solution a notebook's code cells make, with what was left out listed on top."""
+    try:
+        converted = notebook.convert(text, allowed_imports_for(challenge))
+    except notebook.NotebookError as exc:
+        raise PrecheckFailed(f"{filename}: {exc}.", verdict="syntax_error") from None
+    header = [f"# Converted from the notebook {filename}: its code cells, in order."]
+    header += [f"# - {note}" for note in converted.notes]
+    return "\n".join(header) + "\n\n" + converted.source
+
+
 def submission_create(
     *, challenge: Challenge, user: User, code: str, filename: str = "solution.py"
 ) -> Submission:
@@ -162,6 +175,8 @@ def submission_create(
         raise ChallengeClosed(f"{challenge.title} is not open for submissions.")
     if not isinstance(code, str):
         raise PrecheckFailed(f"{filename} must be UTF-8 text.", verdict="syntax_error")
+    if is_notebook(filename):
+        code = notebook_solution(code, filename=filename, challenge=challenge)
     size = len(code.encode("utf-8", errors="surrogatepass"))
     if size > settings.SUBMISSION_MAX_BYTES:
         raise SubmissionTooLarge(

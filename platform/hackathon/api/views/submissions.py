@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from grader.notebook import is_notebook
 from hackathon.api.errors import ApiError
 from hackathon.api.permissions import is_organizer
 from hackathon.api.schema import error_responses
@@ -92,6 +93,8 @@ def _read_code(request: Request) -> tuple[str, str]:
         )
     limit = settings.SUBMISSION_MAX_BYTES
     if upload is not None:
+        if is_notebook(upload.name or ""):
+            limit = settings.NOTEBOOK_MAX_BYTES
         if upload.size > limit:
             raise ApiError(
                 f"{upload.name} is {upload.size} bytes; the limit is {limit} bytes.",
