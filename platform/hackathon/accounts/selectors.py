@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from hackathon.accounts.models import ApiToken, Membership, Team
 
 
-def user_team(user: AbstractBaseUser | AnonymousUser) -> Team | None:
+def user_team(user: User | AnonymousUser) -> Team | None:
     """The team the user belongs to, or None (anonymous users are in no team)."""
     if not user.is_authenticated:
         return None
@@ -17,7 +17,7 @@ def user_team(user: AbstractBaseUser | AnonymousUser) -> Team | None:
     return membership.team if membership else None
 
 
-def user_is_organizer(user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_is_organizer(user: User | AnonymousUser) -> bool:
     """Organizers are staff users or members of the "organizers" group."""
     if not user.is_authenticated or not user.is_active:
         return False
@@ -35,6 +35,6 @@ def team_is_full(team: Team) -> bool:
     return team.memberships.count() >= settings.TEAM_MAX_SIZE
 
 
-def user_api_tokens(user: AbstractBaseUser) -> QuerySet[ApiToken]:
+def user_api_tokens(user: User) -> QuerySet[ApiToken]:
     """The user's tokens that are still usable, newest first."""
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")

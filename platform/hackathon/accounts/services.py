@@ -12,8 +12,7 @@ import secrets
 import unicodedata
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -70,7 +69,7 @@ def team_name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
-def _already_in_team(user: AbstractBaseUser) -> ValidationError:
+def _already_in_team(user: User) -> ValidationError:
     team = Membership.objects.select_related("team").get(user=user).team
     return ValidationError(
         f"You are already in the team “{team.name}”. Leave it first.", code="already_in_team"
@@ -88,7 +87,7 @@ def _new_invite_code() -> str:
     return secrets.token_urlsafe(9)  # 12 URL-safe characters, 72 bits
 
 
-def team_create(*, user: AbstractBaseUser, name: str) -> Team:
+def team_create(*, user: User, name: str) -> Team:
     """Create a team with `user` as its creator and first member."""
     name = team_name_clean(name)
     try:
@@ -110,7 +109,7 @@ def team_create(*, user: AbstractBaseUser, name: str) -> Team:
     return team
 
 
-def team_join(*, user: AbstractBaseUser, code: str) -> Team:
+def team_join(*, user: User, code: str) -> Team:
     """Join the team whose current invite code is `code`.
 
     The team row is locked while its members are counted, so two joins at once
@@ -141,7 +140,7 @@ def team_join(*, user: AbstractBaseUser, code: str) -> Team:
     return team
 
 
-def team_leave(*, user: AbstractBaseUser) -> None:
+def team_leave(*, user: User) -> None:
     """Leave the user's team.
 
     If the creator leaves, the longest-standing member takes over. A team left empty
@@ -168,13 +167,13 @@ def _team_has_submissions(team: Team) -> bool:
     return bool(related is not None and related.exists())
 
 
-def _require_team_manager(actor: AbstractBaseUser, team: Team, action: str) -> None:
+def _require_team_manager(actor: User, team: Team, action: str) -> None:
     if team.created_by_id == actor.pk or user_is_organizer(actor):
         return
     raise ValidationError(f"Only the team's creator can {action}.", code="not_team_creator")
 
 
-def team_remove_member(*, actor: AbstractBaseUser, team: Team, member: AbstractBaseUser) -> None:
+def team_remove_member(*, actor: User, team: Team, member: User) -> None:
     """Remove `member` from `team`; only the creator (or an organizer) may."""
     _require_team_manager(actor, team, "remove members")
     if member.pk == actor.pk:
@@ -195,7 +194,7 @@ def team_remove_member(*, actor: AbstractBaseUser, team: Team, member: AbstractB
             team.save(update_fields=["created_by"])
 
 
-def team_regenerate_code(*, actor: AbstractBaseUser, team: Team) -> Team:
+def team_regenerate_code(*, actor: User, team: Team) -> Team:
     """Give the team a new invite code; the old one stops working at once."""
     _require_team_manager(actor, team, "regenerate the invite code")
     team.invite_code = _new_invite_code()
@@ -210,7 +209,7 @@ def _hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a personal API token; returns it and its raw key, which is never stored."""
     cleaned = " ".join((name or "").split())
     if not cleaned:
@@ -221,7 +220,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
         )
     with transaction.atomic():
         # Lock the user row so two concurrent creations cannot pass the cap together.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        User.objects.select_for_update().filter(pk=user.pk).first()
         active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).count()
         if active >= MAX_ACTIVE_TOKENS:
             raise ValidationError(
@@ -235,7 +234,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
     return token, raw_key
 
 
-def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> None:
+def api_token_revoke(*, user: User, token_id: int) -> None:
     """Revoke one of the user's own active tokens."""
     updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
@@ -244,7 +243,7 @@ def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> None:
         raise ValidationError("No such active token.", code="no_such_token")
 
 
-def api_token_authenticate(raw_key: str) -> AbstractBaseUser | None:
+def api_token_authenticate(raw_key: str) -> User | None:
     """The active user owning this active token, or None."""
     if not raw_key or not raw_key.startswith(TOKEN_PREFIX) or len(raw_key) > 200:
         return None

@@ -160,10 +160,9 @@ def challenge_apply_spec(
     source = spec.data.as_dict()
 
     with transaction.atomic():
-        challenge = Challenge.objects.select_for_update().filter(slug=spec.slug).first()
-        created = challenge is None
-        if created:
-            challenge = Challenge(slug=spec.slug)
+        existing = Challenge.objects.select_for_update().filter(slug=spec.slug).first()
+        created = existing is None
+        challenge = Challenge(slug=spec.slug) if existing is None else existing
         resplit = not created and challenge.split_hash != new_split_hash
         scored = resplit and _has_scored_submissions(challenge)
         if scored and not allow_resplit:

@@ -218,7 +218,7 @@ def _row(ts: dict, cols: _Columns, rank: int, own_team_id: int | None) -> Leader
 
 
 def _overlaps(row: LeaderboardRow, above: LeaderboardRow) -> bool:
-    if None in (row.ci_low, row.ci_high, above.ci_low, above.ci_high):
+    if row.ci_low is None or row.ci_high is None or above.ci_low is None or above.ci_high is None:
         return False
     return row.ci_low <= above.ci_high and above.ci_low <= row.ci_high
 
@@ -306,7 +306,7 @@ def _with_baselines(
     for sub in baselines.order_by(
         *best_first(score_field, "submitted_at", higher_is_better=challenge.higher_is_better)
     ).values("public_score", "private_score", "ci_low", "ci_high", "submitted_at"):
-        score = sub[score_field]
+        score = sub["private_score"] if cols is _PRIVATE else sub["public_score"]
         # Teams ahead of the baseline: strictly better, or equal and submitted no later.
         better = "gt" if challenge.higher_is_better else "lt"
         ahead = (

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet, Window
@@ -84,12 +84,12 @@ def _before_freeze(challenge: Challenge) -> Q:
 
 def _activity_aggregates(challenge: Challenge) -> dict[str, Count | Max]:
     """Entries and last submission time, live and as at the freeze."""
-    frozen = {"filter": _before_freeze(challenge)} if challenge.freeze_at else {}
+    frozen = _before_freeze(challenge) if challenge.freeze_at else None
     return {
         "entries": Count("id"),
         "last": Max("created_at"),
-        "frozen_entries": Count("id", **frozen),
-        "frozen_last": Max("created_at", **frozen),
+        "frozen_entries": Count("id", filter=frozen),
+        "frozen_last": Max("created_at", filter=frozen),
     }
 
 
@@ -208,15 +208,22 @@ def _rebuilt_rows(challenge: Challenge) -> Iterable[TeamScore]:
     frozen_q = _before_freeze(challenge)
     public_order = best_first("public_score", "created_at", higher_is_better=higher)
     private_order = best_first("private_score", "created_at", higher_is_better=higher)
-    aggregates = list(subs.order_by().values("team_id").annotate(**_activity_aggregates(challenge)))
+    aggregates = subs.order_by().values("team_id").annotate(**_activity_aggregates(challenge))
     best = _first_per_team(subs, public_order)
     frozen = _first_per_team(subs.filter(frozen_q), public_order)
     final = _first_per_team(subs.filter(is_final=True, private_score__isnull=False), private_order)
     wanted = {*best.values(), *frozen.values(), *final.values()}
     chosen = _submission_columns(wanted)
-    for agg in aggregates:
-        team_id = agg["team_id"]
-        best_row = chosen.get(best.get(team_id))
+
+    def row_of(firsts: dict[int, int], team_id: int) -> dict[str, Any] | None:
+        submission_id = firsts.get(team_id)
+        return None if submission_id is None else chosen.get(submission_id)
+
+    for team_counts in aggregates:
+        # The stubs cannot see keys annotated from a dict: a plain dict of them.
+        agg: dict[str, Any] = dict(team_counts)
+        team_id: int = agg["team_id"]
+        best_row = row_of(best, team_id)
         yield TeamScore(
             challenge=challenge,
             team_id=team_id,
@@ -225,8 +232,8 @@ def _rebuilt_rows(challenge: Challenge) -> Iterable[TeamScore]:
             frozen_entries=agg["frozen_entries"],
             frozen_last_submission_at=agg["frozen_last"],
             **_public_fields("best", best_row),
-            **_public_fields("frozen", chosen.get(frozen.get(team_id))),
-            **_private_fields(chosen.get(final.get(team_id)), best_row),
+            **_public_fields("frozen", row_of(frozen, team_id)),
+            **_private_fields(row_of(final, team_id), best_row),
         )
 
 
@@ -254,13 +261,13 @@ def _submission_columns(ids: set[int]) -> dict[int, dict[str, Any]]:
 # --- Organizer actions ---------------------------------------------------------------------
 
 
-def _require_organizer(actor: AbstractBaseUser, action: str) -> None:
+def _require_organizer(actor: User, action: str) -> None:
     if not user_is_organizer(actor):
         raise PermissionDenied(f"Only organizers may {action}.")
 
 
 def leaderboard_disqualify_team(
-    *, challenge: Challenge, team: Team, actor: AbstractBaseUser, reason: str
+    *, challenge: Challenge, team: Team, actor: User, reason: str
 ) -> TeamDisqualification:
     """Remove a team from the challenge's leaderboards; the team sees the reason."""
     _require_organizer(actor, "disqualify a team")
@@ -285,9 +292,7 @@ def leaderboard_disqualify_team(
     return disqualification
 
 
-def leaderboard_requalify_team(
-    *, challenge: Challenge, team: Team, actor: AbstractBaseUser
-) -> None:
+def leaderboard_requalify_team(*, challenge: Challenge, team: Team, actor: User) -> None:
     """Undo a team's disqualification: it returns to the leaderboards."""
     _require_organizer(actor, "requalify a team")
     with transaction.atomic():
@@ -310,7 +315,7 @@ def _set_phase(challenge: Challenge, **times: datetime | None) -> Challenge:
     return challenge
 
 
-def leaderboard_freeze(*, challenge: Challenge, actor: AbstractBaseUser) -> Challenge:
+def leaderboard_freeze(*, challenge: Challenge, actor: User) -> Challenge:
     """Freeze the public board now: participants keep seeing it as it is at this moment."""
     _require_organizer(actor, "freeze the leaderboard")
     with transaction.atomic():
@@ -327,7 +332,7 @@ def leaderboard_freeze(*, challenge: Challenge, actor: AbstractBaseUser) -> Chal
     return locked
 
 
-def leaderboard_unfreeze(*, challenge: Challenge, actor: AbstractBaseUser) -> Challenge:
+def leaderboard_unfreeze(*, challenge: Challenge, actor: User) -> Challenge:
     """Show the live public board to everyone again (the private board stays hidden)."""
     _require_organizer(actor, "unfreeze the leaderboard")
     with transaction.atomic():
@@ -340,7 +345,7 @@ def leaderboard_unfreeze(*, challenge: Challenge, actor: AbstractBaseUser) -> Ch
 
 
 def leaderboard_reveal(
-    *, challenge: Challenge, actor: AbstractBaseUser, close_submissions: bool = False
+    *, challenge: Challenge, actor: User, close_submissions: bool = False
 ) -> Challenge:
     """Reveal the final standings: live public board and private board for everyone.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -15,10 +15,8 @@ from hackathon.submissions import peers
 from hackathon.submissions.models import RejudgeBatch, State, Submission, Verdict, WorkerHeartbeat
 from hackathon.submissions.workers import heartbeat_timeout_s
 
-User = AbstractBaseUser | AnonymousUser
 
-
-def submission_visible_to(submission: Submission, user: User) -> bool:
+def submission_visible_to(submission: Submission, user: User | AnonymousUser) -> bool:
     """Its own team's members and organizers; nobody else (not even its scores)."""
     if not getattr(user, "is_authenticated", False):
         return False

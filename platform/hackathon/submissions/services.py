@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -33,7 +33,6 @@ from hackathon.submissions.errors import (
 from hackathon.submissions.models import RejudgeBatch, State, Submission, Verdict
 
 IN_FLIGHT_STATES = (State.QUEUED, State.RUNNING)
-User = AbstractBaseUser | AnonymousUser
 
 
 def allowed_imports_for(challenge: Challenge) -> tuple[str, ...]:
