@@ -2,14 +2,22 @@
 
 Prepares var/ (secret key, database migrations, built-in challenges, a first
 organizer), then runs Redis, the ASGI web server, a Celery grading worker and Celery
-beat as children. Ctrl-C or SIGTERM stops them all; this process is a child
-subreaper, so even descendants that moved to their own session (sandboxes) are found,
-killed and reaped before it exits.
+beat as children, and keeps them running: a child that exits unexpectedly (a crash, the
+OOM killer) is started again after a backoff (1, 2, 4 ... 30 s; back to 1 s once it has
+run for a minute), the event is printed and shown on the organizer dashboard, and the
+others reconnect by themselves (the embedded Redis comes back on the same socket).
+
+Everything stops on Ctrl-C or SIGTERM, or when one child keeps failing right at start
+(RESTART_GIVE_UP_COUNT exits within QUICK_EXIT_S of starting, inside
+RESTART_GIVE_UP_WINDOW_S): then with a message naming it and the last lines it printed.
+This process is a child subreaper, so even descendants that moved to their own session
+(sandboxes) are found, killed and reaped before it exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import ctypes
 import os
@@ -17,14 +25,24 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
 DEFAULT_ADMIN_USER = "admin"
+
+# Restart policy of the children (see the module docstring).
+RESTART_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_AFTER_S = 60.0  # a child that ran this long starts again from the first backoff
+QUICK_EXIT_S = 15.0  # an exit this soon after starting is a failure to start
+RESTART_GIVE_UP_COUNT = 5
+RESTART_GIVE_UP_WINDOW_S = 60.0
+OUTPUT_TAIL_LINES = 20
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -139,35 +157,155 @@ def ensure_organizer() -> tuple[str, str]:
 
 @dataclass
 class Child:
+    """One supervised process, and how to start it again (None: never restarted)."""
+
     name: str
     process: subprocess.Popen
     stop_signal: int = signal.SIGTERM
+    start: Callable[[], subprocess.Popen] | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    restarts: int = 0
+    quick_exits: collections.deque = field(default_factory=collections.deque)
+    restart_at: float | None = None  # waiting out its backoff until then
+    output: collections.deque = field(
+        default_factory=lambda: collections.deque(maxlen=OUTPUT_TAIL_LINES)
+    )
+    output_file: Path | None = None  # where a child that writes its own log writes it
+
+    def last_output(self) -> str:
+        lines = list(self.output)
+        if not lines and self.output_file is not None:
+            with contextlib.suppress(OSError):
+                lines = self.output_file.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-OUTPUT_TAIL_LINES:]).strip() or "(it printed nothing)"
+
+
+class GiveUp(Exception):
+    """A child keeps failing right at start: the platform cannot run."""
+
+
+def _copy_output(child: Child, stream: object) -> None:
+    """Print what the child prints (as if it wrote to the terminal) and keep its tail."""
+    for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
+        child.output.append(line.rstrip("\n"))
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.write(line)
+            sys.stdout.flush()
 
 
 @dataclass
 class Supervisor:
-    """Starts children, watches them, and stops every descendant on the way out."""
+    """Starts children, restarts those that exit, and stops every descendant on the way out."""
 
     grace: float
     children: list[Child] = field(default_factory=list)
     stopping: bool = False
+    on_event: Callable[[str, str], None] | None = None
 
     def spawn(self, name: str, command: list[str], env: dict[str, str], **kwargs: object) -> Child:
-        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, **kwargs)  # noqa: S603
-        child = Child(name, process)
+        if "stdout" in kwargs:  # the caller reads the output itself (not restarted)
+            process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, **kwargs)  # noqa: S603
+            child = Child(name, process)
+            self.children.append(child)
+            return child
+
+        def start() -> subprocess.Popen:
+            process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                bufsize=1,
+                **kwargs,
+            )
+            threading.Thread(target=_copy_output, args=(child, process.stdout), daemon=True).start()
+            return process
+
+        child = Child(name, process=None, start=start)  # type: ignore[arg-type]
+        child.process = start()
         self.children.append(child)
         return child
 
-    def adopt(self, name: str, process: subprocess.Popen) -> Child:
-        child = Child(name, process)
+    def adopt(
+        self,
+        name: str,
+        process: subprocess.Popen,
+        *,
+        start: Callable[[], subprocess.Popen] | None = None,
+        output_file: Path | None = None,
+    ) -> Child:
+        child = Child(name, process, start=start, output_file=output_file)
         self.children.append(child)
         return child
 
     def exited(self) -> Child | None:
         for child in self.children:
-            if child.process.poll() is not None:
+            if child.restart_at is None and child.process.poll() is not None:
                 return child
         return None
+
+    def event(self, name: str, message: str) -> None:
+        say(f"{name}: {message}")
+        if self.on_event is not None:
+            try:
+                self.on_event(name, message)
+            except Exception as error:  # noqa: BLE001 - recording is best effort
+                say(f"(could not record the event on the dashboard: {error})")
+
+    def check(self, now: float | None = None) -> None:
+        """One round of supervision: note exits, start again those whose backoff is over.
+
+        Raises GiveUp when a child keeps failing right at start."""
+        now = time.monotonic() if now is None else now
+        for child in self.children:
+            if child.restart_at is not None:
+                if now >= child.restart_at and not self.stopping:
+                    self._restart(child, now)
+                continue
+            code = child.process.poll()
+            if code is None or self.stopping:
+                continue
+            ran = now - child.started_at
+            if child.start is None:
+                raise GiveUp(
+                    f"{child.name} exited with status {code} and cannot be restarted. "
+                    f"Its last output:\n{child.last_output()}"
+                )
+            if ran < QUICK_EXIT_S:
+                child.quick_exits.append(now)
+            while child.quick_exits and now - child.quick_exits[0] > RESTART_GIVE_UP_WINDOW_S:
+                child.quick_exits.popleft()
+            if len(child.quick_exits) >= RESTART_GIVE_UP_COUNT:
+                raise GiveUp(
+                    f"{child.name} keeps failing at start ({len(child.quick_exits)} times "
+                    f"within {RESTART_GIVE_UP_WINDOW_S:.0f} s, last status {code}). "
+                    f"Its last output:\n{child.last_output()}"
+                )
+            if ran >= STABLE_AFTER_S:
+                child.restarts = 0
+            delay = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
+            child.restart_at = now + delay
+            self.event(
+                child.name,
+                f"exited unexpectedly with status {code} after {ran:.0f} s; "
+                f"restarting it in {delay:g} s",
+            )
+
+    def _restart(self, child: Child, now: float) -> None:
+        assert child.start is not None
+        child.restarts += 1
+        child.started_at = now
+        child.restart_at = None
+        try:
+            child.process = child.start()
+        except Exception as error:  # noqa: BLE001 - a failed start is a quick exit
+            child.output.append(f"could not start: {error}")
+            child.process = _FailedStart()  # type: ignore[assignment]
+            return
+        self.event(child.name, f"restarted (restart {child.restarts}, pid {child.process.pid})")
 
     def reap_orphans(self) -> None:
         """Collect zombies of adopted orphans (we are their subreaper)."""
@@ -197,6 +335,25 @@ class Supervisor:
                         child.process.kill()
                     child.process.wait()
         kill_all_descendants()
+
+
+class _FailedStart:
+    """Stands for a process that could not even be started: it has exited at once."""
+
+    pid = 0
+    returncode = 127
+
+    def poll(self) -> int:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        pass
+
+    def kill(self) -> None:
+        pass
 
 
 def direct_children(pid: int) -> list[int]:
@@ -288,8 +445,7 @@ def say(message: str) -> None:
 def wait_for_http(url: str, *, timeout: float, supervisor: Supervisor) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not supervisor.stopping:
-        if supervisor.exited():
-            return False
+        supervisor.check()
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server
                 if response.status == 200:
@@ -326,7 +482,11 @@ def run(args: argparse.Namespace) -> int:
         # Redis first: loading the challenges already sends their baselines to be graded.
         start_redis(directory, supervisor)
         username, login_hint = prepare_database()
+        supervisor.on_event = record_event
         return _run_children(args, directory, supervisor, username, login_hint)
+    except GiveUp as error:
+        say(f"{error}\nstopping everything")
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -342,8 +502,16 @@ def start_redis(directory: Path, supervisor: Supervisor) -> None:
     if redis_url:
         say(f"using Redis at {redis_url}")
         return
-    redis = embedded_redis.start(directory, log_file=directory / "redis.log")
-    supervisor.adopt("redis", redis.process)
+    log_file = directory / "redis.log"
+    redis = embedded_redis.start(directory, log_file=log_file)
+
+    def start_again() -> subprocess.Popen:
+        # The same socket: the other children reconnect to the URL they were given.
+        return embedded_redis.start(
+            directory, socket_path=redis.socket_path, log_file=log_file
+        ).process
+
+    supervisor.adopt("redis", redis.process, start=start_again, output_file=log_file)
     os.environ["REDIS_URL"] = redis.url
     say(f"Redis ({embedded_redis.find_redis_server()}) on {redis.socket_path}")
 
@@ -394,15 +562,19 @@ def _run_children(
         banner(site, username, login_hint)
     ticks = 0
     while not supervisor.stopping:
-        dead = supervisor.exited()
-        if dead is not None:
-            say(f"{dead.name} exited with status {dead.process.returncode}: stopping everything")
-            return 1
+        supervisor.check()
         ticks += 1
         if ticks % 8 == 0:
             supervisor.reap_orphans()
         time.sleep(0.25)
     return 0
+
+
+def record_event(name: str, message: str) -> None:
+    """Show a supervision event on the organizer dashboard (Django is set up by now)."""
+    from hackathon.submissions.services import platform_event_record
+
+    platform_event_record(source=name, message=message)
 
 
 def worker_queues() -> list[str]:

@@ -53,6 +53,11 @@ class Submission(models.Model):
     last_error = models.TextField(blank=True)  # internal errors, for organizers only
     # Workers on which an attempt ended in a platform fault: the retry goes elsewhere if it can.
     failed_on = models.JSONField(default=list, blank=True)
+    # After a platform fault: not graded again before this time (the sweeper sends it then),
+    # and since when its attempts keep failing (it ends as an internal error only once
+    # GRADING_RETRY_DEADLINE_S has passed since then).
+    retry_not_before = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
 
     public_score = models.FloatField(null=True, blank=True)
     private_score = models.FloatField(null=True, blank=True)
@@ -101,6 +106,9 @@ class WorkerHeartbeat(models.Model):
     sandbox_level = models.CharField(max_length=20, blank=True)
     sandbox_detail = models.TextField(blank=True)
     accepts_work = models.BooleanField(default=True)
+    # Why it is passing work on right now (e.g. its dataset cache disk is too full); empty
+    # when it takes everything it is sent.
+    declining = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(db_index=True)
     current_submission = models.ForeignKey(
@@ -132,3 +140,18 @@ class RejudgeBatch(models.Model):
 
     def __str__(self) -> str:
         return f"rejudge of {self.challenge_id} ({self.total})"
+
+
+class PlatformEvent(models.Model):
+    """Something organizers should know happened to the platform's processes (a child of
+    `hackathon up` that exited and was restarted): shown on the dashboard."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    source = models.CharField(max_length=50)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%H:%M:%S} {self.source}: {self.message[:60]}"

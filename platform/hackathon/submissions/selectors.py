@@ -12,7 +12,14 @@ from django.utils import timezone
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
 from hackathon.submissions import peers
-from hackathon.submissions.models import RejudgeBatch, State, Submission, Verdict, WorkerHeartbeat
+from hackathon.submissions.models import (
+    PlatformEvent,
+    RejudgeBatch,
+    State,
+    Submission,
+    Verdict,
+    WorkerHeartbeat,
+)
 from hackathon.submissions.workers import heartbeat_timeout_s
 
 
@@ -90,6 +97,7 @@ class Dashboard:
     running: list[Submission]
     workers: list[WorkerRow]
     refusing: list[WorkerRow]
+    declining: list[WorkerRow]
     online_accepting: int
     graded_last_hour: int
     throughput_per_minute: float
@@ -97,6 +105,7 @@ class Dashboard:
     internal_errors: list[Submission]
     rejudges: list[tuple[RejudgeBatch, dict]]
     oldest_queued_at: datetime | None
+    events: list[PlatformEvent]
 
 
 def organizer_dashboard(*, now: datetime | None = None) -> Dashboard:
@@ -133,6 +142,7 @@ def organizer_dashboard(*, now: datetime | None = None) -> Dashboard:
         ),
         workers=rows,
         refusing=[r for r in rows if r.online and not r.worker.accepts_work],
+        declining=[r for r in rows if r.online and r.worker.accepts_work and r.worker.declining],
         online_accepting=sum(1 for r in rows if r.online and r.worker.accepts_work),
         graded_last_hour=graded,
         throughput_per_minute=round(graded / 60, 2),
@@ -147,4 +157,5 @@ def organizer_dashboard(*, now: datetime | None = None) -> Dashboard:
             for b in RejudgeBatch.objects.select_related("challenge").order_by("-created_at")[:5]
         ],
         oldest_queued_at=oldest,
+        events=list(PlatformEvent.objects.filter(created_at__gte=now - timedelta(days=1))[:10]),
     )

@@ -30,7 +30,13 @@ from hackathon.submissions.errors import (
     QuotaExceeded,
     SubmissionTooLarge,
 )
-from hackathon.submissions.models import RejudgeBatch, State, Submission, Verdict
+from hackathon.submissions.models import (
+    PlatformEvent,
+    RejudgeBatch,
+    State,
+    Submission,
+    Verdict,
+)
 
 IN_FLIGHT_STATES = (State.QUEUED, State.RUNNING)
 
@@ -349,3 +355,16 @@ def submission_disqualify(*, submission: Submission, actor: User, reason: str) -
             )
         )
     return sub
+
+
+PLATFORM_EVENTS_KEPT = 500
+
+
+def platform_event_record(*, source: str, message: str) -> PlatformEvent:
+    """Note a platform event for the organizer dashboard; only the latest few hundred are kept."""
+    event = PlatformEvent.objects.create(source=source[:50], message=message[:4000])
+    old = PlatformEvent.objects.order_by("-created_at").values_list("pk", flat=True)
+    stale = list(old[PLATFORM_EVENTS_KEPT : PLATFORM_EVENTS_KEPT + 100])
+    if stale:
+        PlatformEvent.objects.filter(pk__in=stale).delete()
+    return event
