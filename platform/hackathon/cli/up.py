@@ -295,7 +295,8 @@ class Supervisor:
             )
 
     def _restart(self, child: Child, now: float) -> None:
-        assert child.start is not None
+        if child.start is None:
+            return
         child.restarts += 1
         child.started_at = now
         child.restart_at = None
