@@ -128,8 +128,8 @@ def main() -> int:
     import django
 
     django.setup()
+    from hackathon import live
     from hackathon.challenges.models import Challenge
-    from hackathon.leaderboard import live
 
     challenge, _ = Challenge.objects.get_or_create(
         slug="sse-fanout-bench",

@@ -166,7 +166,7 @@ class LiveEvents:
                 continue
             channel = message["channel"].decode()
             raw = message["data"].decode(errors="replace")
-            # hackathon.leaderboard.live publishes "<stream id> <json payload>".
+            # hackathon.live publishes "<stream id> <json payload>".
             _, _, payload = raw.partition(" ")
             try:
                 data: object = json.loads(payload or raw)

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
-from hackathon.leaderboard import live
+from hackathon import live
 from hackathon.leaderboard.services import leaderboard_record_result
 
 from tests.leaderboard.conftest import make_challenge, scored

@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from hackathon import live
 from hackathon.challenges.models import Challenge
-from hackathon.leaderboard import live
 from hackathon.leaderboard.selectors import live_channels_for
 
 from tests.leaderboard.conftest import make_challenge, scored

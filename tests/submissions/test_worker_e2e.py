@@ -145,7 +145,7 @@ def _live_events(submission_id: int) -> list[dict]:
 
     import redis
     from django.conf import settings
-    from hackathon.leaderboard import live
+    from hackathon import live
 
     client = redis.Redis.from_url(settings.REDIS_URL)
     entries = client.xrange(live.STREAM_PREFIX + live.submission_topic(submission_id))

@@ -20,9 +20,9 @@ from django.db.models import Count, F, Max, Q, QuerySet, Window
 from django.db.models.functions import FirstValue
 from django.utils import timezone
 
+from hackathon import live
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
-from hackathon.leaderboard import live
 from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
 from hackathon.leaderboard.scoring import baseline_submissions, best_first, scored_submissions
 from hackathon.leaderboard.viewers import user_is_organizer

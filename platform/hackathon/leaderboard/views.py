@@ -28,9 +28,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from hackathon import live
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
-from hackathon.leaderboard import live, services
+from hackathon.leaderboard import services
 from hackathon.leaderboard.selectors import (
     LeaderboardView,
     disqualified_teams,

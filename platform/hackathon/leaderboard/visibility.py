@@ -1,60 +1,32 @@
-"""THE rule of who may see what on a challenge's leaderboards.
+"""The visibility rule applied to live channels and to who is told that a board changed.
 
-`viewer_visibility` is the one place that decides, for a challenge and a viewer, whether
-the public board is shown frozen, whether the private board and the shake-up are
-visible, and which live channels the viewer may listen to; `change_audiences` applies
-the same rule to who is told that a board changed. Pages, fragments, the JSON used by the
+THE rule itself (who may see the frozen public board, the private board and the shake-up)
+is `challenges.visibility.viewer_visibility`; pages, fragments, the JSON used by the
 projector, CSV exports, the live stream and the API all go through it (the selectors
 re-export it).
-
-The rule (stated on the leaderboard page):
-- Organizers always see the live public board, the private board and the shake-up.
-- Everyone else sees the public board as it was at the freeze while the challenge is
-  frozen (after `freeze_at`, until "unfreeze" or "reveal"); a team's own newer scores
-  are shown to that team only.
-- Everyone else sees the private board and the shake-up only once submissions are
-  closed (the challenge ended), and then once the organizer revealed them or at once if
-  the challenge is not frozen (a frozen challenge waits for the reveal). A private score
-  is never shown to participants while they can still submit, even if the end time is
-  moved later after a reveal: that would let a team probe the private rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
+from hackathon import live
 from hackathon.challenges.models import Challenge
-from hackathon.leaderboard import live
-from hackathon.leaderboard.viewers import user_is_organizer, user_team
+from hackathon.challenges.visibility import (
+    Viewer,
+    Visibility,
+    viewer_may_see_private,
+    viewer_visibility,
+)
 
-Viewer = AbstractBaseUser | AnonymousUser | None
-
-
-@dataclass(frozen=True)
-class Visibility:
-    is_organizer: bool
-    team_id: int | None
-    public_frozen: bool  # this viewer sees the public board as at the freeze
-    may_see_private: bool  # private board and shake-up
-
-
-def viewer_visibility(*, challenge: Challenge, viewer: Viewer) -> Visibility:
-    """THE visibility rule (see the module docstring)."""
-    viewer = viewer or AnonymousUser()
-    if user_is_organizer(viewer):
-        return Visibility(True, _team_id(viewer), public_frozen=False, may_see_private=True)
-    frozen = challenge.is_frozen
-    may_see_private = challenge.has_ended and (bool(challenge.revealed_at) or not frozen)
-    return Visibility(
-        False, _team_id(viewer), public_frozen=frozen, may_see_private=may_see_private
-    )
-
-
-def viewer_may_see_private(*, challenge: Challenge, viewer: Viewer) -> bool:
-    return viewer_visibility(challenge=challenge, viewer=viewer).may_see_private
+__all__ = [
+    "Viewer",
+    "Visibility",
+    "change_audiences",
+    "live_channels_for",
+    "viewer_may_see_private",
+    "viewer_visibility",
+]
 
 
 def live_channels_for(*, challenge: Challenge, viewer: Viewer) -> list[str]:
@@ -83,8 +55,3 @@ def change_audiences(
     if is_baseline or not after_freeze:
         audiences.append("public")
     return audiences
-
-
-def _team_id(viewer: AbstractBaseUser | AnonymousUser) -> int | None:
-    team = user_team(viewer)
-    return team.pk if team else None

@@ -29,11 +29,14 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import F
 from django.utils import timezone
 
+import grader
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, GradingResult, Limits
 from grader.contract import Verdict as GraderVerdict
-from hackathon.submissions import peers, scheduling
+from hackathon import live
+from hackathon.challenges.datasets import challenge_dataset_paths
+from hackathon.submissions import hooks, scheduling
 from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
-from hackathon.submissions.scheduling import send_grading_message
+from hackathon.submissions.scheduling import heartbeat_timeout_s, send_grading_message
 
 logger = logging.getLogger(__name__)
 
@@ -176,10 +179,11 @@ def submission_claim(*, submission_id: int, worker: str) -> tuple[Submission, st
         if orphan is None or _pid_alive(orphan["worker_pid"]):
             return 0
         if orphan["attempts"] >= settings.GRADING_MAX_ATTEMPTS:
-            from hackathon.submissions.sweeper import SweepReport, release_claim
-
+            # Its last attempt died with its process: ended as an internal error (refunded).
             stale = Submission.objects.select_related("challenge").get(pk=submission_id)
-            release_claim(stale, reason="its grading process died", report=SweepReport())
+            submission_fail_internal(
+                submission=stale, token=orphan["claim_token"], detail="its grading process died"
+            )
             return 0
         logger.warning(
             "submission %s: its grading process %s died; grading it again",
@@ -235,7 +239,7 @@ class ProgressPublisher:
                 return
             self._last = now
         curve = clean_curve(list(loss_curve))
-        peers.live_publish(
+        live.publish(
             self.topic,
             "progress",
             {"id": self.submission_id, "epochs": len(curve), "loss_curve": downsample(curve)},
@@ -243,10 +247,8 @@ class ProgressPublisher:
 
 
 def _grade_in_sandbox(submission: Submission) -> GradingResult:
-    import grader
-
     cache_dir = settings.DATASET_CACHE_DIR
-    paths = peers.challenge_dataset_paths(submission.challenge, cache_dir)
+    paths = challenge_dataset_paths(submission.challenge, cache_dir)
     job = build_job(submission, paths)
     return grader.grade(job, progress=ProgressPublisher(submission.pk))
 
@@ -268,8 +270,6 @@ def should_defer_to_another_worker(*, submission_id: int, worker: str) -> bool:
     waited = (now - row["queued_at"]).total_seconds() if row["queued_at"] else 0.0
     if waited > float(getattr(settings, "GRADING_DEFER_MAX_S", 120.0)):
         return False
-    from hackathon.submissions.workers import heartbeat_timeout_s
-
     others = WorkerHeartbeat.objects.filter(
         accepts_work=True, last_seen__gte=now - timedelta(seconds=heartbeat_timeout_s())
     ).exclude(name__in=row["failed_on"])
@@ -292,7 +292,7 @@ def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = ""
         return "nothing to claim"
     submission, token = claimed
     _set_current(worker, submission.pk)
-    peers.live_publish(
+    live.publish(
         f"submission:{submission.pk}",
         "state",
         {
@@ -381,7 +381,7 @@ def submission_store_result(*, submission: Submission, token: str, result: Gradi
             if changed != 1:
                 return None
             stored = Submission.objects.select_related("challenge", "team").get(pk=submission.pk)
-            peers.leaderboard_record_result(submission=stored)
+            hooks.result_changed(submission=stored)
             transaction.on_commit(lambda: publish_finished(stored))
             return stored
 
@@ -394,7 +394,7 @@ def submission_store_result(*, submission: Submission, token: str, result: Gradi
 
 def publish_finished(submission: Submission) -> None:
     # Never the private score here: the submission page shows it only after reveal.
-    peers.live_publish(
+    live.publish(
         f"submission:{submission.pk}",
         "finished",
         {
@@ -439,7 +439,7 @@ def submission_fail_internal(*, submission: Submission, token: str, detail: str)
                 )
                 if changed:
                     stored = Submission.objects.select_related("challenge").get(pk=submission.pk)
-                    peers.leaderboard_record_result(submission=stored)
+                    hooks.result_changed(submission=stored)
                     transaction.on_commit(lambda: publish_finished(stored))
                 return changed
             changed = claimed.update(

@@ -12,6 +12,9 @@
   team's burst can never hold more than two places in the queue anyway.
 
 The database stays the source of truth: the message is a hint, the claim decides.
+
+The message is sent by task name (this module is below tasks.py, which imports it), and a
+worker counts as alive while its heartbeat is younger than WORKER_HEARTBEAT_TIMEOUT_S.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
+
+from hackathon.celery import app as celery_app
 
 if TYPE_CHECKING:
     from hackathon.challenges.models import Challenge
@@ -33,6 +38,15 @@ QUEUE_LONG = "grading-long"
 GRADING_QUEUES = (QUEUE_SHORT, QUEUE_LONG)
 PRIORITY_STEPS = (0, 3, 6, 9)  # kombu's Redis priority lists; 0 is served first
 PRIORITY_REJUDGE = 9
+GRADE_TASK = "hackathon.submissions.tasks.grade_submission"
+
+
+def heartbeat_interval_s() -> float:
+    return float(getattr(settings, "WORKER_HEARTBEAT_INTERVAL_S", 10.0))
+
+
+def heartbeat_timeout_s() -> float:
+    return float(getattr(settings, "WORKER_HEARTBEAT_TIMEOUT_S", 45.0))
 
 
 def queue_for(challenge: Challenge) -> str:
@@ -50,10 +64,8 @@ def priority_for(*, team_in_flight_before: int, rejudge: bool = False) -> int:
 def send_grading_message(submission: Submission, *, countdown: float | None = None) -> bool:
     """Publish the grading hint now; False (and a log line) if the broker is unreachable:
     the row stays queued and the sweeper sends it again later."""
-    from hackathon.submissions.tasks import grade_submission
-
     try:
-        grade_submission.apply_async(
+        celery_app.signature(GRADE_TASK).apply_async(
             (submission.pk,),
             queue=submission.queue or QUEUE_SHORT,
             priority=submission.priority,

@@ -10,8 +10,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from hackathon.accounts.models import Team
+from hackathon.accounts.selectors import user_is_organizer, user_team
 from hackathon.challenges.models import Challenge
-from hackathon.submissions import peers
 from hackathon.submissions.models import (
     PlatformEvent,
     RejudgeBatch,
@@ -20,18 +20,18 @@ from hackathon.submissions.models import (
     Verdict,
     WorkerHeartbeat,
 )
-from hackathon.submissions.workers import heartbeat_timeout_s
+from hackathon.submissions.scheduling import heartbeat_timeout_s
 
 
 def submission_visible_to(submission: Submission, user: User | AnonymousUser) -> bool:
     """Its own team's members and organizers; nobody else (not even its scores)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if peers.user_is_organizer(user):
+    if user_is_organizer(user):
         return True
     if submission.team_id is None:
         return False
-    team = peers.user_team(user)
+    team = user_team(user)
     return team is not None and team.pk == submission.team_id
 
 
@@ -59,7 +59,7 @@ def submissions_for_team(*, team: Team, challenge: Challenge | None = None) -> Q
 
 def submissions_for_user(*, user: User, challenge: Challenge | None = None) -> QuerySet[Submission]:
     """The list page: a member sees the team's; an organizer with no team the baselines."""
-    team = peers.user_team(user)
+    team = user_team(user)
     if team is not None:
         return submissions_for_team(team=team, challenge=challenge)
     qs = Submission.objects.filter(user=user, is_baseline=True).select_related("challenge")

@@ -1,6 +1,8 @@
 """Writes about submissions: submitting (with quotas), final selection, rejudge, disqualify.
 
-Grading itself (claim, run, store) is in grading.py; the sweeper in sweeper.py.
+Grading itself (claim, run, store) is in grading.py; the sweeper in sweeper.py. Every change
+to a result is reported to the leaderboard through `hooks` (the leaderboard app sits above
+this one and registers itself there).
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from django.utils import timezone
 from grader import notebook
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
 from grader.notebook import is_notebook
+from grader.precheck import precheck
+from grader.scoring import METRICS
+from hackathon import live
 from hackathon.accounts.models import Team
+from hackathon.accounts.selectors import user_is_organizer, user_team
 from hackathon.challenges.models import Challenge
-from hackathon.submissions import peers, scheduling
+from hackathon.submissions import hooks, scheduling
 from hackathon.submissions.errors import (
     ActionRefused,
     ChallengeClosed,
@@ -43,6 +49,13 @@ IN_FLIGHT_STATES = (State.QUEUED, State.RUNNING)
 
 def allowed_imports_for(challenge: Challenge) -> tuple[str, ...]:
     return tuple(challenge.allowed_imports) or DEFAULT_ALLOWED_IMPORTS
+
+
+def _proba_metric(challenge: Challenge) -> str | None:
+    """The first of the challenge's metrics (ranked or extra) that scores probabilities:
+    a Model must then have predict_proba."""
+    metrics = (challenge.metric, *(challenge.extra_metrics or ()))
+    return next((m for m in metrics if m in METRICS and METRICS[m].needs_proba), None)
 
 
 @dataclass(frozen=True)
@@ -164,8 +177,8 @@ def submission_create(
     the team row so that concurrent submissions cannot overshoot them. The grading message
     is sent after the row is committed.
     """
-    is_organizer = peers.user_is_organizer(user)
-    team = None if is_organizer else peers.user_team(user)
+    is_organizer = user_is_organizer(user)
+    team = None if is_organizer else user_team(user)
     if not is_organizer and team is None:
         raise NotInTeam("Join or create a team before submitting.")
     if not is_organizer and not challenge.is_open:
@@ -189,14 +202,17 @@ def submission_create(
         )
     if not code.strip():
         raise PrecheckFailed(f"{filename} is empty.", verdict="syntax_error")
-    ok, verdict, message = peers.precheck(
+    checked = precheck(
         code,
         allowed_imports_for(challenge),
-        metrics=(challenge.metric, *(challenge.extra_metrics or ())),
+        proba_metric=_proba_metric(challenge),
         task=challenge.task,
     )
-    if not ok:
-        raise PrecheckFailed(message or f"{filename} did not pass the pre-check.", verdict=verdict)
+    if not checked.ok:
+        raise PrecheckFailed(
+            checked.message or f"{filename} did not pass the pre-check.",
+            verdict=str(checked.verdict or ""),
+        )
 
     queue = scheduling.queue_for(challenge)
     with transaction.atomic():
@@ -220,7 +236,7 @@ def submission_create(
         )
         scheduling.enqueue_on_commit(submission)
         transaction.on_commit(
-            lambda: peers.live_publish(
+            lambda: live.publish(
                 f"submission:{submission.pk}", "state", {"id": submission.pk, "state": "queued"}
             )
         )
@@ -231,7 +247,7 @@ def submission_set_final(*, submission: Submission, user: User, selected: bool) 
     """Mark (or unmark) a scored submission as one of its team's final ones; at most
     challenge.max_final per team, until the challenge ends."""
     challenge = submission.challenge
-    team = peers.user_team(user)
+    team = user_team(user)
     if submission.team_id is None or team is None or team.pk != submission.team_id:
         raise ActionRefused("Only members of the submitting team can select it.", http_status=403)
     if challenge.has_ended:
@@ -256,7 +272,7 @@ def submission_set_final(*, submission: Submission, user: User, selected: bool) 
         if sub.is_final != selected:
             sub.is_final = selected
             sub.save(update_fields=["is_final"])
-            peers.leaderboard_record_result(submission=sub)
+            hooks.result_changed(submission=sub)
     return sub
 
 
@@ -292,7 +308,7 @@ def _reset_for_regrade(queryset: QuerySet[Submission], *, batch: RejudgeBatch | 
 
 
 def _require_organizer(actor: User) -> None:
-    if not peers.user_is_organizer(actor):
+    if not user_is_organizer(actor):
         raise ActionRefused("Only organizers can do this.", http_status=403)
 
 
@@ -307,12 +323,10 @@ def submission_rejudge(*, submission: Submission, actor: User) -> Submission:
         if not changed:
             raise ActionRefused("This submission is still being graded.", http_status=409)
         sub = Submission.objects.select_related("challenge").get(pk=submission.pk)
-        peers.leaderboard_record_result(submission=sub)  # its old score leaves the boards
+        hooks.result_changed(submission=sub)  # its old score leaves the boards
         scheduling.enqueue_on_commit(sub)
         transaction.on_commit(
-            lambda: peers.live_publish(
-                f"submission:{sub.pk}", "state", {"id": sub.pk, "state": "queued"}
-            )
+            lambda: live.publish(f"submission:{sub.pk}", "state", {"id": sub.pk, "state": "queued"})
         )
     return sub
 
@@ -327,7 +341,7 @@ def challenge_rejudge_all(*, challenge: Challenge, actor: User) -> RejudgeBatch:
         ids = list(finished.values_list("pk", flat=True))
         batch.total = _reset_for_regrade(Submission.objects.filter(pk__in=ids), batch=batch)
         batch.save(update_fields=["total"])
-        peers.leaderboard_rebuild(challenge=challenge)
+        hooks.results_reset(challenge=challenge)
         subs = list(Submission.objects.filter(pk__in=ids).order_by("created_at"))
         transaction.on_commit(lambda: [scheduling.send_grading_message(s) for s in subs])
     return batch
@@ -346,9 +360,9 @@ def submission_disqualify(*, submission: Submission, actor: User, reason: str) -
             disqualified=True, disqualified_reason=reason, is_final=False
         )
         sub = Submission.objects.select_related("challenge").get(pk=submission.pk)
-        peers.leaderboard_record_result(submission=sub)
+        hooks.result_changed(submission=sub)
         transaction.on_commit(
-            lambda: peers.live_publish(
+            lambda: live.publish(
                 f"submission:{sub.pk}",
                 "disqualified",
                 {"id": sub.pk, "reason": sub.disqualified_reason},

@@ -23,9 +23,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hackathon.submissions import peers, scheduling
+from hackathon.submissions import hooks, scheduling
 from hackathon.submissions.grading import INTERNAL_ERROR_MESSAGE, publish_finished
 from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
+from hackathon.submissions.scheduling import heartbeat_timeout_s
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def release_claim(sub: Submission, *, reason: str, report: SweepReport) -> None:
                 last_error=detail,
             ):
                 stored = Submission.objects.select_related("challenge").get(pk=sub.pk)
-                peers.leaderboard_record_result(submission=stored)
+                hooks.result_changed(submission=stored)
                 transaction.on_commit(lambda: publish_finished(stored))
                 report.failed.append(sub.pk)
             return
@@ -76,8 +77,6 @@ def release_claim(sub: Submission, *, reason: str, report: SweepReport) -> None:
 def requeue_stale_submissions(
     *, now: datetime | None = None, report: SweepReport | None = None
 ) -> SweepReport:
-    from hackathon.submissions.workers import heartbeat_timeout_s
-
     report = report or SweepReport()
     now = now or timezone.now()
     heartbeat_cutoff = now - timedelta(seconds=heartbeat_timeout_s())
@@ -119,7 +118,7 @@ def _submission_id_of(raw: bytes | str) -> int | None:
         if isinstance(message, str):
             message = json.loads(message)
         headers = message.get("headers") or {}
-        if headers.get("task") != "hackathon.submissions.tasks.grade_submission":
+        if headers.get("task") != scheduling.GRADE_TASK:
             return None
         body = message.get("body")
         if message.get("properties", {}).get("body_encoding") == "base64":

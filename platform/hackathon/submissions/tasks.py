@@ -14,7 +14,8 @@ from django.db import InterfaceError, OperationalError
 
 from hackathon.submissions import workers  # noqa: F401 - connects the worker signals
 from hackathon.submissions.grading import submission_grade
-from hackathon.submissions.scheduling import send_grading_message
+from hackathon.submissions.models import Submission
+from hackathon.submissions.scheduling import GRADE_TASK, send_grading_message
 from hackathon.submissions.sweeper import sweep_submissions
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(
     bind=True,
-    name="hackathon.submissions.tasks.grade_submission",
+    name=GRADE_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     # Only the claim can meet these (the database down before anything started): retrying
@@ -36,8 +37,6 @@ def grade_submission(self: Task, submission_id: int) -> str:
     state = workers.STATE
     if state.checked and not state.accepts:
         # Belt and braces: a refusing worker does not consume the grading queues at all.
-        from hackathon.submissions.models import Submission
-
         submission = Submission.objects.filter(pk=submission_id).first()
         if submission is not None:
             send_grading_message(submission, countdown=5)

@@ -14,9 +14,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from hackathon.accounts.models import Team
+from hackathon.accounts.selectors import user_is_organizer, user_team
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.selectors import challenge_get_for
-from hackathon.submissions import peers, selectors, services
+from hackathon.challenges.visibility import viewer_may_see_private
+from hackathon.submissions import selectors, services
 from hackathon.submissions.errors import QuotaExceeded, SubmissionRejected
 from hackathon.submissions.forms import DisqualifyForm, SubmitForm
 from hackathon.submissions.models import RejudgeBatch, State, Submission, Verdict
@@ -25,7 +27,7 @@ MAX_OVERLAY = 6
 
 
 def _require_organizer(request: HttpRequest) -> None:
-    if not peers.user_is_organizer(request.user):
+    if not user_is_organizer(request.user):
         raise PermissionDenied("Organizers only.")
 
 
@@ -42,8 +44,8 @@ def _visible_submission(request: HttpRequest, pk: int) -> Submission:
 @login_required
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = challenge_get_for(slug=slug, user=request.user)
-    team = peers.user_team(request.user)
-    is_organizer = peers.user_is_organizer(request.user)
+    team = user_team(request.user)
+    is_organizer = user_is_organizer(request.user)
     errors: list[str] = []
     status = 200
     retry_after: int | None = None
@@ -101,7 +103,7 @@ def submission_list(request: HttpRequest) -> HttpResponse:
     challenge = None
     if slug := request.GET.get("challenge"):
         challenge = challenge_get_for(slug=slug, user=request.user)
-    team = peers.user_team(request.user)
+    team = user_team(request.user)
     qs = selectors.submissions_for_user(user=request.user, challenge=challenge)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     challenges = Challenge.objects.filter(
@@ -117,7 +119,7 @@ def submission_list(request: HttpRequest) -> HttpResponse:
 def _status_payload(submission: Submission, user: AbstractBaseUser | AnonymousUser) -> dict:
     """What the detail page shows, as JSON (its live script refreshes from it)."""
     challenge = submission.challenge
-    show_private = peers.viewer_may_see_private(challenge=challenge, viewer=user)
+    show_private = viewer_may_see_private(challenge=challenge, viewer=user)
     now = timezone.now()
     payload = {
         "id": submission.pk,
@@ -158,8 +160,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _visible_submission(request, pk)
     user = request.user
     challenge = submission.challenge
-    is_organizer = peers.user_is_organizer(user)
-    team = peers.user_team(user)
+    is_organizer = user_is_organizer(user)
+    team = user_team(user)
     own_team = team is not None and team.pk == submission.team_id
     overlay = []
     if submission.team_id:
@@ -177,7 +179,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         finals = Submission.objects.filter(
             team_id=submission.team_id, challenge=challenge, is_final=True
         ).count()
-    stream = peers.live_stream_url()
+    stream = reverse("leaderboard:live")
     return render(
         request,
         "submissions/detail.html",
@@ -185,7 +187,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "submission": submission,
             "challenge": challenge,
             "status": _status_payload(submission, user),
-            "show_private": peers.viewer_may_see_private(challenge=challenge, viewer=user),
+            "show_private": viewer_may_see_private(challenge=challenge, viewer=user),
             "is_organizer": is_organizer,
             "own_team": own_team,
             "can_select_final": own_team

@@ -27,9 +27,11 @@ from django.conf import settings
 from django.db import DatabaseError, connection, connections
 from django.utils import timezone
 
+import grader
 from grader.contract import SandboxLevel
 from hackathon.submissions.models import WorkerHeartbeat
-from hackathon.submissions.scheduling import GRADING_QUEUES
+from hackathon.submissions.scheduling import GRADING_QUEUES, heartbeat_interval_s
+from hackathon.submissions.sweeper import requeue_orphans_of
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +50,6 @@ class WorkerState:
 STATE = WorkerState()
 
 
-def heartbeat_interval_s() -> float:
-    return float(getattr(settings, "WORKER_HEARTBEAT_INTERVAL_S", 10.0))
-
-
-def heartbeat_timeout_s() -> float:
-    return float(getattr(settings, "WORKER_HEARTBEAT_TIMEOUT_S", 45.0))
-
-
 def worker_name(nodename: str | None) -> str:
     return settings.WORKER_NAME or nodename or f"worker@{socket.gethostname()}"
 
@@ -67,8 +61,6 @@ def minimum_level() -> SandboxLevel:
 def sandbox_selftest() -> tuple[str, str]:
     """(level, detail) from the grader; a self-test that crashes is a degraded sandbox."""
     try:
-        import grader
-
         level, detail = grader.selftest()
         return SandboxLevel(level).value, str(detail)
     except Exception as exc:  # noqa: BLE001 - the reason is what the dashboard shows
@@ -79,11 +71,7 @@ def sandbox_selftest() -> tuple[str, str]:
 def _prewarm() -> None:
     """Build what every grade needs before the pool forks, so each child inherits it."""
     try:
-        import grader
-
-        prewarm = getattr(grader, "prewarm", None)
-        if prewarm:
-            prewarm()
+        grader.prewarm()
     except Exception:  # noqa: BLE001 - grading still works, only the first run is slower
         logger.warning("grader prewarm failed", exc_info=True)
 
@@ -153,8 +141,6 @@ def start_heartbeat(state: WorkerState) -> threading.Thread:
 
 def prepare_grading_worker(*, nodename: str, queues: Queues) -> WorkerState:
     """What `celeryd_after_setup` does for a worker that consumes grading queues."""
-    from hackathon.submissions.sweeper import requeue_orphans_of
-
     STATE.name = worker_name(nodename)
     level, detail = sandbox_selftest()
     accepts, why = level_accepted(level)

@@ -75,7 +75,7 @@ async def submission_events(request: HttpRequest, pk: int) -> HttpResponse:
     if status == 403:
         return _error(403, "not_your_team", f"Submission #{pk} belongs to another team.")
 
-    from hackathon.leaderboard import live
+    from hackathon import live
 
     last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     response = StreamingHttpResponse(
