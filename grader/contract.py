@@ -69,6 +69,7 @@ class Verdict(enum.StrEnum):
     OUTPUT_LIMIT = "output_limit"
     INVALID_PREDICTIONS = "invalid_predictions"
     RULE_VIOLATION = "rule_violation"
+    INVALID_STEP = "invalid_step"  # optimizer track: a step the platform cannot accept
     INTERNAL_ERROR = "internal_error"
 
     @property
@@ -91,6 +92,7 @@ _LABELS = {
     Verdict.OUTPUT_LIMIT: "Output limit exceeded",
     Verdict.INVALID_PREDICTIONS: "Invalid predictions",
     Verdict.RULE_VIOLATION: "Rule violation",
+    Verdict.INVALID_STEP: "Invalid optimizer step",
     Verdict.INTERNAL_ERROR: "Internal error",
 }
 
@@ -163,3 +165,6 @@ class GradingResult:
     fp_events: dict = field(default_factory=dict)
     # What the solution declares (hyperparameters_), validated: str -> number/str/bool.
     hyperparameters: dict = field(default_factory=dict)
+    # Optimizer track: one dict per instance run, measured by the trusted driver (score,
+    # examples, steps, how it ended, training and validation curves, diagnostics).
+    instances: list[dict] = field(default_factory=list)

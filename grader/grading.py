@@ -158,6 +158,7 @@ def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | 
                 "forbidden_import": Verdict.FORBIDDEN_IMPORT,
                 "memory": Verdict.MEMORY_LIMIT,
                 "contract": Verdict.RUNTIME_ERROR,
+                "step": Verdict.INVALID_STEP,
             }.get(str(data.get("kind")), Verdict.RUNTIME_ERROR)
             if verdict is Verdict.MEMORY_LIMIT:
                 message = (

@@ -28,6 +28,7 @@ PY_HOME = "/opt/python"
 SITE = "/opt/site"
 HARNESS_DIR = "/opt/harness"
 HARNESS_MODULE = "grader_harness"
+OPTIMIZER_MODULE = "grader_optimizer"  # the optimizer track's runner (optimizer_runner.py)
 RUNTIME_PACKAGES = ("numpy",)
 
 _STDLIB_SKIP = {
@@ -96,8 +97,13 @@ def _versions_key() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def _harness_source() -> bytes:
-    return (Path(__file__).parent / "harness.py").read_bytes()
+def _harness_files() -> dict[str, bytes]:
+    """The modules shipped into the sandbox, by their name there."""
+    here = Path(__file__).parent
+    return {
+        f"{HARNESS_MODULE}.py": (here / "harness.py").read_bytes(),
+        f"{OPTIMIZER_MODULE}.py": (here / "optimizer_runner.py").read_bytes(),
+    }
 
 
 def _make_world_readable(root: Path) -> None:
@@ -172,13 +178,16 @@ def _copy_packages(dest: Path) -> None:
 def _build_harness(dest: Path) -> None:
     import py_compile
 
-    target = dest / f"{HARNESS_MODULE}.py"
-    target.write_bytes(_harness_source())
-    py_compile.compile(str(target), doraise=True)
+    for name, body in _harness_files().items():
+        target = dest / name
+        target.write_bytes(body)
+        py_compile.compile(str(target), doraise=True)
 
 
 def harness_dir(state_dir: Path) -> Path:
-    digest = hashlib.sha256(_harness_source() + sys.version.encode()).hexdigest()[:16]
+    files = _harness_files()
+    body = b"".join(name.encode() + b"\0" + files[name] for name in sorted(files))
+    digest = hashlib.sha256(body + sys.version.encode()).hexdigest()[:16]
     return _atomic_build(state_dir / f"harness-{digest}", _build_harness)
 
 

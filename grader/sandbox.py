@@ -47,6 +47,7 @@ BOOT = (
     f"sys.path[:0]=[{rt.HARNESS_DIR!r},{rt.SITE!r}];"
     f"import {rt.HARNESS_MODULE} as h;h.run()"
 )
+ENTRY_MODULES = (rt.HARNESS_MODULE, rt.OPTIMIZER_MODULE)  # what a sandbox may be started with
 
 
 @dataclass(frozen=True)
@@ -258,13 +259,19 @@ class Sandbox:
         *,
         array_cap: int,
         progress: Callable[[list[float]], None] | None = None,
+        entry: str = rt.HARNESS_MODULE,
     ) -> SandboxRun:
-        """Run the harness once. `pass_fds` maps config keys to fds the harness reads."""
+        """Run the harness once. `pass_fds` maps config keys to fds the harness reads.
+
+        `entry` is the module started inside (one of ENTRY_MODULES): the harness, or the
+        optimizer track's runner."""
+        if entry not in ENTRY_MODULES:
+            raise InternalError(f"unknown sandbox entry module {entry!r}")
         if self.level is SandboxLevel.STRONG:
             with slot_lease(count=self.config.slots, uid_base=self.config.uid_base) as slot:
                 self.used_uids.add(slot.uid)
-                return self._run(harness_config, pass_fds, limits, array_cap, progress, slot)
-        return self._run(harness_config, pass_fds, limits, array_cap, progress, None)
+                return self._run(harness_config, pass_fds, limits, array_cap, progress, slot, entry)
+        return self._run(harness_config, pass_fds, limits, array_cap, progress, None, entry)
 
     def _run(
         self,
@@ -274,8 +281,10 @@ class Sandbox:
         array_cap: int,
         progress: Callable[[list[float]], None] | None,
         slot: Slot | None,
+        entry: str = rt.HARNESS_MODULE,
     ) -> SandboxRun:
         started = time.monotonic()
+        boot = BOOT.replace(f"import {rt.HARNESS_MODULE} as h", f"import {entry} as h")
         result_r, result_w = os.pipe()
         info_r, info_w = os.pipe()
         seccomp_fd = None
@@ -292,7 +301,7 @@ class Sandbox:
                     *self._rlimit_args(limits, dedicated_uid=False),
                     str(self.runtime.host_interpreter),
                 ]
-                boot = BOOT.replace(repr(rt.HARNESS_DIR), repr(str(self.runtime.harness_dir)))
+                boot = boot.replace(repr(rt.HARNESS_DIR), repr(str(self.runtime.harness_dir)))
                 site_dirs = sorted({str(h.parent) for h, _ in self.runtime.packages})
                 boot = boot.replace(repr(rt.SITE), ",".join(repr(s) for s in site_dirs))
                 argv += ["-I", "-S", "-u", "-c", boot, json.dumps(config)]
@@ -303,7 +312,7 @@ class Sandbox:
                 argv = [
                     *self._rlimit_args(limits, dedicated_uid=slot is not None),
                     *self._bwrap_args(limits, seccomp_fd, info_w),
-                    self.runtime.interpreter, "-I", "-S", "-u", "-c", BOOT, json.dumps(config),
+                    self.runtime.interpreter, "-I", "-S", "-u", "-c", boot, json.dumps(config),
                 ]  # fmt: skip
                 env = {}
                 cwd = "/"

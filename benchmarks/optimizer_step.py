@@ -1,0 +1,152 @@
+"""Driver overhead per optimizer step: everything but computing the gradient.
+
+    .venv/bin/python benchmarks/optimizer_step.py [--steps 10000] [--runs 5]
+
+Runs the optimizer track's real driver (grader/optimizer_track.py) against the real runner in
+the sandbox (bubblewrap, same as grading), with a plain-SGD optimizer, on a linear regression
+of 99 features + a bias (100 parameters) with mini-batches of 32. Per step it measures the
+whole step loop, and subtracts what the driver spends computing the loss and gradient: what
+is left is the pipe round trip (params, grad and loss out as raw float64 bytes, new params
+back), the runner turning bytes into arrays and back, calling `step()`, and the checks on the
+trusted side (size, finiteness, budget, curve). Also a 1,000-parameter MLP for scale, and the
+bare pipe round trip between two processes as the floor. Target: at most 50 us per step for
+100 parameters, goal 20 us.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from grader.contract import Limits
+from grader.grading import get_sandbox
+from grader.optimizer_track import InstanceRun, OptimizerJob, run_instance
+from grader.workloads import Workload, make_instance
+
+SGD = """
+class Optimizer:
+    batch_size = 32
+
+    def step(self, params, grad, loss):
+        return [p - 0.01 * g for p, g in zip(params, grad)]
+"""
+
+# Returns the very arrays it was given, changed in place: the runner's own cost alone.
+IN_PLACE = """
+class Optimizer:
+    batch_size = 32
+
+    def step(self, params, grad, loss):
+        for p, g in zip(params, grad):
+            p -= 0.01 * g
+        return params
+"""
+
+
+def pipe_floor(rounds: int, size: int) -> float:
+    """Median-free mean round trip (us) of `size` bytes out and back between two processes."""
+    a_r, a_w = os.pipe()
+    b_r, b_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(a_w)
+        os.close(b_r)
+        while True:
+            data = os.read(a_r, size)
+            if not data:
+                os._exit(0)
+            os.write(b_w, data)
+    os.close(a_r)
+    os.close(b_w)
+    payload = b"x" * size
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        os.write(a_w, payload)
+        got = 0
+        while got < size:
+            got += len(os.read(b_r, size - got))
+    elapsed = time.perf_counter() - t0
+    os.close(a_w)
+    os.waitpid(pid, 0)
+    os.close(b_r)
+    return elapsed / rounds * 1e6
+
+
+def measure(source: str, workload: Workload, n_features: int, steps: int) -> dict:
+    rng = np.random.RandomState(0)
+    rows = 2000
+    X = rng.normal(size=(rows, n_features))
+    task = "regression" if workload.model == "linear" else "multiclass"
+    if task == "regression":
+        y = X @ rng.normal(size=n_features) + 0.1 * rng.normal(size=rows)
+    else:
+        y = rng.randint(0, 3, size=rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "X.npy", X)
+        np.save(Path(tmp) / "y.npy", y)
+        job = OptimizerJob(
+            source=source, task=task, workload=workload, train_X=Path(tmp) / "X.npy",
+            train_y=Path(tmp) / "y.npy", seeds=(1,), public_count=1,
+            n_classes=None if task == "regression" else 3, limits=Limits(time_s=120),
+        )  # fmt: skip
+        inst = make_instance(
+            workload, task=task, n_classes=job.n_classes, pool_X=X, pool_y=y, seed=1
+        )
+        run = InstanceRun(index=0, part="public", n_train=inst.n_train, budget=workload.budget)
+        sb = run_instance(get_sandbox(), job, inst, run, job.limits)
+    if run.ended != "budget" or run.steps < steps - 1:
+        raise SystemExit(f"the run did not complete: {run.ended}, {sb.stderr[-500:]}")
+    per_step = run.step_seconds / run.steps * 1e6
+    gradient = run.gradient_seconds / run.steps * 1e6
+    return {
+        "params": inst.model.size,
+        "steps": run.steps,
+        "per_step": per_step,
+        "gradient": gradient,
+        "overhead": per_step - gradient,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    sandbox = get_sandbox()
+    budget = 32 * args.steps
+    cases = [
+        ("linear, 100 params, SGD (new arrays)", SGD, Workload(model="linear", budget=budget, validation_rows=200), 99),
+        ("linear, 100 params, SGD (in place)", IN_PLACE, Workload(model="linear", budget=budget, validation_rows=200), 99),
+        ("MLP 20-40-3, 1,003 params, SGD", SGD, Workload(model="mlp", hidden=(40,), budget=budget, validation_rows=200), 20),
+    ]  # fmt: skip
+    print(f"sandbox level: {sandbox.level.value}; {args.steps} steps per run, {args.runs} runs")
+    print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs")
+    print()
+    print(
+        "| case | params | per step us (median) | gradient us | overhead us (median) | overhead min |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, source, workload, features in cases:
+        results = [measure(source, workload, features, args.steps) for _ in range(args.runs)]
+        over = [r["overhead"] for r in results]
+        print(
+            f"| {name} | {results[0]['params']:,} | "
+            f"{statistics.median(r['per_step'] for r in results):.1f} | "
+            f"{statistics.median(r['gradient'] for r in results):.1f} | "
+            f"{statistics.median(over):.1f} | {min(over):.1f} |"
+        )
+    floor = statistics.median(pipe_floor(args.steps, 1664) for _ in range(args.runs))
+    print(
+        f"| floor: bare pipe round trip of 1,664 bytes between two processes | - | - | - | {floor:.1f} | - |"
+    )
+
+
+if __name__ == "__main__":
+    main()
