@@ -1,7 +1,9 @@
 """Static pre-check at upload time: answers at once, uses no sandbox run and no quota.
 
 Checks: UTF-8, size, syntax, a `Model` class with `fit` and `predict`, imports outside the
-allowed list. Files up to 16 KiB (nearly every real solution) are parsed in this process, which
+allowed list, and under a gradient-descent-only rule every use of a closed-form solver it can
+see (`np.linalg.lstsq`, `from numpy.linalg import solve as s`, `getattr(np.linalg, "pinv")`,
+aliases assigned from them); what it cannot see the sandbox refuses at run time. Files up to 16 KiB (nearly every real solution) are parsed in this process, which
 is bounded by their size; larger ones are parsed in a short-lived child process under rlimits
 (CPU, address space) and a wall-clock timeout, so a pathological file (deep nesting, huge
 literals) cannot hang or crash the web process.
@@ -15,7 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from grader.contract import SOLUTION_MAX_BYTES, Verdict
+from grader.contract import CLOSED_FORM_FUNCTIONS, SOLUTION_MAX_BYTES, Verdict
 
 PARSE_TIMEOUT_S = 10.0
 PARSE_CPU_S = 5
@@ -34,7 +36,91 @@ class PrecheckResult:
 _ANALYSIS = r"""
 import ast
 
-def analyse(source, allowed, needs_proba=False, proba_message=''):
+def closed_form_use(tree, forbidden):
+    # (line, forbidden function, the name as written) of the first use the code shows, or None.
+    def hit(path):
+        for name in forbidden:
+            if path == name or path.startswith(name + "."):
+                return name
+        return None
+
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    top = alias.name.partition(".")[0]
+                    aliases[top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                if alias.name == "*":
+                    for name in forbidden:
+                        parent, _, leaf = name.rpartition(".")
+                        if parent == node.module:
+                            aliases[leaf] = name
+                else:
+                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def resolve(node):
+        if isinstance(node, ast.Name):
+            return aliases.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = resolve(node.value)
+            return f"{base}.{node.attr}" if base else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+            first = node.args[0]
+            if node.func.id in ("getattr", "vars") and len(node.args) >= 2:
+                key = node.args[1]
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    base = resolve(first)
+                    return f"{base}.{key.value}" if base else None
+            if node.func.id == "__import__" and isinstance(first, ast.Constant) \
+                    and isinstance(first.value, str):
+                return first.value.partition(".")[0]
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+                and isinstance(node.slice.value, str) and isinstance(node.value, ast.Attribute) \
+                and node.value.attr == "__dict__":
+            base = resolve(node.value.value)
+            return f"{base}.{node.slice.value}" if base else None
+        return None
+
+    for _ in range(5):  # names assigned from other names: solve = np.linalg.solve, la = np.linalg
+        grew = False
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                path = resolve(node.value)
+                for target in targets:
+                    if isinstance(target, ast.Name) and path and aliases.get(target.id) != path:
+                        aliases[target.id] = path
+                        grew = True
+        if not grew:
+            break
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                name = hit(f"{node.module}.{alias.name}") or hit(node.module)
+                if name:
+                    found.append((node.lineno, name, f"from {node.module} import {alias.name}"))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                name = hit(alias.name)
+                if name:
+                    found.append((node.lineno, name, f"import {alias.name}"))
+        elif isinstance(node, (ast.Attribute, ast.Name, ast.Call, ast.Subscript)):
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                continue
+            path = resolve(node)
+            name = hit(path) if path else None
+            if name:
+                found.append((node.lineno, name, ast.unparse(node)))
+    return min(found) if found else None
+
+def analyse(source, allowed, needs_proba=False, proba_message='', closed_form=()):
     allowed = set(allowed)
     listed = ", ".join(sorted(allowed))
     try:
@@ -77,6 +163,15 @@ def analyse(source, allowed, needs_proba=False, proba_message=''):
                 top = node.args[0].value.partition(".")[0]
                 if top not in allowed:
                     return forbidden(top, node.lineno)
+
+    if closed_form:
+        use = closed_form_use(tree, closed_form)
+        if use:
+            line, name, written = use
+            return {"verdict": "rule_violation", "message":
+                    f"line {line}: {written} uses {name}; this challenge is gradient descent "
+                    "only: numpy's closed-form solvers and decompositions are not allowed "
+                    "(train the model by gradient descent and record loss_curve_)"}
 
     # The class Model as Python will resolve it: classes and aliases at module level (also
     # inside top-level if/try/with blocks), bases defined in this file, names bound in the
@@ -235,11 +330,13 @@ def precheck(
     *,
     proba_metric: str | None = None,
     task: str = "binary",
+    gradient_descent_only: bool = False,
 ) -> PrecheckResult:
     """Check a solution without running it. Never raises for bad input.
 
     `proba_metric`: the name of a metric the challenge ranks or reports that needs
     Model.predict_proba (log_loss, roc_auc); such a Model without it is refused here.
+    `gradient_descent_only`: a visible use of a closed-form solver is a rule violation.
     """
     if isinstance(source, str):
         try:
@@ -268,6 +365,7 @@ def precheck(
         list(allowed_imports),
         proba_metric is not None,
         proba_fix(proba_metric, task) if proba_metric else "",
+        list(CLOSED_FORM_FUNCTIONS) if gradient_descent_only else [],
     ]
     if len(data) <= IN_PROCESS_MAX_BYTES:
         return _parse_in_process(data, options)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+# Under var/ (the embedded start): the installation's challenge-data secret.
+CHALLENGE_DATA_SECRET_FILE = "challenge_data_secret"  # noqa: S105 - a file name, not a secret
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -56,3 +60,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def ensure_secret_file(path: Path) -> str:
+    """The secret kept in `path`, made once (random, mode 0600, created exclusively: two
+    processes starting at once end up with the same one)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50) + "\n")
+    value = path.read_text().strip()
+    if not value:
+        raise ImproperlyConfigured(f"{path} is empty; delete it to make a new secret")
+    return value

@@ -7,13 +7,21 @@ Unix socket); production sets DATABASE_URL, REDIS_URL and SECRET_KEY (docker-com
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from hackathon.envconf import env_bool, env_float, env_int, env_list, env_str
+from hackathon.envconf import (
+    CHALLENGE_DATA_SECRET_FILE,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_DIR = PACKAGE_DIR.parent.parent
@@ -37,6 +45,15 @@ if not _secret:
         )
     _secret = "insecure-development-key-only-for-local-use"  # noqa: S105 - the development fallback; production refuses to start without a key
 SECRET_KEY = _secret
+
+# The installation's challenge-data secret: generated built-ins (and any bundle without a
+# pinned seed) draw their data from it, so no public source reveals their hidden labels.
+# Production sets it (or CHALLENGE_DATA_SECRET_FILE); the embedded start keeps it in var/,
+# made once (challenges.installation); tests get a fresh one per session.
+CHALLENGE_DATA_SECRET = (env_str("CHALLENGE_DATA_SECRET") or "").strip()
+CHALLENGE_DATA_SECRET_PATH = VAR_DIR / CHALLENGE_DATA_SECRET_FILE
+if not CHALLENGE_DATA_SECRET and TESTING:
+    CHALLENGE_DATA_SECRET = secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

@@ -11,8 +11,8 @@ from .conftest import BUILTIN, bundle_files
 BUILTIN_SLUGS = sorted(p.name for p in BUILTIN.iterdir() if (p / "challenge.toml").exists())
 
 
-def test_there_are_five_builtin_bundles_each_with_starter_and_baseline() -> None:
-    assert len(BUILTIN_SLUGS) == 5
+def test_there_are_eight_builtin_bundles_each_with_starter_and_baseline() -> None:
+    assert len(BUILTIN_SLUGS) == 8  # five competition-grade, three classic
     for slug in BUILTIN_SLUGS:
         spec = load_bundle_dir(BUILTIN / slug)
         assert spec.slug == slug

@@ -113,7 +113,7 @@ def test_the_split_holds_out_the_fraction_and_marks_the_public_share() -> None:
 
 
 def test_a_classification_split_is_stratified_by_class() -> None:
-    ds = build_dataset(DataSource(kind="sklearn", name="load_breast_cancer"), "binary", {}, seed=0)
+    ds = build_dataset(DataSource(kind="sklearn", name="load_breast_cancer"), "binary", {})
     split = make_split(ds, test_fraction=0.3, public_fraction=0.5, seed=42)
     overall = ds.y.mean()
     assert abs(split.train_y.mean() - overall) < 0.01 and abs(split.test_y.mean() - overall) < 0.01
@@ -133,7 +133,7 @@ def test_rescaling_spreads_feature_scales_over_orders_of_magnitude() -> None:
         params={"n_samples": 500, "n_features": 20},
         rescale_log10=(-3.0, 3.0),
     )
-    ds = build_dataset(source, "regression", {}, seed=5)
+    ds = build_dataset(source, "regression", {}, data_key=b"k" * 32)
     spread = ds.X.std(axis=0)
     assert spread.max() / spread.min() > 1e4
 
@@ -144,18 +144,22 @@ sys.path[:0] = [{platform!r}, {root!r}]
 from hackathon.challenges.bundle import load_bundle_dir
 from hackathon.challenges.data import build_split, sha256, split_hash
 for bundle in {bundles!r}:
-    _, split = build_split(load_bundle_dir(bundle))
+    _, split = build_split(load_bundle_dir(bundle), secret={secret!r})
     print(split_hash({{k: sha256(v) for k, v in split.blobs().items()}}))
 """
 
 
 def test_the_same_bundles_give_the_same_splits_in_a_fresh_process() -> None:
+    """Given the installation secret, the data is deterministic (semi-synthetic and generated)."""
     from hackathon.challenges.bundle import load_bundle_dir
 
     bundles = [
         str(ROOT / "challenges" / slug) for slug in ("diabetes-gd", "nonlinear-classification")
     ]
-    code = SUBPROCESS.format(platform=str(ROOT / "platform"), root=str(ROOT), bundles=bundles)
+    secret = b"one installation's secret"
+    code = SUBPROCESS.format(
+        platform=str(ROOT / "platform"), root=str(ROOT), bundles=bundles, secret=secret
+    )
     # A fresh interpreter with another hash seed and no inherited environment.
     proc = subprocess.run(
         [sys.executable, "-c", code],
@@ -168,7 +172,7 @@ def test_the_same_bundles_give_the_same_splits_in_a_fresh_process() -> None:
     there = proc.stdout.split()
     here = []
     for bundle in bundles:
-        _, split = build_split(load_bundle_dir(bundle))
+        _, split = build_split(load_bundle_dir(bundle), secret=secret)
         here.append(split_hash({k: sha256(v) for k, v in split.blobs().items()}))
     assert there == here and len(set(here)) == 2 and all(len(h) == 64 for h in here)
 

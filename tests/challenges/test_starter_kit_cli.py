@@ -56,7 +56,7 @@ def test_the_bundle_and_data_modules_work_without_django_settings() -> None:
         "from hackathon.challenges.data import build_split\n"
         "from hackathon.challenges.archive import read_bundle_zip, write_zip\n"
         "from hackathon.challenges.bundle import spec_files\n"
-        f"spec = load_bundle_dir({str(ROOT / 'challenges' / 'diabetes-gd')!r})\n"
+        f"spec = load_bundle_dir({str(ROOT / 'challenges' / 'diabetes-gd-classic')!r})\n"
         "dataset, split = build_split(spec)\n"
         "assert read_bundle_zip(write_zip(spec_files(spec))) == dict(spec_files(spec))\n"
         "from django.conf import settings\n"

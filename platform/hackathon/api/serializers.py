@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.rules import gradient_descent_rule, public_labels_note
 from hackathon.submissions.models import Submission, Verdict
 
 
@@ -66,6 +67,8 @@ class ChallengeSerializer(serializers.ModelSerializer):
             "is_open",
             "is_frozen",
             "has_ended",
+            "gradient_descent_only",
+            "public_labels",
             "links",
         ]
         read_only_fields = fields
@@ -96,13 +99,27 @@ class ChallengeSerializer(serializers.ModelSerializer):
 class ChallengeDetailSerializer(ChallengeSerializer):
     description_md = serializers.CharField(read_only=True, help_text="The rules, in Markdown.")
     allowed_imports = serializers.ListField(child=serializers.CharField(), read_only=True)
+    rules = serializers.SerializerMethodField(
+        help_text="The rules beyond imports and limits, as sentences: the gradient-descent-only "
+        "rule when on, and the note of a classic challenge whose labels are public."
+    )
     limits = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_rules(self, challenge: Challenge) -> list[str]:
+        return [
+            text
+            for text in (gradient_descent_rule(challenge), public_labels_note(challenge))
+            if text
+        ]
 
     class Meta(ChallengeSerializer.Meta):
         fields = [
             *ChallengeSerializer.Meta.fields,
             "description_md",
             "allowed_imports",
+            "min_loss_curve_points",
+            "rules",
             "limits",
             "test_fraction",
             "public_fraction",

@@ -12,6 +12,7 @@ import numpy as np
 
 from hackathon.challenges import data as data_module
 from hackathon.challenges.bundle import (
+    DEFAULT_MIN_LOSS_CURVE_POINTS,
     RESERVED_SLUGS,
     SLUG_RE,
     ChallengeSpec,
@@ -19,6 +20,7 @@ from hackathon.challenges.bundle import (
     check_metric_fits_task,
 )
 from hackathon.challenges.errors import ChallengeDataError
+from hackathon.challenges.services import build_spec_split
 from hackathon.challenges.starters import default_starter
 
 FORM = "form"
@@ -80,7 +82,7 @@ def spec_from_form(
                 f"expected TOML lines such as n_samples = 2000 ({exc})",
                 field="generator_params",
             ) from None
-        data_module.check_params(name, params, file=FORM, field="generator_params")
+        data_module.check_params(name, params, file=FORM, field="generator_params", kind=kind)
         source = DataSource(kind=kind, name=name, params=params)
 
     start, end, freeze = cleaned.get("start_at"), cleaned.get("end_at"), cleaned.get("freeze_at")
@@ -110,6 +112,8 @@ def spec_from_form(
         inflight_cap=cleaned["inflight_cap"],
         max_final=cleaned["max_final"],
         allowed_imports=tuple(dict.fromkeys(cleaned["allowed_imports"])),
+        gradient_descent_only=bool(cleaned.get("gradient_descent_only")),
+        min_loss_curve_points=cleaned.get("min_loss_curve_points") or DEFAULT_MIN_LOSS_CURVE_POINTS,
         start_at=start,
         end_at=end,
         freeze_at=freeze,
@@ -150,6 +154,8 @@ def initial_from_spec(spec: ChallengeSpec) -> dict[str, Any]:
         "inflight_cap": spec.inflight_cap,
         "max_final": spec.max_final,
         "allowed_imports": ", ".join(spec.allowed_imports),
+        "gradient_descent_only": spec.gradient_descent_only,
+        "min_loss_curve_points": spec.min_loss_curve_points,
         "start_at": spec.start_at,
         "end_at": spec.end_at,
         "freeze_at": spec.freeze_at,
@@ -174,7 +180,7 @@ class Preview:
 
 def preview_spec(spec: ChallengeSpec, *, rows: int = 10) -> Preview:
     """Split sizes and a sample of training rows, computed without storing anything."""
-    dataset, split = data_module.build_split(spec, origin="")
+    dataset, split = build_spec_split(spec, origin="")
     sample = [
         [*x, t]
         for x, t in zip(split.train_X[:rows].tolist(), split.train_y[:rows].tolist(), strict=True)

@@ -32,7 +32,10 @@ METRICS_FOR_TASK: dict[str, tuple[str, ...]] = {
 }
 ALL_METRICS = ("rmse", "mae", "r2", "accuracy", "f1_macro", "log_loss", "roc_auc")
 HIGHER_IS_BETTER = frozenset({"r2", "accuracy", "f1_macro", "roc_auc"})
-DATA_KINDS = ("sklearn", "generator", "csv", "npz")
+DATA_KINDS = ("sklearn", "semisynthetic", "generator", "csv", "npz")
+# `[data] seed = "installation"` (the default): drawn from the installation's secret.
+INSTALLATION_SEED = "installation"
+DEFAULT_MIN_LOSS_CURVE_POINTS = 3
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -67,13 +70,28 @@ def check_metric_fits_task(
 
 @dataclass(frozen=True)
 class DataSource:
-    kind: str  # sklearn | generator | csv | npz
-    name: str = ""  # load_* or make_* for sklearn / generator
+    kind: str  # sklearn | semisynthetic | generator | csv | npz
+    name: str = ""  # load_* or make_* for sklearn / semisynthetic / generator
     params: dict[str, Any] = field(default_factory=dict)
     file: str = ""  # csv / npz: path inside the bundle
     target: str = ""  # csv: the target column
     rescale_log10: tuple[float, float] | None = None  # multiply feature j by 10**U(lo, hi)
-    seed: int | None = None  # random_state of a generator (default: the split seed)
+    # The seed of generated data: None draws it from the installation's secret (nobody can
+    # regenerate the hidden labels); a pinned seed is public and must say so.
+    seed: int | None = None
+    seed_is_public: bool = False
+
+    @property
+    def labels_are_public(self) -> bool:
+        """Whether anyone can know the hidden labels without the platform: a dataset that
+        ships with scikit-learn (a "classic"), or data generated from a seed in the bundle."""
+        return self.kind == "sklearn" or self.seed is not None
+
+    @property
+    def uses_installation_seed(self) -> bool:
+        return self.seed is None and (
+            self.kind in ("semisynthetic", "generator") or self.rescale_log10 is not None
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
@@ -89,6 +107,7 @@ class DataSource:
             out["rescale_log10"] = list(self.rescale_log10)
         if self.seed is not None:
             out["seed"] = self.seed
+            out["seed_is_public"] = True
         return out
 
 
@@ -111,6 +130,10 @@ class ChallengeSpec:
     inflight_cap: int = 2
     max_final: int = 2
     allowed_imports: tuple[str, ...] = DEFAULT_ALLOWED_IMPORTS
+    # [rules]: numpy's closed-form solvers refused, and a loss_curve_ of at least this many
+    # points required (grader.contract.CLOSED_FORM_FUNCTIONS).
+    gradient_descent_only: bool = False
+    min_loss_curve_points: int = DEFAULT_MIN_LOSS_CURVE_POINTS
     start_at: dt.datetime | None = None
     end_at: dt.datetime | None = None
     freeze_at: dt.datetime | None = None
@@ -311,6 +334,13 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
         allowed_imports = tuple(dict.fromkeys(allowed))
     imports_table.reject_unknown()
 
+    rules = top.table("rules")
+    gradient_descent_only = rules.get("gradient_descent_only", bool, "true or false", False)
+    min_loss_curve_points = rules.integer(
+        "min_loss_curve_points", DEFAULT_MIN_LOSS_CURVE_POINTS, low=1, high=1000
+    )
+    rules.reject_unknown()
+
     times = top.table("times")
     start_at, end_at, freeze_at = times.when("start"), times.when("end"), times.when("freeze")
     times.reject_unknown()
@@ -340,6 +370,8 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
         inflight_cap=inflight_cap,
         max_final=max_final,
         allowed_imports=allowed_imports,
+        gradient_descent_only=gradient_descent_only,
+        min_loss_curve_points=min_loss_curve_points,
         start_at=start_at,
         end_at=end_at,
         freeze_at=freeze_at,
@@ -366,24 +398,65 @@ def _parse_data(table: _Table, files: Mapping[str, bytes], origin: str) -> DataS
         if not (-8 <= rescale[0] <= rescale[1] <= 8):
             raise table.fail("rescale_log10", "-8 <= low <= high <= 8", rescale)
         rescale = (float(rescale[0]), float(rescale[1]))
-    if kind in ("sklearn", "generator"):
+    if kind in ("sklearn", "semisynthetic", "generator"):
         name = table.text("name")
-        known = data_module.SKLEARN_LOADERS if kind == "sklearn" else data_module.GENERATORS
+        known = data_module.GENERATORS if kind == "generator" else data_module.SKLEARN_LOADERS
         if name not in known:
             raise table.fail("name", f"one of {', '.join(sorted(known))}", name)
         params = table.get("params", dict, "a table of parameters", {})
-        data_module.check_params(name, params, file=table.file, field=table.name("params"))
-        seed = table.integer("seed", None, low=0, high=2**32 - 1)
+        data_module.check_params(
+            name, params, file=table.file, field=table.name("params"), kind=kind
+        )
+        seed, seed_is_public = _parse_seed(table)
         table.reject_unknown()
-        return DataSource(kind=kind, name=name, params=params, rescale_log10=rescale, seed=seed)
+        return DataSource(
+            kind=kind,
+            name=name,
+            params=params,
+            rescale_log10=rescale,
+            seed=seed,
+            seed_is_public=seed_is_public,
+        )
     file = table.text("file")
     if file not in files:
         raise BundleError(f"{origin}/{file}", "missing; expected the data file named in data.file")
     target = table.text("target", "" if kind == "npz" else ...)
     if kind == "csv" and not target.strip():
         raise table.fail("target", "the name of the target column")
+    seed, seed_is_public = _parse_seed(table) if rescale is not None else (None, False)
     table.reject_unknown()
-    return DataSource(kind=kind, file=file, target=target, rescale_log10=rescale)
+    return DataSource(
+        kind=kind,
+        file=file,
+        target=target,
+        rescale_log10=rescale,
+        seed=seed,
+        seed_is_public=seed_is_public,
+    )
+
+
+def _parse_seed(table: _Table) -> tuple[int | None, bool]:
+    """`seed = "installation"` (the default) or a pinned whole number, which is public: anyone
+    with the bundle regenerates the hidden labels, so it needs `seed_is_public = true`."""
+    seed = table.get(
+        "seed", (int, str), f'"{INSTALLATION_SEED}" or a whole number', INSTALLATION_SEED
+    )
+    marked = table.get("seed_is_public", bool, "true or false", False)
+    if isinstance(seed, str):
+        if seed != INSTALLATION_SEED:
+            raise table.fail("seed", f'"{INSTALLATION_SEED}" or a whole number', seed)
+        return None, False
+    if not (0 <= seed <= 2**32 - 1):
+        raise table.fail("seed", f"a whole number between 0 and {2**32 - 1}", seed)
+    if not marked:
+        raise BundleError(
+            table.file,
+            f"a pinned seed ({seed}) is public: anyone with this bundle can regenerate the "
+            "hidden labels. Remove it to draw the data from the installation's secret seed, "
+            "or add seed_is_public = true for a practice or development challenge",
+            field=table.name("seed"),
+        )
+    return seed, True
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -442,6 +515,10 @@ def spec_to_toml(spec: ChallengeSpec) -> str:
         "",
         "[imports]",
         f"allowed = {_toml_value(list(spec.allowed_imports))}",
+        "",
+        "[rules]",
+        f"gradient_descent_only = {_toml_value(spec.gradient_descent_only)}",
+        f"min_loss_curve_points = {spec.min_loss_curve_points}",
     ]
     times = {"start": spec.start_at, "end": spec.end_at, "freeze": spec.freeze_at}
     if any(times.values()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import inspect
 import io
 import math
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from hackathon.challenges import semisynthetic
 from hackathon.challenges.errors import ChallengeDataError
 
 # Datasets that ship inside scikit-learn (no download) with one target column.
@@ -116,9 +118,14 @@ def _sklearn_function(name: str) -> Any:
     return getattr(sklearn.datasets, name)
 
 
-def check_params(name: str, params: Mapping[str, Any], *, file: str, field: str) -> None:
-    """Refuse parameters the loader or generator does not take, or that change its output shape."""
+def check_params(
+    name: str, params: Mapping[str, Any], *, file: str, field: str, kind: str = ""
+) -> None:
+    """Refuse parameters the loader or generator does not take, or that change its output shape.
+    A semi-synthetic source takes its loader's parameters and `n_samples` (rows to draw)."""
     accepted = set(inspect.signature(_sklearn_function(name)).parameters) - _FORBIDDEN_PARAMS
+    if kind == "semisynthetic":
+        accepted.add("n_samples")
     for key, value in params.items():
         if key not in accepted:
             raise ChallengeDataError(
@@ -160,20 +167,58 @@ def check_params(name: str, params: Mapping[str, Any], *, file: str, field: str)
         )
 
 
+def challenge_data_key(secret: bytes, slug: str) -> bytes:
+    """The per-challenge key of an installation: HMAC-SHA256 of the slug under its secret."""
+    return hmac.new(secret, b"challenge-data\0" + slug.encode(), hashlib.sha256).digest()
+
+
+def _random_state(
+    source: Any, data_key: bytes | None, stream: str, *, offset: int, file: str
+) -> np.random.RandomState:
+    """The random stream `stream` of a source: from its pinned (public) seed, else seeded with
+    256 bits from the challenge's installation key (no seed to guess or to enumerate)."""
+    if source.seed is not None:
+        return np.random.RandomState(source.seed + offset)
+    if data_key is None:
+        raise ChallengeDataError(
+            file,
+            "this data is drawn from the installation's secret seed, and none was given "
+            "(CHALLENGE_DATA_SECRET); or pin a public seed with seed = N and seed_is_public = true",
+            field="data.seed",
+        )
+    digest = hmac.new(data_key, stream.encode(), hashlib.sha256).digest()
+    return np.random.RandomState(np.frombuffer(digest, dtype=np.uint32))
+
+
 def build_dataset(
-    source: Any, task: str, files: Mapping[str, bytes], *, seed: int, origin: str = "bundle"
+    source: Any,
+    task: str,
+    files: Mapping[str, bytes],
+    *,
+    origin: str = "bundle",
+    data_key: bytes | None = None,
 ) -> Dataset:
-    """Arrays for a `bundle.DataSource` (sklearn dataset, generator, CSV or NPZ in `files`)."""
+    """Arrays for a `bundle.DataSource` (sklearn dataset, semi-synthetic data fitted to one,
+    generator, CSV or NPZ in `files`). Generated data is drawn from the source's pinned seed or
+    else from `data_key` (`challenge_data_key`)."""
     kind = source.kind
-    if kind == "sklearn":
-        loaded = _sklearn_function(source.name)(**source.params)
+    toml = _where(origin, "challenge.toml")
+    if kind in ("sklearn", "semisynthetic"):
+        loaded = _sklearn_function(source.name)(
+            **{k: v for k, v in source.params.items() if k != "n_samples"}
+        )
         X, y = loaded.data, loaded.target
         feature_names = [str(n) for n in getattr(loaded, "feature_names", [])] or None
-        dataset = _finish(
-            X, y, feature_names, "target", task, file=_where(origin, "challenge.toml")
-        )
+        dataset = _finish(X, y, feature_names, "target", task, file=toml)
+        if kind == "semisynthetic":
+            rs = _random_state(source, data_key, "data", offset=0, file=toml)
+            n_samples = int(source.params.get("n_samples", len(dataset.y)))
+            dataset.X, y_new = semisynthetic.sample(
+                dataset.X, dataset.y, n_classes=dataset.n_classes, n_samples=n_samples, rng=rs
+            )
+            dataset.y = y_new if dataset.n_classes is None else y_new.astype(np.int64)
     elif kind == "generator":
-        random_state = source.seed if source.seed is not None else seed
+        random_state = _random_state(source, data_key, "data", offset=0, file=toml)
         try:
             X, y = _sklearn_function(source.name)(**source.params, random_state=random_state)[:2]
         except (TypeError, ValueError) as exc:
@@ -195,7 +240,7 @@ def build_dataset(
         )
     if source.rescale_log10 is not None:
         low, high = source.rescale_log10
-        rs = np.random.RandomState((source.seed if source.seed is not None else seed) + 1)
+        rs = _random_state(source, data_key, "rescale", offset=1, file=toml)
         scales = 10.0 ** rs.uniform(low, high, size=dataset.X.shape[1])
         dataset.X = dataset.X * scales
     return dataset
@@ -442,9 +487,13 @@ def make_split(
     )
 
 
-def build_split(spec: Any, *, origin: str = "bundle") -> tuple[Dataset, Split]:
-    """The dataset and split of a `bundle.ChallengeSpec`."""
-    dataset = build_dataset(spec.data, spec.task, spec.data_files, seed=spec.seed, origin=origin)
+def build_split(
+    spec: Any, *, origin: str = "bundle", secret: bytes | None = None
+) -> tuple[Dataset, Split]:
+    """The dataset and split of a `bundle.ChallengeSpec`; `secret` is the installation's data
+    secret, from which generated data without a pinned seed is drawn."""
+    data_key = challenge_data_key(secret, spec.slug) if secret is not None else None
+    dataset = build_dataset(spec.data, spec.task, spec.data_files, origin=origin, data_key=data_key)
     split = make_split(
         dataset,
         test_fraction=spec.test_fraction,

@@ -17,6 +17,7 @@ from hackathon.challenges.archive import write_zip
 from hackathon.challenges.bundle import metric_direction
 from hackathon.challenges.data import npy_load, training_csv_bytes
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.rules import rules_markdown
 
 CONTRACT = """\
 import numpy as np
@@ -68,6 +69,9 @@ def challenge_manifest(challenge: Challenge) -> dict:
         "n_train": challenge.n_train,
         "seed": challenge.seed,
         "allowed_imports": list(challenge.allowed_imports),
+        "gradient_descent_only": challenge.gradient_descent_only,
+        "min_loss_curve_points": challenge.min_loss_curve_points,
+        "public_labels": challenge.public_labels,
         "time_limit_s": challenge.time_limit_s,
         "memory_mb": challenge.memory_mb,
     }
@@ -103,7 +107,7 @@ arguments, with `fit`, `predict`{proba}:
 {CONTRACT}```
 
 Allowed imports: {", ".join(challenge.allowed_imports)}.
-The hidden test rows are never sent to your code's training step; your predictions
+{rules_markdown(challenge)}The hidden test rows are never sent to your code's training step; your predictions
 on them are scored on a public part (live leaderboard) and a private part (final ranking).
 
 ## Evaluate locally

@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
-from hackathon.challenges.bundle import ALL_METRICS, TASKS
+from hackathon.challenges.bundle import ALL_METRICS, DEFAULT_MIN_LOSS_CURVE_POINTS, TASKS
 from hackathon.challenges.data import GENERATORS, SKLEARN_LOADERS
 
 DATA_CHOICES = [
@@ -16,7 +16,8 @@ DATA_CHOICES = [
     ("csv", "CSV upload (name the target column)"),
     ("npz", "NPZ upload (arrays X and y)"),
     ("generator", "scikit-learn generator"),
-    ("sklearn", "scikit-learn bundled dataset"),
+    ("semisynthetic", "Semi-synthetic data fitted to a scikit-learn dataset (labels secret)"),
+    ("sklearn", "scikit-learn bundled dataset (classic: its labels are public)"),
 ]
 
 
@@ -78,6 +79,22 @@ class ChallengeForm(forms.Form):
         initial=", ".join(DEFAULT_ALLOWED_IMPORTS), widget=forms.Textarea(attrs={"rows": 2})
     )
 
+    gradient_descent_only = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Gradient descent only",
+        help_text="Refuse numpy's closed-form solvers and decompositions (lstsq, solve, inv, "
+        "pinv, svd, qr, eig*, cholesky, polyfit, numpy.polynomial) and require a loss_curve_.",
+    )
+    min_loss_curve_points = forms.IntegerField(
+        initial=DEFAULT_MIN_LOSS_CURVE_POINTS,
+        min_value=1,
+        max_value=1000,
+        required=False,
+        label="Minimum loss curve points",
+        help_text="Under the gradient-descent-only rule: loss_curve_ needs at least this many values.",
+    )
+
     start_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), help_text="UTC")
     end_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), help_text="UTC")
     freeze_at = forms.DateTimeField(
@@ -131,7 +148,7 @@ class ChallengeForm(forms.Form):
             self.add_error("data_file", f"Upload a {source.upper()} file for this data source.")
         if source == "csv" and not (data.get("target_column") or "").strip():
             self.add_error("target_column", "Name the target column of the CSV.")
-        if source in ("generator", "sklearn") and not data.get("generator"):
+        if source in ("generator", "semisynthetic", "sklearn") and not data.get("generator"):
             self.add_error("generator", "Choose a generator or dataset.")
         return data
 

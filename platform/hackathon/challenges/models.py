@@ -71,6 +71,14 @@ class Challenge(models.Model):
     inflight_cap = models.PositiveIntegerField(default=2)
     max_final = models.PositiveIntegerField(default=2)
     allowed_imports = models.JSONField(default=list, blank=True)
+    # The gradient-descent-only rule: numpy's closed-form solvers refused at upload and in the
+    # sandbox, and a loss curve of at least `min_loss_curve_points` values required.
+    gradient_descent_only = models.BooleanField(default=False)
+    min_loss_curve_points = models.PositiveIntegerField(default=3)
+    # The hidden labels are known outside the platform (a dataset that ships with
+    # scikit-learn, or data generated from a seed in the bundle): a "classic" practice
+    # challenge, labelled as such and not meant for ranking.
+    public_labels = models.BooleanField(default=False)
 
     # Times (UTC). Freeze/unfreeze/reveal are organizer actions recorded as times.
     start_at = models.DateTimeField(null=True, blank=True)

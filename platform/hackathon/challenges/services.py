@@ -14,6 +14,7 @@ from django.db import transaction
 from hackathon.challenges import data as data_module
 from hackathon.challenges.bundle import ChallengeSpec, DataSource, parse_bundle
 from hackathon.challenges.errors import ChallengeDataError
+from hackathon.challenges.installation import challenge_data_secret
 from hackathon.challenges.models import Challenge, DataBlob
 
 logger = logging.getLogger(__name__)
@@ -132,6 +133,8 @@ _TEXT_AND_LIMIT_FIELDS = (
     "inflight_cap",
     "max_final",
     "allowed_imports",
+    "gradient_descent_only",
+    "min_loss_curve_points",
     "start_at",
     "end_at",
     "freeze_at",
@@ -139,6 +142,15 @@ _TEXT_AND_LIMIT_FIELDS = (
     "starter_code",
     "baseline_code",
 )
+
+
+def build_spec_split(
+    spec: ChallengeSpec, *, origin: str = "bundle"
+) -> tuple[data_module.Dataset, data_module.Split]:
+    """The data and split of `spec`, drawn from the installation's secret when it has no
+    pinned seed (the secret is read only then: a CSV challenge needs none)."""
+    secret = challenge_data_secret() if spec.data.uses_installation_seed else None
+    return data_module.build_split(spec, origin=origin, secret=secret)
 
 
 def challenge_apply_spec(
@@ -153,7 +165,7 @@ def challenge_apply_spec(
     transaction, raising `ChallengeDataError` with nothing written), then one transaction
     stores blobs and fields. A changed split under scored submissions needs `allow_resplit`,
     and then every submission of the challenge is rejudged."""
-    dataset, split = data_module.build_split(spec, origin=origin)
+    dataset, split = build_spec_split(spec, origin=origin)
     blobs = split.blobs()
     hashes = {key: data_module.sha256(body) for key, body in blobs.items()}
     new_split_hash = data_module.split_hash(hashes)
@@ -204,6 +216,9 @@ def challenge_apply_spec(
         challenge.inflight_cap = spec.inflight_cap
         challenge.max_final = spec.max_final
         challenge.allowed_imports = list(spec.allowed_imports)
+        challenge.gradient_descent_only = spec.gradient_descent_only
+        challenge.min_loss_curve_points = spec.min_loss_curve_points
+        challenge.public_labels = spec.data.labels_are_public
         challenge.start_at = spec.start_at
         challenge.end_at = spec.end_at
         challenge.freeze_at = spec.freeze_at
@@ -246,6 +261,7 @@ def challenge_to_spec(challenge: Challenge) -> ChallengeSpec:
             target=source.get("target", ""),
             rescale_log10=tuple(rescale) if rescale else None,
             seed=source.get("seed"),
+            seed_is_public=bool(source.get("seed_is_public", source.get("seed") is not None)),
         ),
         test_fraction=challenge.test_fraction,
         public_fraction=challenge.public_fraction,
@@ -257,6 +273,8 @@ def challenge_to_spec(challenge: Challenge) -> ChallengeSpec:
         inflight_cap=challenge.inflight_cap,
         max_final=challenge.max_final,
         allowed_imports=tuple(challenge.allowed_imports),
+        gradient_descent_only=challenge.gradient_descent_only,
+        min_loss_curve_points=challenge.min_loss_curve_points,
         start_at=challenge.start_at,
         end_at=challenge.end_at,
         freeze_at=challenge.freeze_at,

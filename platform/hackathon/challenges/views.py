@@ -29,6 +29,7 @@ from hackathon.challenges.forms import BundleUploadForm, ChallengeForm
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.permissions import is_organizer
 from hackathon.challenges.rendering import render_markdown
+from hackathon.challenges.rules import gradient_descent_rule, public_labels_note
 from hackathon.challenges.selectors import challenge_get_for, challenge_groups_for, challenge_status
 from hackathon.challenges.services import (
     challenge_apply_spec,
@@ -76,6 +77,8 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "usage": _team_usage(request.user, challenge),
         "leaderboard_url": f"/leaderboard/{challenge.slug}/",
         "submit_url": f"/submissions/new/{challenge.slug}/",
+        "gd_rule": gradient_descent_rule(challenge),
+        "classic_note": public_labels_note(challenge),
     }
     return render(request, "challenges/detail.html", context)
 

@@ -51,6 +51,8 @@ class EvaluationSetup:
     time_limit_s: float
     memory_mb: int
     allowed_imports: tuple[str, ...] | None
+    gradient_descent_only: bool = False
+    min_loss_curve_points: int = 0
 
 
 def infer_task(csv_bytes: bytes, target: str) -> str:
@@ -119,6 +121,8 @@ def build_job(setup: EvaluationSetup, source: str, workdir: Path) -> tuple[Any, 
         allowed_imports=setup.allowed_imports or DEFAULT_ALLOWED_IMPORTS,
         seed=setup.seed,
         limits=Limits(time_s=setup.time_limit_s, memory_mb=setup.memory_mb),
+        gradient_descent_only=setup.gradient_descent_only,
+        min_loss_curve_points=setup.min_loss_curve_points if setup.gradient_descent_only else 0,
         **paths,
     )
     sizes = {
@@ -267,6 +271,8 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
             time_limit_s=args.time_limit or manifest.get("time_limit_s") or 60.0,
             memory_mb=args.memory_mb or manifest.get("memory_mb") or 1024,
             allowed_imports=tuple(manifest.get("allowed_imports") or ()) or None,
+            gradient_descent_only=bool(manifest.get("gradient_descent_only")),
+            min_loss_curve_points=int(manifest.get("min_loss_curve_points") or 0),
         )
     client = client_from_config()
     challenge = client.get(f"{API}/challenges/{args.challenge}/")
@@ -290,6 +296,8 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
         time_limit_s=args.time_limit or limits.get("time_limit_s") or 10.0,
         memory_mb=args.memory_mb or limits.get("memory_mb") or 256,
         allowed_imports=tuple(challenge.get("allowed_imports") or ()) or None,
+        gradient_descent_only=bool(challenge.get("gradient_descent_only")),
+        min_loss_curve_points=int(challenge.get("min_loss_curve_points") or 0),
     )
 
 
@@ -313,7 +321,13 @@ def solution_source(text: str, filename: str, setup: EvaluationSetup, notes_out:
         text = converted.source
     metrics = (setup.metric, *setup.extra_metrics)
     proba_metric = next((m for m in metrics if METRICS[m].needs_proba), None)
-    checked = precheck(text, allowed, proba_metric=proba_metric, task=setup.task)
+    checked = precheck(
+        text,
+        allowed,
+        proba_metric=proba_metric,
+        task=setup.task,
+        gradient_descent_only=setup.gradient_descent_only,
+    )
     if not checked.ok:
         raise CliError(f"{filename} would be refused at upload: {checked.message}")
     return text

@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hackathon.envconf import CHALLENGE_DATA_SECRET_FILE, ensure_secret_file
+
 PR_SET_CHILD_SUBREAPER = 36
 DEFAULT_ADMIN_USER = "admin"
 
@@ -86,12 +88,14 @@ def ensure_secret_key(directory: Path) -> str:
     """var/secret_key, made once with mode 0600; SECRET_KEY in the environment wins."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    path = directory / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(50) + "\n")
-    return path.read_text().strip()
+    return ensure_secret_file(directory / "secret_key")
+
+
+def ensure_challenge_data_secret(directory: Path) -> None:
+    """var/challenge_data_secret, made once with mode 0600: the generated built-ins' data is
+    drawn from it (CHALLENGE_DATA_SECRET in the environment wins)."""
+    if not os.environ.get("CHALLENGE_DATA_SECRET"):
+        ensure_secret_file(directory / CHALLENGE_DATA_SECRET_FILE)
 
 
 def prepare_database() -> tuple[str, str]:
@@ -464,6 +468,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ["HACKATHON_VAR_DIR"] = str(directory)
     os.environ["HACKATHON_EMBEDDED"] = "1"
     os.environ["SECRET_KEY"] = ensure_secret_key(directory)
+    ensure_challenge_data_secret(directory)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hackathon.settings")
     os.environ["PYTHONUNBUFFERED"] = "1"
 

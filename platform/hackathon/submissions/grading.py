@@ -220,6 +220,10 @@ def build_job(submission: Submission, paths: dict) -> GradingJob:
         allowed_imports=tuple(challenge.allowed_imports) or DEFAULT_ALLOWED_IMPORTS,
         seed=challenge.seed,
         limits=Limits(time_s=float(challenge.time_limit_s), memory_mb=int(challenge.memory_mb)),
+        gradient_descent_only=challenge.gradient_descent_only,
+        min_loss_curve_points=(
+            challenge.min_loss_curve_points if challenge.gradient_descent_only else 0
+        ),
     )
 
 

@@ -207,6 +207,7 @@ def submission_create(
         allowed_imports_for(challenge),
         proba_metric=_proba_metric(challenge),
         task=challenge.task,
+        gradient_descent_only=challenge.gradient_descent_only,
     )
     if not checked.ok:
         raise PrecheckFailed(
