@@ -125,11 +125,12 @@ def test_list_shows_own_team_submissions_only(client_a, client_b, scored) -> Non
 
 def test_own_team_sees_public_score_and_logs_but_not_the_private_score(client_a, scored) -> None:
     page = client_a.get(reverse("submissions:detail", args=[scored.pk])).content.decode()
-    assert "0.123456" in page
+    # Published at the challenge's display precision (5 significant digits), nowhere more.
+    assert "0.12346" in page and "0.123456" not in page
     assert "secret-log-line" in page
-    assert "0.987654" not in page
+    assert "0.98765" not in page
     status = client_a.get(reverse("submissions:status", args=[scored.pk])).json()
-    assert status["public_score"] == 0.123456
+    assert status["public_score"] == 0.12346
     assert "private_score" not in status
 
 
@@ -138,7 +139,7 @@ def test_private_score_appears_after_reveal(client_a, scored, challenge) -> None
     challenge.end_at = timezone.now() - timedelta(minutes=1)
     challenge.save()
     status = client_a.get(reverse("submissions:status", args=[scored.pk])).json()
-    assert status["private_score"] == 0.987654
+    assert status["private_score"] == 0.98765
 
 
 def test_other_team_and_teamless_users_cannot_see_a_submission_at_all(

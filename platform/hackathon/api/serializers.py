@@ -12,6 +12,7 @@ from rest_framework import serializers
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.rules import gradient_descent_rule, public_labels_note
 from hackathon.submissions.models import Submission, Verdict
+from hackathon.submissions.selectors import published_scores
 
 
 def _absolute(request: Any, path: str) -> str:
@@ -52,6 +53,7 @@ class ChallengeSerializer(serializers.ModelSerializer):
             "summary",
             "task",
             "metric",
+            "display_precision",
             "direction",
             "extra_metrics",
             "n_classes",
@@ -158,8 +160,13 @@ class SubmissionSerializer(serializers.ModelSerializer):
     team = serializers.SerializerMethodField()
     user = serializers.SerializerMethodField()
     verdict_label = serializers.SerializerMethodField()
+    public_score = serializers.SerializerMethodField(
+        help_text="At the challenge's display precision (significant digits)."
+    )
+    public_ci_low = serializers.SerializerMethodField()
+    public_ci_high = serializers.SerializerMethodField()
     private_score = serializers.SerializerMethodField(
-        help_text="Null until the private leaderboard is visible to you."
+        help_text="Null until the private leaderboard is visible to you; at display precision."
     )
     url = serializers.SerializerMethodField()
 
@@ -203,12 +210,31 @@ class SubmissionSerializer(serializers.ModelSerializer):
     def get_verdict_label(self, submission: Submission) -> str:
         return submission.get_verdict_display() if submission.verdict else ""
 
+    def _published(self, submission: Submission) -> dict[str, Any]:
+        # THE publishing rule (display precision); private only where the viewer may.
+        cache = self.context.setdefault("_published", {})
+        if submission.pk not in cache:
+            may_see = self.context.get("private_visible", {})
+            cache[submission.pk] = published_scores(
+                submission, with_private=bool(may_see.get(submission.challenge_id))
+            )
+        return cache[submission.pk]
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_public_score(self, submission: Submission) -> float | None:
+        return self._published(submission)["public_score"]
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_public_ci_low(self, submission: Submission) -> float | None:
+        return self._published(submission)["public_ci_low"]
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_public_ci_high(self, submission: Submission) -> float | None:
+        return self._published(submission)["public_ci_high"]
+
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_private_score(self, submission: Submission) -> float | None:
-        may_see = self.context.get("private_visible", {})
-        if may_see.get(submission.challenge_id):
-            return submission.private_score
-        return None
+        return self._published(submission).get("private_score")
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, submission: Submission) -> str:
@@ -222,7 +248,9 @@ class SubmissionDetailSerializer(SubmissionSerializer):
     )
     diagnostics = DiagnosticSerializer(many=True, read_only=True)
     loss_curve = serializers.ListField(child=serializers.FloatField(), read_only=True)
-    extra_scores = serializers.DictField(child=serializers.FloatField(), read_only=True)
+    extra_scores = serializers.SerializerMethodField(
+        help_text="Extra public metrics, at display precision."
+    )
 
     class Meta(SubmissionSerializer.Meta):
         fields = [
@@ -240,6 +268,10 @@ class SubmissionDetailSerializer(SubmissionSerializer):
             "code",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.FloatField(allow_null=True)))
+    def get_extra_scores(self, submission: Submission) -> dict[str, float | None]:
+        return self._published(submission)["extra_scores"]
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_queue_position(self, submission: Submission) -> int | None:

@@ -20,6 +20,7 @@ from hackathon.challenges.bundle import (
     check_metric_fits_task,
 )
 from hackathon.challenges.errors import ChallengeDataError
+from hackathon.challenges.precision import DEFAULT_DISPLAY_PRECISION
 from hackathon.challenges.services import build_spec_split
 from hackathon.challenges.starters import default_starter
 
@@ -111,6 +112,8 @@ def spec_from_form(
         total_quota=cleaned.get("total_quota"),
         inflight_cap=cleaned["inflight_cap"],
         max_final=cleaned["max_final"],
+        display_precision=cleaned.get("display_precision") or DEFAULT_DISPLAY_PRECISION,
+        best_plausible=cleaned.get("best_plausible"),
         allowed_imports=tuple(dict.fromkeys(cleaned["allowed_imports"])),
         gradient_descent_only=bool(cleaned.get("gradient_descent_only")),
         min_loss_curve_points=cleaned.get("min_loss_curve_points") or DEFAULT_MIN_LOSS_CURVE_POINTS,
@@ -153,6 +156,8 @@ def initial_from_spec(spec: ChallengeSpec) -> dict[str, Any]:
         "total_quota": spec.total_quota,
         "inflight_cap": spec.inflight_cap,
         "max_final": spec.max_final,
+        "display_precision": spec.display_precision,
+        "best_plausible": spec.best_plausible,
         "allowed_imports": ", ".join(spec.allowed_imports),
         "gradient_descent_only": spec.gradient_descent_only,
         "min_loss_curve_points": spec.min_loss_curve_points,

@@ -18,6 +18,11 @@ from typing import Any
 
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
 from hackathon.challenges.errors import BundleError
+from hackathon.challenges.precision import (
+    DEFAULT_DISPLAY_PRECISION,
+    MAX_DISPLAY_PRECISION,
+    MIN_DISPLAY_PRECISION,
+)
 
 TOML = "challenge.toml"
 DESCRIPTION = "description.md"
@@ -129,6 +134,8 @@ class ChallengeSpec:
     total_quota: int | None = None
     inflight_cap: int = 2
     max_final: int = 2
+    display_precision: int = DEFAULT_DISPLAY_PRECISION
+    best_plausible: float | None = None
     allowed_imports: tuple[str, ...] = DEFAULT_ALLOWED_IMPORTS
     # [rules]: numpy's closed-form solvers refused, and a loss_curve_ of at least this many
     # points required (grader.contract.CLOSED_FORM_FUNCTIONS).
@@ -323,6 +330,16 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
     max_final = limits.integer("final_selections", 2, low=1, high=100)
     limits.reject_unknown()
 
+    scoring = top.table("scoring")
+    display_precision = scoring.integer(
+        "display_precision",
+        DEFAULT_DISPLAY_PRECISION,
+        low=MIN_DISPLAY_PRECISION,
+        high=MAX_DISPLAY_PRECISION,
+    )
+    best_plausible = scoring.number("best_plausible", None, low=-1e300, high=1e300)
+    scoring.reject_unknown()
+
     imports_table = top.table("imports")
     allowed = imports_table.get("allowed", list, "a list of module names", None)
     if allowed is None:
@@ -369,6 +386,8 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
         total_quota=total_quota,
         inflight_cap=inflight_cap,
         max_final=max_final,
+        display_precision=display_precision,
+        best_plausible=best_plausible,
         allowed_imports=allowed_imports,
         gradient_descent_only=gradient_descent_only,
         min_loss_curve_points=min_loss_curve_points,
@@ -512,6 +531,13 @@ def spec_to_toml(spec: ChallengeSpec) -> str:
     lines += [
         f"in_flight = {spec.inflight_cap}",
         f"final_selections = {spec.max_final}",
+        "",
+        "[scoring]",
+        f"display_precision = {spec.display_precision}",
+    ]
+    if spec.best_plausible is not None:
+        lines.append(f"best_plausible = {spec.best_plausible!r}")
+    lines += [
         "",
         "[imports]",
         f"allowed = {_toml_value(list(spec.allowed_imports))}",

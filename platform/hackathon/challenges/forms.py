@@ -10,6 +10,11 @@ from django.conf import settings
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
 from hackathon.challenges.bundle import ALL_METRICS, DEFAULT_MIN_LOSS_CURVE_POINTS, TASKS
 from hackathon.challenges.data import GENERATORS, SKLEARN_LOADERS
+from hackathon.challenges.precision import (
+    DEFAULT_DISPLAY_PRECISION,
+    MAX_DISPLAY_PRECISION,
+    MIN_DISPLAY_PRECISION,
+)
 
 DATA_CHOICES = [
     ("keep", "Keep the current data"),
@@ -75,6 +80,18 @@ class ChallengeForm(forms.Form):
     total_quota = forms.IntegerField(required=False, min_value=1, max_value=100000)
     inflight_cap = forms.IntegerField(initial=2, min_value=1, max_value=100)
     max_final = forms.IntegerField(initial=2, min_value=1, max_value=100)
+    display_precision = forms.IntegerField(
+        required=False,
+        initial=DEFAULT_DISPLAY_PRECISION,
+        min_value=MIN_DISPLAY_PRECISION,
+        max_value=MAX_DISPLAY_PRECISION,
+        help_text="Significant digits of published scores; scores equal at this precision tie.",
+    )
+    best_plausible = forms.FloatField(
+        required=False,
+        help_text="A score no honest solution reaches (e.g. the noise floor); better ones are "
+        "flagged for review.",
+    )
     allowed_imports = forms.CharField(
         initial=", ".join(DEFAULT_ALLOWED_IMPORTS), widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -87,6 +87,12 @@ class Challenge(models.Model):
     unfrozen_at = models.DateTimeField(null=True, blank=True)
     revealed_at = models.DateTimeField(null=True, blank=True)
 
+    # Scores are published and ranked at this many significant digits (precision.py).
+    display_precision = models.PositiveSmallIntegerField(default=5)
+    # A score no honest solution reaches on this data (the noise floor, say): anything
+    # better is flagged for the organizers' integrity review. None: no bound declared.
+    best_plausible = models.FloatField(null=True, blank=True)
+
     is_published = models.BooleanField(default=False)
     starter_code = models.TextField(blank=True)
     baseline_code = models.TextField(blank=True)

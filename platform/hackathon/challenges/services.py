@@ -132,6 +132,8 @@ _TEXT_AND_LIMIT_FIELDS = (
     "total_quota",
     "inflight_cap",
     "max_final",
+    "display_precision",
+    "best_plausible",
     "allowed_imports",
     "gradient_descent_only",
     "min_loss_curve_points",
@@ -215,6 +217,8 @@ def challenge_apply_spec(
         challenge.total_quota = spec.total_quota
         challenge.inflight_cap = spec.inflight_cap
         challenge.max_final = spec.max_final
+        challenge.display_precision = spec.display_precision
+        challenge.best_plausible = spec.best_plausible
         challenge.allowed_imports = list(spec.allowed_imports)
         challenge.gradient_descent_only = spec.gradient_descent_only
         challenge.min_loss_curve_points = spec.min_loss_curve_points
@@ -272,6 +276,8 @@ def challenge_to_spec(challenge: Challenge) -> ChallengeSpec:
         total_quota=challenge.total_quota,
         inflight_cap=challenge.inflight_cap,
         max_final=challenge.max_final,
+        display_precision=challenge.display_precision,
+        best_plausible=challenge.best_plausible,
         allowed_imports=tuple(challenge.allowed_imports),
         gradient_descent_only=challenge.gradient_descent_only,
         min_loss_curve_points=challenge.min_loss_curve_points,

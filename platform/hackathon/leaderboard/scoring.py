@@ -1,16 +1,60 @@
 """Which submissions count on a leaderboard and in which order (Kaggle's rules).
 
-Shared by the incremental update, the full rebuild and the read side, so that all three
-rank the same way: best score first in the metric's direction, ties to the earlier
-submission, then the lower id (a total order, stable across pages).
+THE ordering rule, shared by the incremental update, the full rebuild and the read side
+(pages, projector, API, CSV, live events all read what these produce):
+
+- Scores are compared at the challenge's display precision (`challenges.precision`):
+  scores equal at that precision are tied and share a rank.
+- Among tied scores the earlier submission comes first, then the lower id (a total
+  order, stable across pages). Within a team, its board entry is its first submission
+  in this order, so a later submission equal at display precision changes nothing.
+
+The board tables (`TeamScore`, `BaselineScore`) store scores already rounded to the
+display precision (`board_score`), so the database orders them by this rule with plain
+indexes; `first_in_board_order` picks a team's entry from its submissions in Python.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
 from django.db.models import F, OrderBy, Q, QuerySet
 
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.precision import score_round
 from hackathon.submissions.models import State, Submission
+
+
+def board_score(challenge: Challenge, value: float | None) -> float | None:
+    """A score as the boards hold, rank and publish it: at the display precision."""
+    return score_round(value, challenge.display_precision)
+
+
+def board_order_key(
+    challenge: Challenge, value: float, at: datetime, key: int
+) -> tuple[float, datetime, int]:
+    """Sort key of THE rule: rounded score in the metric's direction, earlier, lower id."""
+    rounded = board_score(challenge, value)
+    if rounded is None:
+        raise ValueError("board_order_key needs a finite score")
+    return (-rounded if challenge.higher_is_better else rounded, at, key)
+
+
+def first_in_board_order(
+    challenge: Challenge,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    score: str = "public_score",
+    at: str = "created_at",
+    key: str = "id",
+) -> Mapping[str, Any] | None:
+    """The row that ranks first by THE rule among `rows` (those with a finite score)."""
+    candidates = [r for r in rows if board_score(challenge, r[score]) is not None]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: board_order_key(challenge, r[score], r[at], r[key]))
 
 
 def scored_submissions(challenge: Challenge) -> QuerySet[Submission]:
@@ -39,7 +83,8 @@ def baseline_submissions(challenge: Challenge) -> QuerySet[Submission]:
 def best_first(
     score: str, at: str, *, higher_is_better: bool, tiebreak: str = "id"
 ) -> list[OrderBy]:
-    """ORDER BY for "best score first, earlier wins ties".
+    """ORDER BY for "best score first, earlier wins ties", on columns that hold scores at
+    display precision (the board tables).
 
     Callers filter out rows without a score; the default NULLS placement is kept so that
     PostgreSQL can walk the (score DESC, time, team) and (score, time, team) indexes.
@@ -58,10 +103,17 @@ def ranked_above(
     key: int,
     higher_is_better: bool,
 ) -> Q:
-    """Rows strictly ahead of (value, when, key) in `best_first` order."""
+    """Rows strictly ahead of (value, when, key) in `best_first` order (the position,
+    not the rank: tied rows share a rank, see `strictly_better`)."""
     better = f"{score}__gt" if higher_is_better else f"{score}__lt"
     return (
         Q(**{better: value})
         | Q(**{score: value, f"{at}__lt": when})
         | Q(**{score: value, at: when, f"{tiebreak}__lt": key})
     )
+
+
+def strictly_better(score: str, *, value: float, higher_is_better: bool) -> Q:
+    """Rows with a better score at display precision: a row's rank is their count + 1,
+    so rows tied at display precision share a rank."""
+    return Q(**{f"{score}__gt" if higher_is_better else f"{score}__lt": value})

@@ -12,12 +12,13 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Rank, RowNumber
 
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.precision import DEFAULT_DISPLAY_PRECISION, score_text
 from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
-from hackathon.leaderboard.scoring import best_first, ranked_above
+from hackathon.leaderboard.scoring import best_first, ranked_above, strictly_better
 from hackathon.leaderboard.visibility import (
     Viewer,
     Visibility,
@@ -48,18 +49,23 @@ class LeaderboardRow:
     is_own: bool = False
     statistically_tied: bool = False  # confidence interval overlaps the team ranked above
     from_finals: bool = False  # private board: score from a selected final submission
+    precision: int = DEFAULT_DISPLAY_PRECISION  # the challenge's display precision
 
-    # Preformatted for templates: a page renders many rows, and Django's floatformat and
-    # date filters cost more than the database queries behind the page.
+    # Preformatted (one rule: challenges.precision) for every channel; also cheaper than
+    # Django's floatformat and date filters over a page of rows.
     @property
     def score_text(self) -> str:
-        return f"{self.score:.5f}" if self.score is not None else ""
+        return score_text(self.score, self.precision)
 
     @property
     def ci_text(self) -> str:
         if self.ci_low is None or self.ci_high is None:
             return ""
-        return f"[{self.ci_low:.4f}, {self.ci_high:.4f}]"
+        low, high = (
+            score_text(self.ci_low, self.precision),
+            score_text(self.ci_high, self.precision),
+        )
+        return f"[{low}, {high}]"
 
     @property
     def last_iso(self) -> str:
@@ -76,6 +82,7 @@ class LeaderboardRow:
             "team_id": self.team_id,
             "team": self.name,
             "score": _finite(self.score),
+            "score_text": self.score_text,
             "ci_low": _finite(self.ci_low),
             "ci_high": _finite(self.ci_high),
             "entries": self.entries,
@@ -96,6 +103,11 @@ class OwnStanding:
     live_score: float | None = None  # newer than the freeze: shown to the team only
     live_entries: int | None = None
     disqualified_reason: str | None = None
+    precision: int = DEFAULT_DISPLAY_PRECISION
+
+    @property
+    def live_text(self) -> str:
+        return score_text(self.live_score, self.precision)
 
 
 @dataclass
@@ -188,7 +200,15 @@ def _ordered(challenge: Challenge, cols: _Columns) -> QuerySet[TeamScore]:
     return _board_queryset(challenge, cols).order_by(*order)
 
 
-def _rank_of(challenge: Challenge, cols: _Columns, score: float, at: datetime, team_id: int) -> int:
+def _rank_of(challenge: Challenge, cols: _Columns, score: float) -> int:
+    """Rank by THE rule: rows tied at display precision share it."""
+    better = strictly_better(cols.score, value=score, higher_is_better=challenge.higher_is_better)
+    return _board_queryset(challenge, cols).filter(better).count() + 1
+
+
+def _position_of(
+    challenge: Challenge, cols: _Columns, score: float, at: datetime, team_id: int
+) -> int:
     ahead = ranked_above(
         cols.score,
         cols.at,
@@ -201,8 +221,11 @@ def _rank_of(challenge: Challenge, cols: _Columns, score: float, at: datetime, t
     return _board_queryset(challenge, cols).filter(ahead).count() + 1
 
 
-def _row(ts: dict, cols: _Columns, rank: int, own_team_id: int | None) -> LeaderboardRow:
+def _row(
+    ts: dict, cols: _Columns, rank: int, own_team_id: int | None, precision: int
+) -> LeaderboardRow:
     return LeaderboardRow(
+        precision=precision,
         rank=rank,
         team_id=ts["team_id"],
         name=ts["team__name"],
@@ -263,11 +286,18 @@ def leaderboard_view(
     names = _team_names([ts["team_id"] for ts in window])
     for ts in window:
         ts["team__name"] = names.get(ts["team_id"], "")
-    above = _row(window.pop(0), cols, offset, None) if offset and window else None
-    rows = [_row(ts, cols, offset + i + 1, visibility.team_id) for i, ts in enumerate(window)]
+    digits = challenge.display_precision
+    above = _row(window.pop(0), cols, offset, None, digits) if offset and window else None
+    rows = [
+        _row(ts, cols, offset + i + 1, visibility.team_id, digits) for i, ts in enumerate(window)
+    ]
     for row in rows:
         if above is not None:
             row.statistically_tied = _overlaps(row, above)
+            if row.score == above.score:  # tied at display precision: one shared rank
+                row.rank = (
+                    above.rank if row is not rows[0] else _rank_of(challenge, cols, row.score)
+                )
         above = row
     rows = _with_baselines(challenge, cols, rows, offset, page == num_pages, frozen)
 
@@ -330,6 +360,7 @@ def _with_baselines(
                 submitted_at=sub["submitted_at"],
                 last_submission_at=sub["submitted_at"],
                 is_baseline=True,
+                precision=challenge.display_precision,
             ),
         )
         inserted += 1
@@ -352,10 +383,11 @@ def _own_standing(
     own = OwnStanding(rank=None, page=None)
     score, at = getattr(ts, cols.score), getattr(ts, cols.at)
     if score is not None:
-        own.rank = _rank_of(challenge, cols, score, at, ts.team_id)
-        own.page = (own.rank - 1) // page_size + 1
+        own.rank = _rank_of(challenge, cols, score)
+        own.page = (_position_of(challenge, cols, score, at, ts.team_id) - 1) // page_size + 1
     if frozen:
         own.live_score, own.live_entries = ts.best_score, ts.entries
+        own.precision = challenge.display_precision
     return own
 
 
@@ -371,6 +403,15 @@ class ShakeupRow:
     public_score: float | None
     private_score: float | None
     is_own: bool = False
+    precision: int = DEFAULT_DISPLAY_PRECISION
+
+    @property
+    def public_text(self) -> str:
+        return score_text(self.public_score, self.precision)
+
+    @property
+    def private_text(self) -> str:
+        return score_text(self.private_score, self.precision)
 
     @property
     def move(self) -> int:
@@ -413,7 +454,7 @@ def shakeup_view(
     visibility = viewer_visibility(challenge=challenge, viewer=viewer)
     if not visibility.may_see_private:
         raise PermissionDenied("The shake-up is shown once the private leaderboard is revealed.")
-    higher = challenge.higher_is_better
+    order = {"higher_is_better": challenge.higher_is_better}
     base = TeamScore.objects.filter(
         challenge=challenge, best_score__isnull=False, private_score__isnull=False
     )
@@ -422,20 +463,18 @@ def shakeup_view(
     num_pages = max(1, math.ceil(total / page_size))
     page = max(1, min(int(page), num_pages))
     offset = (page - 1) * page_size
+    # Ranks by THE rule: tied scores (equal at display precision) share a rank (RANK()),
+    # listed earlier submission first (the ROW_NUMBER() order).
     ranked = base.annotate(
-        public_rank=Window(
-            RowNumber(),
-            order_by=best_first(
-                "best_score", "best_at", higher_is_better=higher, tiebreak="team_id"
-            ),
-        ),
+        public_rank=Window(Rank(), order_by=best_first("best_score", "best_score", **order)[:1]),
         private_rank=Window(
-            RowNumber(),
-            order_by=best_first(
-                "private_score", "private_at", higher_is_better=higher, tiebreak="team_id"
-            ),
+            Rank(), order_by=best_first("private_score", "private_score", **order)[:1]
         ),
-    ).order_by("private_rank")
+        private_position=Window(
+            RowNumber(),
+            order_by=best_first("private_score", "private_at", tiebreak="team_id", **order),
+        ),
+    ).order_by("private_position")
     rows = [
         ShakeupRow(
             team_id=r["team_id"],
@@ -445,6 +484,7 @@ def shakeup_view(
             public_score=r["best_score"],
             private_score=r["private_score"],
             is_own=r["team_id"] == visibility.team_id,
+            precision=challenge.display_precision,
         )
         for r in ranked.values(
             "team_id", "team__name", "public_rank", "private_rank", "best_score", "private_score"

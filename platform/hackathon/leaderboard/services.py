@@ -9,22 +9,28 @@ can still be inserted. Live hints are sent only after the transaction commits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, Q, QuerySet, Window
-from django.db.models.functions import FirstValue
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from hackathon import live
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
 from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
-from hackathon.leaderboard.scoring import baseline_submissions, best_first, scored_submissions
+from hackathon.leaderboard.scoring import (
+    baseline_submissions,
+    board_score,
+    first_in_board_order,
+    scored_submissions,
+)
 from hackathon.leaderboard.viewers import user_is_organizer
 from hackathon.leaderboard.visibility import change_audiences
 from hackathon.submissions.models import Submission
@@ -43,7 +49,7 @@ def _disqualified_team_ids(challenge: Challenge) -> QuerySet:
     return TeamDisqualification.objects.filter(challenge=challenge).values("team_id")
 
 
-def _public_fields(prefix: str, best: dict[str, Any] | None) -> dict[str, Any]:
+def _public_fields(challenge: Challenge, prefix: str, best: Mapping[str, Any] | None) -> dict:
     names = {
         "best": ("best_submission_id", "best_score", "best_ci_low", "best_ci_high", "best_at"),
         "frozen": (
@@ -56,13 +62,23 @@ def _public_fields(prefix: str, best: dict[str, Any] | None) -> dict[str, Any]:
     }[prefix]
     if best is None:
         return dict.fromkeys(names)
-    values = [best[c] for c in _SCORE_COLUMNS]
+    # The board holds what it publishes: score and interval at display precision.
+    values = [
+        best["id"],
+        board_score(challenge, best["public_score"]),
+        board_score(challenge, best["public_ci_low"]),
+        board_score(challenge, best["public_ci_high"]),
+        best["created_at"],
+    ]
     return dict(zip(names, values, strict=True))
 
 
-def _private_fields(final: dict[str, Any] | None, best: dict[str, Any] | None) -> dict[str, Any]:
+def _private_fields(
+    challenge: Challenge, final: Mapping[str, Any] | None, best: Mapping[str, Any] | None
+) -> dict[str, Any]:
     chosen, from_finals = (final, True) if final else (best, False)
-    if chosen is None or chosen["private_score"] is None:
+    private = board_score(challenge, chosen["private_score"]) if chosen else None
+    if chosen is None or private is None:
         return {
             "private_submission_id": None,
             "private_score": None,
@@ -71,55 +87,43 @@ def _private_fields(final: dict[str, Any] | None, best: dict[str, Any] | None) -
         }
     return {
         "private_submission_id": chosen["id"],
-        "private_score": chosen["private_score"],
+        "private_score": private,
         "private_at": chosen["created_at"],
         "private_from_finals": from_finals,
     }
 
 
-def _before_freeze(challenge: Challenge) -> Q:
+def _before_freeze(challenge: Challenge, created_at: datetime) -> bool:
     # Without a freeze time the frozen columns mirror the live ones.
-    return Q(created_at__lt=challenge.freeze_at) if challenge.freeze_at else Q()
+    return challenge.freeze_at is None or created_at < challenge.freeze_at
 
 
-def _activity_aggregates(challenge: Challenge) -> dict[str, Count | Max]:
-    """Entries and last submission time, live and as at the freeze."""
-    frozen = _before_freeze(challenge) if challenge.freeze_at else None
+_ROW_COLUMNS = (*_SCORE_COLUMNS, "private_score", "is_final")
+
+
+def _values_from_rows(challenge: Challenge, rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The TeamScore columns of one team from its scored submissions, by THE rule of
+    `scoring` (a team's entry is its first submission in board order)."""
+    frozen_rows = [r for r in rows if _before_freeze(challenge, r["created_at"])]
+    best = first_in_board_order(challenge, rows)
+    frozen = first_in_board_order(challenge, frozen_rows)
+    finals = [r for r in rows if r["is_final"] and r["private_score"] is not None]
+    final = first_in_board_order(challenge, finals, score="private_score")
     return {
-        "entries": Count("id"),
-        "last": Max("created_at"),
-        "frozen_entries": Count("id", filter=frozen),
-        "frozen_last": Max("created_at", filter=frozen),
+        "entries": len(rows),
+        "last_submission_at": max(r["created_at"] for r in rows),
+        "frozen_entries": len(frozen_rows),
+        "frozen_last_submission_at": max((r["created_at"] for r in frozen_rows), default=None),
+        **_public_fields(challenge, "best", best),
+        **_public_fields(challenge, "frozen", frozen),
+        **_private_fields(challenge, final, best),
     }
 
 
 def _team_values(challenge: Challenge, team_id: int) -> dict[str, Any] | None:
-    """The TeamScore columns of one team, from a few indexed queries on its submissions."""
-    higher = challenge.higher_is_better
-    subs = scored_submissions(challenge).filter(team_id=team_id)
-    frozen_q = _before_freeze(challenge)
-    agg = subs.aggregate(**_activity_aggregates(challenge))
-    if not agg["entries"]:
-        return None
-    columns = (*_SCORE_COLUMNS, "private_score")
-    public_order = best_first("public_score", "created_at", higher_is_better=higher)
-    best = subs.order_by(*public_order).values(*columns).first()
-    frozen = subs.filter(frozen_q).order_by(*public_order).values(*columns).first()
-    final = (
-        subs.filter(is_final=True, private_score__isnull=False)
-        .order_by(*best_first("private_score", "created_at", higher_is_better=higher))
-        .values(*columns)
-        .first()
-    )
-    return {
-        "entries": agg["entries"],
-        "last_submission_at": agg["last"],
-        "frozen_entries": agg["frozen_entries"],
-        "frozen_last_submission_at": agg["frozen_last"],
-        **_public_fields("best", best),
-        **_public_fields("frozen", frozen),
-        **_private_fields(final, best),
-    }
+    """The TeamScore columns of one team, from one indexed query on its submissions."""
+    rows = list(scored_submissions(challenge).filter(team_id=team_id).values(*_ROW_COLUMNS))
+    return _values_from_rows(challenge, rows) if rows else None
 
 
 def _refresh_team(challenge: Challenge, team_id: int) -> None:
@@ -132,13 +136,13 @@ def _refresh_team(challenge: Challenge, team_id: int) -> None:
     TeamScore.objects.update_or_create(challenge=challenge, team_id=team_id, defaults=values)
 
 
-def _baseline_values(sub: Submission) -> dict[str, Any]:
+def _baseline_values(challenge: Challenge, sub: Submission) -> dict[str, Any]:
     return {
         "submission_id": sub.pk,
-        "public_score": sub.public_score,
-        "private_score": sub.private_score,
-        "ci_low": sub.public_ci_low,
-        "ci_high": sub.public_ci_high,
+        "public_score": board_score(challenge, sub.public_score),
+        "private_score": board_score(challenge, sub.private_score),
+        "ci_low": board_score(challenge, sub.public_ci_low),
+        "ci_high": board_score(challenge, sub.public_ci_high),
         "submitted_at": sub.created_at,
     }
 
@@ -148,7 +152,7 @@ def _refresh_baseline(challenge: Challenge, submission_id: int) -> None:
     if sub is None:  # not scored, or disqualified: off the boards
         BaselineScore.objects.filter(submission_id=submission_id).delete()
         return
-    values = _baseline_values(sub)
+    values = _baseline_values(challenge, sub)
     BaselineScore.objects.update_or_create(
         submission_id=values.pop("submission_id"), defaults={"challenge": challenge, **values}
     )
@@ -193,7 +197,7 @@ def leaderboard_rebuild(*, challenge: Challenge) -> int:
         TeamScore.objects.bulk_create(rows, batch_size=2000)
         BaselineScore.objects.filter(challenge=challenge).delete()
         BaselineScore.objects.bulk_create(
-            BaselineScore(challenge=challenge, **_baseline_values(sub))
+            BaselineScore(challenge=challenge, **_baseline_values(challenge, sub))
             for sub in baseline_submissions(challenge)
         )
         transaction.on_commit(
@@ -203,59 +207,13 @@ def leaderboard_rebuild(*, challenge: Challenge) -> int:
 
 
 def _rebuilt_rows(challenge: Challenge) -> Iterable[TeamScore]:
-    higher = challenge.higher_is_better
+    """One pass over the challenge's scored submissions in team order (streamed), each
+    team's row computed by the same function as the incremental update."""
     subs = scored_submissions(challenge).exclude(team_id__in=_disqualified_team_ids(challenge))
-    frozen_q = _before_freeze(challenge)
-    public_order = best_first("public_score", "created_at", higher_is_better=higher)
-    private_order = best_first("private_score", "created_at", higher_is_better=higher)
-    aggregates = subs.order_by().values("team_id").annotate(**_activity_aggregates(challenge))
-    best = _first_per_team(subs, public_order)
-    frozen = _first_per_team(subs.filter(frozen_q), public_order)
-    final = _first_per_team(subs.filter(is_final=True, private_score__isnull=False), private_order)
-    wanted = {*best.values(), *frozen.values(), *final.values()}
-    chosen = _submission_columns(wanted)
-
-    def row_of(firsts: dict[int, int], team_id: int) -> dict[str, Any] | None:
-        submission_id = firsts.get(team_id)
-        return None if submission_id is None else chosen.get(submission_id)
-
-    for team_counts in aggregates:
-        # The stubs cannot see keys annotated from a dict: a plain dict of them.
-        agg: dict[str, Any] = dict(team_counts)
-        team_id: int = agg["team_id"]
-        best_row = row_of(best, team_id)
-        yield TeamScore(
-            challenge=challenge,
-            team_id=team_id,
-            entries=agg["entries"],
-            last_submission_at=agg["last"],
-            frozen_entries=agg["frozen_entries"],
-            frozen_last_submission_at=agg["frozen_last"],
-            **_public_fields("best", best_row),
-            **_public_fields("frozen", row_of(frozen, team_id)),
-            **_private_fields(row_of(final, team_id), best_row),
-        )
-
-
-def _first_per_team(subs: QuerySet[Submission], order: list) -> dict[int, int]:
-    """team id -> id of the team's first submission in `order`: one windowed scan."""
-    firsts = (
-        subs.order_by()
-        .annotate(first_id=Window(FirstValue("id"), partition_by=[F("team_id")], order_by=order))
-        .values_list("team_id", "first_id")
-        .distinct()
-    )
-    return dict(firsts)
-
-
-def _submission_columns(ids: set[int]) -> dict[int, dict[str, Any]]:
-    found: dict[int, dict[str, Any]] = {}
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), 5000):
-        chunk = ordered[start : start + 5000]
-        for row in Submission.objects.filter(id__in=chunk).values(*_SCORE_COLUMNS, "private_score"):
-            found[row["id"]] = row
-    return found
+    stream = subs.order_by("team_id").values("team_id", *_ROW_COLUMNS).iterator(chunk_size=5000)
+    for team_id, group in groupby(stream, key=itemgetter("team_id")):
+        rows = list(group)
+        yield TeamScore(challenge=challenge, team_id=team_id, **_values_from_rows(challenge, rows))
 
 
 # --- Organizer actions ---------------------------------------------------------------------

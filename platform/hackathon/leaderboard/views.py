@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from hackathon import live
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.precision import score_text
 from hackathon.leaderboard import services
 from hackathon.leaderboard.selectors import (
     LeaderboardView,
@@ -211,9 +212,9 @@ def export_csv(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
             [
                 row.rank or "",
                 _csv_safe(row.name),
-                "" if row.score is None else repr(row.score),
-                "" if row.ci_low is None else repr(row.ci_low),
-                "" if row.ci_high is None else repr(row.ci_high),
+                row.score_text,  # THE publishing rule: display precision, as on the page
+                "" if row.ci_low is None else score_text(row.ci_low, row.precision),
+                "" if row.ci_high is None else score_text(row.ci_high, row.precision),
                 "" if row.entries is None else row.entries,
                 row.last_submission_at.isoformat() if row.last_submission_at else "",
                 "yes" if row.is_baseline else "",

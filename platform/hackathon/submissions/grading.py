@@ -34,6 +34,7 @@ from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, GradingResult, 
 from grader.contract import Verdict as GraderVerdict
 from hackathon import live
 from hackathon.challenges.datasets import challenge_dataset_paths
+from hackathon.challenges.precision import score_round
 from hackathon.submissions import hooks, scheduling
 from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
 from hackathon.submissions.scheduling import heartbeat_timeout_s, send_grading_message
@@ -407,7 +408,10 @@ def publish_finished(submission: Submission) -> None:
             "verdict": submission.verdict,
             "verdict_label": Verdict(submission.verdict).label if submission.verdict else "",
             "message": submission.message[:2000],
-            "public_score": submission.public_score,
+            # At display precision, as every other channel publishes it.
+            "public_score": score_round(
+                submission.public_score, submission.challenge.display_precision
+            ),
             "fit_seconds": submission.fit_seconds,
             "predict_seconds": submission.predict_seconds,
             "peak_memory_mb": submission.peak_memory_mb,

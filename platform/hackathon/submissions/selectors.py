@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
@@ -12,6 +13,7 @@ from django.utils import timezone
 from hackathon.accounts.models import Team
 from hackathon.accounts.selectors import user_is_organizer, user_team
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.precision import score_round, score_text
 from hackathon.submissions.models import (
     PlatformEvent,
     RejudgeBatch,
@@ -33,6 +35,28 @@ def submission_visible_to(submission: Submission, user: User | AnonymousUser) ->
         return False
     team = user_team(user)
     return team is not None and team.pk == submission.team_id
+
+
+def published_scores(submission: Submission, *, with_private: bool) -> dict[str, Any]:
+    """The submission's scores as participants may read them, at its challenge's display
+    precision (THE rule, `challenges.precision`): public score, its interval, the extra
+    metrics, and the private score only when `with_private` (the visibility rule said so).
+    Full-precision values stay in the database and organizer exports."""
+    digits = submission.challenge.display_precision
+    published: dict[str, Any] = {
+        "public_score": score_round(submission.public_score, digits),
+        "public_score_text": score_text(submission.public_score, digits),
+        "public_ci_low": score_round(submission.public_ci_low, digits),
+        "public_ci_high": score_round(submission.public_ci_high, digits),
+        "extra_scores": {
+            str(name): score_round(value, digits)
+            for name, value in (submission.extra_scores or {}).items()
+        },
+    }
+    if with_private:
+        published["private_score"] = score_round(submission.private_score, digits)
+        published["private_score_text"] = score_text(submission.private_score, digits)
+    return published
 
 
 def submission_queue_position(submission: Submission) -> int | None:

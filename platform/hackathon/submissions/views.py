@@ -120,6 +120,7 @@ def _status_payload(submission: Submission, user: AbstractBaseUser | AnonymousUs
     """What the detail page shows, as JSON (its live script refreshes from it)."""
     challenge = submission.challenge
     show_private = viewer_may_see_private(challenge=challenge, viewer=user)
+    scores = selectors.published_scores(submission, with_private=show_private)
     now = timezone.now()
     payload = {
         "id": submission.pk,
@@ -132,10 +133,12 @@ def _status_payload(submission: Submission, user: AbstractBaseUser | AnonymousUs
         "verdict": submission.verdict,
         "verdict_label": Verdict(submission.verdict).label if submission.verdict else "",
         "message": submission.message,
-        "public_score": submission.public_score,
-        "public_ci": [submission.public_ci_low, submission.public_ci_high]
-        if submission.public_ci_low is not None
+        "public_score": scores["public_score"],
+        "public_score_text": scores["public_score_text"],
+        "public_ci": [scores["public_ci_low"], scores["public_ci_high"]]
+        if scores["public_ci_low"] is not None
         else None,
+        "extra_scores": scores["extra_scores"],
         "fit_seconds": submission.fit_seconds,
         "predict_seconds": submission.predict_seconds,
         "peak_memory_mb": submission.peak_memory_mb,
@@ -151,7 +154,8 @@ def _status_payload(submission: Submission, user: AbstractBaseUser | AnonymousUs
         "challenge_topic": f"challenge:{challenge.pk}" if submission.state == State.QUEUED else "",
     }
     if show_private:
-        payload["private_score"] = submission.private_score
+        payload["private_score"] = scores["private_score"]
+        payload["private_score_text"] = scores["private_score_text"]
     return payload
 
 

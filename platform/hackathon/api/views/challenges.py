@@ -101,7 +101,10 @@ class LeaderboardRowSerializer(serializers.Serializer):
     rank = serializers.IntegerField(allow_null=True, help_text="Null for unranked baseline rows.")
     team_id = serializers.IntegerField(allow_null=True)
     team = serializers.CharField()
-    score = serializers.FloatField(allow_null=True)
+    score = serializers.FloatField(
+        allow_null=True, help_text="At the challenge's display precision; equal scores tie."
+    )
+    score_text = serializers.CharField(help_text="The score as the pages show it.")
     ci_low = serializers.FloatField(allow_null=True)
     ci_high = serializers.FloatField(allow_null=True)
     entries = serializers.IntegerField(allow_null=True)

@@ -11,8 +11,6 @@
   var revealing = false;
   var status = document.getElementById("pj-status");
 
-  function fmt(x) { return x === null || x === undefined ? "" : Number(x).toFixed(5); }
-
   function rowElement(row) {
     var li = document.createElement("li");
     li.className = "pj-row" + (row.is_baseline ? " pj-baseline" : "") + (row.statistically_tied ? " pj-tied" : "");
@@ -22,7 +20,7 @@
     var name = document.createElement("span"); name.className = "pj-name";
     name.textContent = row.team + (row.is_baseline ? " (baseline)" : "");
     var score = document.createElement("span"); score.className = "pj-score pj-mono";
-    score.textContent = fmt(row.score);
+    score.textContent = row.score_text;  /* formatted by the server: one rule everywhere */
     var entries = document.createElement("span"); entries.className = "pj-entries";
     entries.textContent = row.entries === null ? "" : row.entries + (row.entries === 1 ? " entry" : " entries");
     li.append(rank, name, score, entries);

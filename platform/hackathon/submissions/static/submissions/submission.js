@@ -56,10 +56,11 @@
   }
 
   function facts() {
-    var score = num(status.public_score, 6);
-    if (status.public_ci && status.public_ci[0] !== null) score += " (95% CI " + num(status.public_ci[0], 4) + " – " + num(status.public_ci[1], 4) + ")";
+    /* Scores arrive rounded to the challenge's display precision, with their text. */
+    var score = status.public_score_text || "—";
+    if (status.public_ci && status.public_ci[0] !== null) score += " (95% CI " + String(status.public_ci[0]) + " – " + String(status.public_ci[1]) + ")";
     text("public-score", score);
-    if ("private_score" in status) text("private-score", num(status.private_score, 6));
+    if ("private_score" in status) text("private-score", status.private_score_text || "—");
     text("fit-seconds", num(status.fit_seconds, 3, " s"));
     text("predict-seconds", num(status.predict_seconds, 3, " s"));
     text("peak-memory", num(status.peak_memory_mb, 1, " MB"));
