@@ -294,7 +294,8 @@ def leaderboard_view(
     for row in rows:
         if above is not None:
             row.statistically_tied = _overlaps(row, above)
-            if row.score == above.score:  # tied at display precision: one shared rank
+            if row.score is not None and row.score == above.score:
+                # Tied at display precision: one shared rank.
                 row.rank = (
                     above.rank if row is not rows[0] else _rank_of(challenge, cols, row.score)
                 )
@@ -454,7 +455,7 @@ def shakeup_view(
     visibility = viewer_visibility(challenge=challenge, viewer=viewer)
     if not visibility.may_see_private:
         raise PermissionDenied("The shake-up is shown once the private leaderboard is revealed.")
-    order = {"higher_is_better": challenge.higher_is_better}
+    higher = challenge.higher_is_better
     base = TeamScore.objects.filter(
         challenge=challenge, best_score__isnull=False, private_score__isnull=False
     )
@@ -466,13 +467,17 @@ def shakeup_view(
     # Ranks by THE rule: tied scores (equal at display precision) share a rank (RANK()),
     # listed earlier submission first (the ROW_NUMBER() order).
     ranked = base.annotate(
-        public_rank=Window(Rank(), order_by=best_first("best_score", "best_score", **order)[:1]),
+        public_rank=Window(
+            Rank(), order_by=best_first("best_score", "best_at", higher_is_better=higher)[:1]
+        ),
         private_rank=Window(
-            Rank(), order_by=best_first("private_score", "private_score", **order)[:1]
+            Rank(), order_by=best_first("private_score", "private_at", higher_is_better=higher)[:1]
         ),
         private_position=Window(
             RowNumber(),
-            order_by=best_first("private_score", "private_at", tiebreak="team_id", **order),
+            order_by=best_first(
+                "private_score", "private_at", higher_is_better=higher, tiebreak="team_id"
+            ),
         ),
     ).order_by("private_position")
     rows = [
