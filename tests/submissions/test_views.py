@@ -155,7 +155,7 @@ def test_other_team_and_teamless_users_cannot_see_a_submission_at_all(
 
 def test_organizer_sees_everything_including_private_score(organizer_client, scored) -> None:
     page = organizer_client.get(reverse("submissions:detail", args=[scored.pk])).content.decode()
-    assert "0.987654" in page and "secret-log-line" in page and "Disqualify" in page
+    assert "0.98765" in page and "secret-log-line" in page and "Disqualify" in page
 
 
 def test_team_overlays_its_own_curves(client_a, scored, challenge, member_a) -> None:
