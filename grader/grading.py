@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import scoring
+from grader import protocol, scoring
 from grader.contract import (
     SOLUTION_MAX_BYTES,
     GradingJob,
@@ -27,8 +27,9 @@ from grader.contract import (
 )
 from grader.diagnostics import diagnose
 from grader.errors import InternalError
+from grader.protocol import Phase
 from grader.sandbox import Sandbox, SandboxConfig
-from grader.supervisor import OUTPUT_HARD_FACTOR, Frame, SandboxRun
+from grader.supervisor import OUTPUT_HARD_FACTOR, SandboxRun
 
 _sandbox: Sandbox | None = None
 _sandbox_lock = threading.Lock()
@@ -107,31 +108,22 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _float_list(value: object) -> list[float]:
-    if not isinstance(value, list):
-        return []
-    try:
-        return [float(v) for v in value]
-    except (TypeError, ValueError, OverflowError):
-        return []
-
-
-def _parse_array(frame: Frame) -> tuple[str, np.ndarray | None, list | None, str | None]:
-    """(name, array or None, shape from the header, dtype when no array came) of an A frame."""
-    header, body = frame.header, frame.body
-    name = str(header.get("name"))
+def _parse_array(
+    name: str, header: dict, body: bytes
+) -> tuple[np.ndarray | None, list | None, str | None]:
+    """(array or None, shape from the header, dtype when no array came) of an array answer."""
     shape = header.get("shape")
     if not (isinstance(shape, list) and all(isinstance(n, int) for n in shape)):
         shape = None
     if not body:
-        return name, None, shape, str(header.get("dtype"))
+        return None, shape, str(header.get("dtype"))
     try:
         arr = np.load(io.BytesIO(body), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise scoring.InvalidPredictions(f"the predictions could not be read: {exc}") from exc
     if not isinstance(arr, np.ndarray):
         raise scoring.InvalidPredictions("the predictions are not a single array")
-    return name, arr, shape, None
+    return arr, shape, None
 
 
 def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | None:
@@ -149,27 +141,26 @@ def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | 
         )
     if run.timed_out:
         return Verdict.TIME_LIMIT, f"fit and predict took longer than {limits.time_s:g} s"
-    for frame in run.frames:
-        if frame.kind == b"E":
-            data = frame.header
-            message = str(data.get("message", ""))
-            verdict = {
-                "syntax": Verdict.SYNTAX_ERROR,
-                "forbidden_import": Verdict.FORBIDDEN_IMPORT,
-                "memory": Verdict.MEMORY_LIMIT,
-                "contract": Verdict.RUNTIME_ERROR,
-                "step": Verdict.INVALID_STEP,
-            }.get(str(data.get("kind")), Verdict.RUNTIME_ERROR)
-            if verdict is Verdict.MEMORY_LIMIT:
-                message = (
-                    f"the solution needed more than the {limits.memory_mb} MiB memory limit\n\n"
-                    + message
-                )
-            return verdict, message
+    if run.error is not None:
+        message = run.error["message"]
+        verdict = {
+            "syntax": Verdict.SYNTAX_ERROR,
+            "forbidden_import": Verdict.FORBIDDEN_IMPORT,
+            "memory": Verdict.MEMORY_LIMIT,
+            "rule": Verdict.RULE_VIOLATION,
+            "contract": Verdict.RUNTIME_ERROR,
+            "step": Verdict.INVALID_STEP,
+        }.get(run.error["kind"], Verdict.RUNTIME_ERROR)
+        if verdict is Verdict.MEMORY_LIMIT:
+            message = (
+                f"the solution needed more than the {limits.memory_mb} MiB memory limit\n\n"
+                + message
+            )
+        return verdict, message
     if run.protocol_error:
         return Verdict.INVALID_PREDICTIONS, run.protocol_error
     status = run.exit_status
-    if not any(frame.kind == b"T" for frame in run.frames):
+    if run.phase is not Phase.FINISHED:
         if status is not None and (status < 0 or status > 128):
             number = -status if status < 0 else status - 128
             if number in (signal.SIGXCPU, signal.SIGKILL) and run.run_seconds >= limits.time_s:
@@ -252,31 +243,14 @@ def grade(
         for fd in fds.values():
             os.close(fd)
 
-    result = GradingResult(
-        Verdict.SCORED,
-        stdout=run.stdout,
-        stderr=run.stderr,
-        loss_curve=list(run.loss_curve),
-        sandbox_level=sandbox.level.value,
-        peak_memory_mb=None if run.peak_memory_kb is None else run.peak_memory_kb / 1024,
-    )
-    for frame in run.frames:
-        if frame.kind not in (b"E", b"T"):
-            continue
-        inner = (_number(frame.header.get("maxrss_kb")) or 0.0) / 1024
-        result.peak_memory_mb = max(result.peak_memory_mb or 0.0, inner) or None
-        if frame.kind == b"T":
-            result.fit_seconds = _number(frame.header.get("fit_seconds"))
-            result.predict_seconds = _number(frame.header.get("predict_seconds"))
-            result.loss_curve = _float_list(frame.header.get("loss_curve")) or result.loss_curve
-    result.diagnostics = diagnose(result.loss_curve)
-
+    result = _measured_result(run, job)
+    result.sandbox_level = sandbox.level.value
     if not run.ready:
         raise InternalError(
             "the sandbox failed before the solution started "
             f"(exit status {run.exit_status}): {run.stderr[-2000:].strip()}"
         )
-    ended = _verdict_from_run(run, job.limits)
+    ended = _verdict_from_run(run, job.limits) or _rule_verdict(result, job)
     if ended is not None:
         result.verdict, result.message = ended
     else:
@@ -284,6 +258,7 @@ def grade(
             _score_into(result, run, job, y_true, public_mask, n_rows, n_classes)
         except scoring.InvalidPredictions as exc:
             result.verdict, result.message = Verdict.INVALID_PREDICTIONS, str(exc)
+    _explain_divergence(result)
     # Text from the sandbox may hold lone surrogates (JSON "\\udcff"): valid UTF-8 from here on.
     result.message = valid_text(result.message)
     result.stdout = valid_text(result.stdout)
@@ -292,23 +267,140 @@ def grade(
     return result
 
 
+def _measured_result(run: SandboxRun, job: GradingJob) -> GradingResult:
+    """The figures of a run: measured by trusted code, or answered and validated here."""
+    fit = run.measured.get(Phase.FITTING)
+    predict = run.measured.get(Phase.PREDICTING)
+    result = GradingResult(
+        Verdict.SCORED,
+        stdout=run.stdout,
+        stderr=run.stderr,
+        peak_memory_mb=None if run.peak_memory_kb is None else run.peak_memory_kb / 1024,
+        fit_seconds=None if fit is None else fit.wall,
+        predict_seconds=None if predict is None else predict.wall,
+    )
+    cpu = [m.cpu for m in (fit, predict) if m is not None]
+    if cpu and all(c is not None for c in cpu):
+        result.cpu_seconds = sum(cpu)  # type: ignore[arg-type]
+    report = run.report
+    curve = protocol.floats(report.get("loss_curve")) if report else None
+    result.loss_curve = list(run.live_curve if curve is None else curve)
+    events = report.get("fp_events") if report else run.live_fp
+    result.fp_events = protocol.fp_events(events, curve_points=len(result.loss_curve))
+    result.diagnostics = diagnose(result.loss_curve)
+    if report:
+        declared, problem = protocol.hyperparameters(report.get("hyperparameters"))
+        result.hyperparameters = declared
+        if problem:
+            result.diagnostics.append(
+                {
+                    "code": "hyperparameters_ignored",
+                    "title": "hyperparameters_ not shown",
+                    "detail": f"{problem}; it is left out of the results.",
+                }
+            )
+    return result
+
+
+def _rule_verdict(result: GradingResult, job: GradingJob) -> tuple[Verdict, str] | None:
+    """The challenge's loss-curve rule, checked on the validated curve."""
+    needed = job.min_loss_curve_points
+    if needed <= 0:
+        return None
+    finite = sum(1 for v in result.loss_curve if math.isfinite(v))
+    if finite >= needed:
+        return None
+    rule = " (its gradient-descent-only rule)" if job.gradient_descent_only else ""
+    return Verdict.RULE_VIOLATION, (
+        f"this challenge requires loss_curve_ with at least {needed} finite loss values{rule}, "
+        f"one per epoch or step; the model kept {finite}"
+        + ("" if result.loss_curve else " (no loss_curve_ attribute after fit)")
+    )
+
+
+DIVERGED_CAUSES = (
+    "The two usual causes: a learning rate that is too high, or features that are not "
+    "scaled (standardize each column: subtract its mean, divide by its standard deviation)."
+)
+
+
+EARLY_EPOCHS = 3  # "from the start": the loss was NaN or infinite from one of the first epochs
+
+
+def _non_finite_from(curve: list[float]) -> int | None:
+    """The epoch from which every loss value is NaN or infinite, if it is one of the first."""
+    first = next((i for i, v in enumerate(curve[:EARLY_EPOCHS]) if not math.isfinite(v)), None)
+    if first is None or any(math.isfinite(v) for v in curve[first:]):
+        return None
+    return first
+
+
+def _explain_divergence(result: GradingResult) -> None:
+    """Say that training diverged when the trusted evidence shows it.
+
+    NaN or infinite predictions after numpy reported overflow during fit; or a time-limit run
+    whose loss was NaN or infinite from its first point.
+    """
+    events = result.fp_events
+    overflow = bool(events.get("overflow") or events.get("invalid"))
+    epoch = events.get("first_epoch")
+    where = f" from epoch {epoch}" if epoch is not None else ""
+    curve = result.loss_curve
+    diverged = any(d.get("code") == "diverged" for d in result.diagnostics)
+    if (
+        result.verdict is Verdict.INVALID_PREDICTIONS
+        and overflow
+        and (
+            result.message.startswith(("predict(): NaN", "predict(): infinity", "NaN", "infinity"))
+            or "NaN in" in result.message
+            or "infinity in" in result.message
+        )
+    ):
+        kinds = ", ".join(k for k in ("overflow", "invalid", "divide") if events.get(k))
+        result.message += (
+            f"\n\nTraining diverged: numpy reported floating-point {kinds} during fit{where}. "
+            + DIVERGED_CAUSES
+        )
+        if not diverged:
+            result.diagnostics.append(
+                {
+                    "code": "diverged",
+                    "title": "Training diverged",
+                    "detail": f"numpy reported floating-point {kinds} during fit{where} and the "
+                    "predictions are not finite. " + DIVERGED_CAUSES,
+                }
+            )
+    elif result.verdict is Verdict.TIME_LIMIT and (start := _non_finite_from(curve)) is not None:
+        value = curve[start]
+        result.message += (
+            f"\n\nThe loss was {value} from epoch {start} on, until the time limit: training "
+            "diverged at the start and the remaining time went into NaN arithmetic. "
+            + DIVERGED_CAUSES
+        )
+        result.diagnostics = [d for d in result.diagnostics if d.get("code") != "diverged"]
+        result.diagnostics.insert(
+            0,
+            {
+                "code": "diverged_from_start",
+                "title": "Loss NaN from the start",
+                "detail": f"The loss was {value} from epoch {start} until the time limit. "
+                + DIVERGED_CAUSES,
+            },
+        )
+
+
 def _score_into(
     result: GradingResult, run: SandboxRun, job: GradingJob, y_true: np.ndarray,
     public_mask: np.ndarray, n_rows: int, n_classes: int | None,
 ) -> None:  # fmt: skip
     arrays: dict[str, tuple[np.ndarray | None, list | None]] = {}
-    for frame in run.frames:
-        if frame.kind == b"A":
-            name, arr, shape, bad_dtype = _parse_array(frame)
-            if name in arrays:
-                raise scoring.InvalidPredictions(f"the sandbox sent {name} twice")
-            if bad_dtype is not None and shape is not None and arr is None:
-                size = int(np.prod(shape)) if shape else 1
-                if size <= n_rows * max(n_classes or 1, 2):
-                    raise scoring.InvalidPredictions(
-                        f"{name} must be numbers, got dtype {bad_dtype}"
-                    )
-            arrays[name] = (arr, shape)
+    for name, (header, body) in run.arrays.items():
+        arr, shape, bad_dtype = _parse_array(name, header, body)
+        if bad_dtype is not None and shape is not None and arr is None:
+            size = int(np.prod(shape)) if shape else 1
+            if size <= n_rows * max(n_classes or 1, 2):
+                raise scoring.InvalidPredictions(f"{name} must be numbers, got dtype {bad_dtype}")
+        arrays[name] = (arr, shape)
     names = (job.metric, *job.extra_metrics)
     extra_metrics = job.extra_metrics
     predictions = proba = None

@@ -1,20 +1,23 @@
-"""The harness: runs INSIDE the sandbox, loads solution.py, trains it and sends predictions back.
+"""The participant's process: runs INSIDE the sandbox, loads solution.py and answers commands.
 
 Standalone on purpose: it imports only the standard library at module level (numpy inside
 `main`), because the sandbox runtime holds nothing of this project but this one file.
 
-Everything goes back to the trusted side over one pipe (`result_fd`) as frames:
-one kind byte, a 4-byte big-endian length, the payload. Kinds:
+Everything in this process is untrusted, this file included: the solution can call any of its
+functions, read its memory and write to any of its fds. So it measures nothing and decides
+nothing. The trusted grader outside the sandbox drives it over two pipes and believes only
+what it measures itself (times, CPU, memory) or validates (predictions, loss curve, declared
+hyperparameters, floating-point counts):
 
-- ``R`` ready (data loaded; the participant's clock starts now), JSON ``{}``
-- ``P`` progress: JSON ``{"start": i, "values": [...]}``, new points of ``loss_curve_``
-- ``E`` error: JSON ``{"kind": "runtime"|"memory"|"syntax"|"forbidden_import"|"contract",
-  "message": str}``
-- ``A`` array: JSON header ``{"name", "shape", "dtype"}``, a newline, then ``np.save`` bytes
-  (no bytes when the array is not what was asked for: the header is enough to say why)
-- ``T`` done: JSON ``{"fit_seconds", "predict_seconds", "maxrss_kb", "loss_curve"}``
+- commands arrive on ``command_fd``: frame ``C`` with JSON ``{"cmd": "load"|"fit"|"predict"|"report",
+  "nonce": str}``; a fresh random nonce per command, so an answer written before its command
+  was sent can never be taken for it;
+- answers go to ``result_fd``, each carrying the nonce of the command it answers: ``R`` ready
+  (once, before any participant code runs), ``D`` done, ``P`` progress (new points of
+  ``loss_curve_`` and the floating-point counts so far, during fit), ``A`` an array (JSON
+  header line, then ``np.save`` bytes), ``E`` error (``{"kind", "message"}``).
 
-The import guard is a fairness rule (the namespaces and seccomp are the security boundary).
+A frame is one kind byte, a 4-byte big-endian length, the payload.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import os
 import struct
 import sys
 import threading
-import time
 import traceback
 import types
 from collections.abc import Mapping, Sequence
@@ -37,6 +39,8 @@ SOLUTION_MODULE = "solution"
 FRAME_HEADER = struct.Struct(">cI")
 MAX_CURVE_POINTS = 100_000
 PROGRESS_INTERVAL_S = 0.25
+COMMAND_MAX_BYTES = 4096
+FP_KINDS = ("overflow", "invalid", "divide")
 
 _write = os.write
 _lock = threading.Lock()
@@ -60,8 +64,45 @@ def send_json(kind: bytes, obj: object) -> None:
     send(kind, json.dumps(obj).encode())
 
 
+def _error(kind: str, message: str) -> None:
+    """An error message without a command (for an entry module that runs its own channel)."""
+    send_json(b"E", {"kind": kind, "message": message})
+
+
+def _maxrss_kb() -> int:
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _read_exactly(fd: int, n: int) -> bytes | None:
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def read_command(fd: int) -> dict | None:
+    """The next command from the trusted side, or None when it closed the pipe."""
+    head = _read_exactly(fd, FRAME_HEADER.size)
+    if head is None:
+        return None
+    kind, length = FRAME_HEADER.unpack(head)
+    if kind != b"C" or length > COMMAND_MAX_BYTES:
+        return None
+    body = _read_exactly(fd, length)
+    return None if body is None else json.loads(body)
+
+
 class ForbiddenImport(ImportError):
     pass
+
+
+class RuleViolation(Exception):
+    """A challenge rule refused what the solution tried (the gradient-descent-only rule)."""
 
 
 # Helper modules the interpreter's C code imports on behalf of an allowed module (for example
@@ -76,9 +117,7 @@ class ImportGuard:
     the module's namespace (attribute access keeps full speed) without the attributes that are
     modules outside the allowed list, so `random._os`, `warnings.sys` or
     `np.ctypeslib.ctypes` raise AttributeError; allowed submodules come as views too (made on
-    first access, memoized). This is a rule for fairness, not a security boundary: library
-    functions keep their real globals, and code determined to reach a forbidden module can
-    (through `__globals__`, for one). The sandbox's namespaces are the security boundary.
+    first access, memoized).
     """
 
     def __init__(self, allowed: list[str]) -> None:
@@ -230,10 +269,46 @@ def _float_list(values: object, start: int, limit: int) -> list[float]:
     return out
 
 
-class ProgressReporter(threading.Thread):
+def _curve_length(model: object) -> int | None:
+    try:
+        curve = getattr(model, "loss_curve_", None)
+        return None if curve is None else int(len(curve))
+    except Exception:  # noqa: BLE001 - a strange loss_curve_ has no length
+        return None
+
+
+class FloatingPointEvents:
+    """numpy's floating-point events (overflow, invalid, divide) while the model trains.
+
+    numpy calls `record` once per operation that raised one (np.seterr(all="call")); the first
+    epoch is the length of `loss_curve_` at that moment: the index of the point being computed.
+    """
+
     def __init__(self, model: object) -> None:
+        self.model = model
+        self.counts = dict.fromkeys(FP_KINDS, 0)
+        self.first_epoch: int | None = None
+        self.any = False
+
+    def record(self, kind: str, flag: int) -> None:
+        # numpy names them "overflow", "invalid value", "divide by zero" (and "underflow").
+        for name in FP_KINDS:
+            if str(kind).startswith(name[:6]):
+                self.counts[name] += 1
+        if not self.any:
+            self.any = True
+            self.first_epoch = _curve_length(self.model)
+
+    def report(self) -> dict:
+        return {**self.counts, "first_epoch": self.first_epoch}
+
+
+class ProgressReporter(threading.Thread):
+    def __init__(self, model: object, nonce: str, events: FloatingPointEvents) -> None:
         super().__init__(daemon=True, name="progress")
         self.model = model
+        self.nonce = nonce
+        self.events = events
         self.read = 0  # points of loss_curve_ read so far
         self.sent = 0  # numbers sent (points that are not numbers are skipped)
         self.halt = threading.Event()
@@ -245,37 +320,50 @@ class ProgressReporter(threading.Thread):
     def flush(self) -> None:
         try:
             curve = getattr(self.model, "loss_curve_", None)
-            if curve is None or len(curve) <= self.read or self.read >= MAX_CURVE_POINTS:
+            values: list[float] = []
+            end = self.read
+            if curve is not None and len(curve) > self.read and self.read < MAX_CURVE_POINTS:
+                end = min(len(curve), MAX_CURVE_POINTS)
+                values = _float_list(curve, self.read, end)
+            if not values and not self.events.any:
                 return
-            end = min(len(curve), MAX_CURVE_POINTS)
-            values = _float_list(curve, self.read, end)
-            send_json(b"P", {"start": self.sent, "values": values})
+            send_json(
+                b"P",
+                {
+                    "nonce": self.nonce,
+                    "start": self.sent,
+                    "values": values,
+                    "fp": self.events.report(),
+                },
+            )
             self.read = end
             self.sent += len(values)
         except Exception:  # noqa: BLE001 - a strange loss_curve_ only costs the live view
             return
 
 
-def send_array(np: types.ModuleType, name: str, value: object, expected_size: int) -> None:
+def array_frame(
+    np: types.ModuleType, nonce: str, name: str, value: object, expected_size: int
+) -> bytes:
+    """The payload of an A frame: a JSON header line, then the array's .npy bytes (if sent)."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # noqa: BLE001
-        header: dict[str, object] = {
+        unconvertible: dict[str, object] = {
+            "nonce": nonce,
             "name": name,
             "shape": None,
             "dtype": f"unconvertible ({type(exc).__name__})",
         }
-        send(b"A", json.dumps(header).encode() + b"\n")
-        return
-    header = {"name": name, "shape": list(arr.shape), "dtype": str(arr.dtype)}
+        return json.dumps(unconvertible).encode() + b"\n"
+    header = {"nonce": nonce, "name": name, "shape": list(arr.shape), "dtype": str(arr.dtype)}
     if arr.dtype.kind not in "biuf" or arr.size > expected_size:
-        send(b"A", json.dumps(header).encode() + b"\n")
-        return
+        return json.dumps(header).encode() + b"\n"
     import io
 
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
-    send(b"A", json.dumps(header).encode() + b"\n" + buf.getvalue())
+    return json.dumps(header).encode() + b"\n" + buf.getvalue()
 
 
 def _load(np: types.ModuleType, fd: int) -> Any:
@@ -283,28 +371,174 @@ def _load(np: types.ModuleType, fd: int) -> Any:
         return np.load(f, allow_pickle=False)
 
 
-def _maxrss_kb() -> int:
-    import resource
+HYPERPARAMETERS_MAX_KEYS = 32
 
-    # The harness, or the largest process the solution forked and waited for.
-    return int(
-        max(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+
+def declared_hyperparameters(model: object) -> object:
+    """`hyperparameters_` as JSON (validated on the trusted side): numpy scalars become numbers,
+    a key that is not a string becomes "" and a value of another type None (both refused)."""
+    declared = getattr(model, "hyperparameters_", None)
+    if not isinstance(declared, dict):
+        return None
+    out: dict = {}
+    for key, value in list(declared.items())[: HYPERPARAMETERS_MAX_KEYS + 1]:
+        if hasattr(value, "item") and callable(value.item):  # numpy scalars
+            try:
+                value = value.item()
+            except Exception:  # noqa: BLE001
+                value = None
+        if not isinstance(value, bool | int | float | str) or (
+            isinstance(value, int) and abs(value) > 2**63
+        ):
+            value = None
+        out[key[:200] if isinstance(key, str) else ""] = (
+            value[:200] if isinstance(value, str) else value
         )
-    )
+    return out
 
 
-def _error(kind: str, message: str) -> None:
-    send_json(b"E", {"kind": kind, "message": message, "maxrss_kb": _maxrss_kb()})
+class Session:
+    """What the commands act on: the data, the solution, the model."""
 
+    def __init__(self, config: dict, np, data: dict) -> None:  # noqa: ANN001
+        self.config = config
+        self.np = np
+        self.data = data
+        self.guard = ImportGuard(config["allowed_imports"])
+        self.model: object = None
+        self.events = FloatingPointEvents(None)
+        self.predictions: object = None
+        self.proba: object = None
 
-def _classify(exc: BaseException, guard: ImportGuard) -> str:
-    if isinstance(exc, ForbiddenImport) or guard.violation:
-        return "forbidden_import"
-    if isinstance(exc, MemoryError):
-        return "memory"
-    return "runtime"
+    def error(self, nonce: str, kind: str, message: str) -> None:
+        send_json(b"E", {"nonce": nonce, "kind": kind, "message": message})
+
+    def failed(self, nonce: str, exc: BaseException, stage: str) -> None:
+        if isinstance(exc, RuleViolation):
+            self.error(nonce, "rule", str(exc))
+        elif isinstance(exc, ForbiddenImport) or self.guard.violation:
+            self.error(nonce, "forbidden_import", self.guard.violation or str(exc))
+        else:
+            message = participant_traceback(exc) or f"{type(exc).__name__} in {stage}"
+            if stage == "Model()" and isinstance(exc, TypeError) and "argument" in str(exc):
+                message += (
+                    "\nModel() is built without arguments: give every __init__ parameter a default"
+                )
+            self.error(nonce, "memory" if isinstance(exc, MemoryError) else "runtime", message)
+
+    def load(self, nonce: str, source: str) -> bool:
+        np = self.np
+        linecache.cache[SOLUTION_FILENAME] = (
+            len(source),
+            None,
+            source.splitlines(keepends=True),
+            SOLUTION_FILENAME,
+        )
+        import random
+
+        random.seed(self.config["seed"])
+        np.random.seed(self.config["seed"])
+        try:
+            code = compile(source, SOLUTION_FILENAME, "exec")
+        except (SyntaxError, ValueError) as exc:
+            self.error(nonce, "syntax", "".join(traceback.format_exception_only(exc)).strip())
+            return False
+        module = type(sys)(SOLUTION_MODULE)
+        module.__file__ = SOLUTION_FILENAME
+        sys.modules[SOLUTION_MODULE] = module
+        self.guard.install()
+        stage = "loading solution.py"
+        try:
+            exec(code, module.__dict__)  # noqa: S102 - this is the sandbox's purpose
+            model_class = module.__dict__.get("Model")
+            if not isinstance(model_class, type):
+                self.error(nonce, "contract", "solution.py must define a class named Model")
+                return False
+            stage = "Model()"
+            self.model = model_class()
+        except BaseException as exc:  # noqa: BLE001 - every participant failure is reported
+            self.failed(nonce, exc, stage)
+            return False
+        return self.done(nonce)
+
+    def done(self, nonce: str, **extra: object) -> bool:
+        if self.guard.violation:
+            self.error(nonce, "forbidden_import", self.guard.violation)
+            return False
+        send_json(b"D", {"nonce": nonce, **extra})
+        return True
+
+    def fit(self, nonce: str) -> bool:
+        np = self.np
+        self.events = FloatingPointEvents(self.model)
+        reporter = ProgressReporter(self.model, nonce, self.events)
+        reporter.start()
+        saved = np.seterr(all="call", under="ignore")
+        saved_call = np.seterrcall(self.events.record)
+        try:
+            self.model.fit(self.data["train_X"], self.data["train_y"])  # type: ignore[attr-defined]
+        except BaseException as exc:  # noqa: BLE001
+            self._stop(reporter)
+            self.failed(nonce, exc, "fit")
+            return False
+        finally:
+            np.seterr(**saved)
+            np.seterrcall(saved_call)
+        self._stop(reporter)
+        return self.done(nonce)
+
+    @staticmethod
+    def _stop(reporter: ProgressReporter) -> None:
+        # No progress message may follow the answer: the next command has another nonce.
+        reporter.halt.set()
+        reporter.join()
+
+    def predict(self, nonce: str) -> bool:
+        model, test_X = self.model, self.data["test_X"]
+        try:
+            if self.config["needs_labels"]:
+                self.predictions = model.predict(test_X)  # type: ignore[attr-defined]
+            if self.config["needs_proba"]:
+                if not callable(getattr(model, "predict_proba", None)):
+                    self.error(
+                        nonce,
+                        "contract",
+                        f"the metric {self.config['metric']} needs Model.predict_proba(X), "
+                        "which solution.py does not define",
+                    )
+                    return False
+                self.proba = model.predict_proba(test_X)  # type: ignore[attr-defined]
+        except BaseException as exc:  # noqa: BLE001
+            self.failed(nonce, exc, "predict")
+            return False
+        if self.guard.violation:
+            return self.done(nonce)
+        n_test = int(test_X.shape[0])
+        n_classes = int(self.config.get("n_classes") or 0)
+        try:
+            if self.predictions is not None:
+                send(b"A", array_frame(self.np, nonce, "predictions", self.predictions, n_test))
+            if self.proba is not None:
+                size = n_test * max(n_classes, 2)
+                send(b"A", array_frame(self.np, nonce, "proba", self.proba, size))
+        except MemoryError:
+            self.error(nonce, "memory", "MemoryError while sending the predictions")
+            return False
+        return self.done(nonce)
+
+    def report(self, nonce: str) -> bool:
+        try:
+            values = getattr(self.model, "loss_curve_", None)
+            curve = _float_list(values, 0, MAX_CURVE_POINTS) if values is not None else []
+        except Exception:  # noqa: BLE001
+            curve = []
+        try:
+            declared = declared_hyperparameters(self.model)
+        except Exception:  # noqa: BLE001
+            declared = None
+        return self.done(
+            nonce, loss_curve=curve, hyperparameters=declared, fp_events=self.events.report()
+        )
 
 
 def main() -> None:
@@ -321,104 +555,25 @@ def main() -> None:
     with os.fdopen(config["source_fd"], "rb") as f:
         source = f.read().decode("utf-8", errors="replace")
     train_y = train_y.astype(np.float64 if config["task"] == "regression" else np.int64, copy=False)
-    n_test = int(test_X.shape[0])
-    n_classes = int(config.get("n_classes") or 0)
+    session = Session(config, np, {"train_X": train_X, "train_y": train_y, "test_X": test_X})
     send_json(b"R", {})
-
-    import random
-
-    guard = ImportGuard(config["allowed_imports"])
-    linecache.cache[SOLUTION_FILENAME] = (
-        len(source),
-        None,
-        source.splitlines(keepends=True),
-        SOLUTION_FILENAME,
-    )
-    random.seed(config["seed"])
-    np.random.seed(config["seed"])
-    try:
-        code = compile(source, SOLUTION_FILENAME, "exec")
-    except (SyntaxError, ValueError) as exc:
-        _error("syntax", "".join(traceback.format_exception_only(exc)).strip())
-        return
-    module = type(sys)(SOLUTION_MODULE)
-    module.__file__ = SOLUTION_FILENAME
-    sys.modules[SOLUTION_MODULE] = module
-    guard.install()
-
-    reporter = None
-    stage = "loading solution.py"
-    try:
-        exec(code, module.__dict__)  # noqa: S102 - this is the sandbox's purpose
-        model_class = module.__dict__.get("Model")
-        if not isinstance(model_class, type):
-            _error("contract", "solution.py must define a class named Model")
+    while True:
+        command = read_command(config["command_fd"])
+        if command is None:
             return
-        stage = "Model()"
-        model = model_class()
-        reporter = ProgressReporter(model)
-        reporter.start()
-        stage = "fit"
-        t0 = time.perf_counter()
-        model.fit(train_X, train_y)
-        fit_seconds = time.perf_counter() - t0
-        reporter.halt.set()
-        stage = "predict"
-        t0 = time.perf_counter()
-        predictions = proba = None
-        if config["needs_labels"]:
-            predictions = model.predict(test_X)
-        if config["needs_proba"]:
-            if not callable(getattr(model, "predict_proba", None)):
-                _error(
-                    "contract",
-                    f"the metric {config['metric']} needs Model.predict_proba(X), "
-                    "which solution.py does not define",
-                )
-                return
-            proba = model.predict_proba(test_X)
-        predict_seconds = time.perf_counter() - t0
-    except BaseException as exc:  # noqa: BLE001 - every participant failure is reported
-        if reporter is not None:
-            reporter.halt.set()
-        kind = _classify(exc, guard)
-        if kind == "forbidden_import":
-            _error(kind, guard.violation or str(exc))
+        nonce, cmd = str(command.get("nonce")), command.get("cmd")
+        if cmd == "load":
+            ok = session.load(nonce, source)
+        elif cmd == "fit":
+            ok = session.fit(nonce)
+        elif cmd == "predict":
+            ok = session.predict(nonce)
+        elif cmd == "report":
+            ok = session.report(nonce)
         else:
-            message = participant_traceback(exc) or f"{type(exc).__name__} in {stage}"
-            if stage == "Model()" and isinstance(exc, TypeError) and "argument" in str(exc):
-                message += (
-                    "\nModel() is built without arguments: give every __init__ parameter a default"
-                )
-            _error(kind, message)
-        return
-    if guard.violation:
-        _error("forbidden_import", guard.violation)
-        return
-    try:
-        if predictions is not None:
-            send_array(np, "predictions", predictions, n_test)
-        if proba is not None:
-            send_array(np, "proba", proba, n_test * max(n_classes, 2))
-        curve_values = getattr(model, "loss_curve_", None)
-        try:
-            curve = (
-                _float_list(curve_values, 0, MAX_CURVE_POINTS) if curve_values is not None else []
-            )
-        except Exception:  # noqa: BLE001
-            curve = []
-        usage = _maxrss_kb()
-        send_json(
-            b"T",
-            {
-                "fit_seconds": fit_seconds,
-                "predict_seconds": predict_seconds,
-                "maxrss_kb": usage,
-                "loss_curve": curve,
-            },
-        )
-    except MemoryError:
-        _error("memory", "MemoryError while sending the predictions")
+            return
+        if not ok:
+            return
 
 
 def run() -> None:

@@ -285,17 +285,21 @@ class Sandbox:
     ) -> SandboxRun:
         started = time.monotonic()
         boot = BOOT.replace(f"import {rt.HARNESS_MODULE} as h", f"import {entry} as h")
+        # Commands go in on command_fd, answers come back on result_fd.
+        command_r, command_w = os.pipe()
         result_r, result_w = os.pipe()
         info_r, info_w = os.pipe()
         seccomp_fd = None
-        own_fds = [result_r, result_w, info_r, info_w]
+        own_fds = [command_r, command_w, result_r, result_w, info_r, info_w]
         try:
             if self.seccomp is not None and self.level is not SandboxLevel.DEGRADED:
                 seccomp_fd = os.memfd_create("seccomp", os.MFD_CLOEXEC)
                 own_fds.append(seccomp_fd)
                 os.write(seccomp_fd, self.seccomp)
                 os.lseek(seccomp_fd, 0, os.SEEK_SET)
-            config = {**harness_config, **pass_fds, "result_fd": result_w}
+            config = {
+                **harness_config, **pass_fds, "result_fd": result_w, "command_fd": command_r
+            }  # fmt: skip
             if self.level is SandboxLevel.DEGRADED:
                 argv = [
                     *self._rlimit_args(limits, dedicated_uid=False),
@@ -316,7 +320,7 @@ class Sandbox:
                 ]  # fmt: skip
                 env = {}
                 cwd = "/"
-            fds = (result_w, info_w, *pass_fds.values()) + (
+            fds = (command_r, result_w, info_w, *pass_fds.values()) + (
                 (seccomp_fd,) if seccomp_fd is not None else ()
             )
             user_args: dict = {}
@@ -337,11 +341,12 @@ class Sandbox:
                 )
             except OSError as exc:
                 raise InternalError(f"the sandbox could not start: {exc}") from exc
-            os.close(result_w)
-            os.close(info_w)
-            own_fds = [fd for fd in own_fds if fd not in (result_w, info_w)]
+            for fd in (command_r, result_w, info_w):
+                os.close(fd)
+            own_fds = [fd for fd in own_fds if fd not in (command_r, command_w, result_w, info_w)]
             run = supervise(
-                proc, result_r, info_r, limits, array_cap, progress, started,
+                proc, command_w, result_r, info_r, limits, array_cap, progress, started,
+                conversation=entry == rt.HARNESS_MODULE,
                 uid=None if slot is None else slot.uid,
             )  # fmt: skip
         finally:

@@ -1,13 +1,20 @@
-"""Watch one running sandbox: deadlines, capped output, the result stream, the kill.
+"""Watch one running sandbox: deadlines, capped output, the conversation, the kill.
 
-Reads stdout, stderr, the harness's result pipe and bwrap's info pipe in one selector loop,
-in the caller's thread (so `progress` is called there too). On the wall-clock deadline, too much
-output or a malformed result stream it SIGKILLs the namespace's pid 1 (the kernel then kills
+`Supervisor` is a small state machine (`RunState`): RUNNING while the sandbox lives, KILLED
+once it was stopped (a deadline, too much output, the memory budget, a broken protocol),
+DRAINING while its pipes empty after the participant's process finished, REAPED at the end.
+In one selector loop, in the caller's thread (so `progress` is called there too), it reads
+stdout, stderr, the answer pipe and bwrap's info pipe, hands answers to the protocol's own
+state machine (`grader.protocol.Conversation`) and writes the commands it returns to the
+participant's stdin. Stopping SIGKILLs the namespace's pid 1 (the kernel then kills
 everything inside) and bwrap's process group, then waits for bwrap.
+
+Time, CPU and memory are measured here, outside the participant's process.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
@@ -21,18 +28,18 @@ from dataclasses import dataclass, field
 
 from grader.contract import Limits
 from grader.errors import InternalError
-from grader.harness import FRAME_HEADER
+from grader.protocol import Conversation, Measured, Phase, ProtocolError, ResultStream
 
 logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT_S = 60.0  # interpreter + numpy + data load, before the participant's clock
 OUTPUT_HARD_FACTOR = 16  # streams may print this many times the kept size before OUTPUT_LIMIT
-JSON_FRAME_MAX = 4 * 1024 * 1024
 CHUNK = 65536
 KILL_DRAIN_S = 10.0
 PROGRESS_EVERY_S = 0.5
 MEMORY_SAMPLE_S = 0.05
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _anon_bytes(pid: int) -> int:
@@ -98,20 +105,33 @@ class MemoryWatch:
         return []
 
 
-@dataclass(frozen=True)
-class Frame:
-    """A message from the harness (untrusted: the solution can write to the same pipe)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time of `pids` and of every child they have reaped (user + system, all threads).
 
-    kind: bytes  # b"E" error, b"T" done, b"A" array
-    header: dict
-    body: bytes = b""
+    A process that exited is counted by its parent once reaped (cutime), or by itself while it
+    is a zombie; the sandbox's pid 1 lives until the end, so nothing that ran inside is lost.
+    """
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()
+            ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / CLOCK_TICKS
 
 
 @dataclass
 class SandboxRun:
-    """What came back from one sandbox run (raw: verdicts are decided by the caller)."""
+    """What came back from one sandbox run (raw: verdicts are decided by the caller).
+
+    Everything but `error`, `arrays`, `report` and `live_*` was measured by trusted code;
+    those four are what the participant's process answered, validated for form only.
+    """
 
     ready: bool = False
+    phase: Phase = Phase.STARTING  # how far the conversation went
     exit_status: int | None = None  # as os.waitstatus_to_exitcode: negative = signal
     timed_out: bool = False
     output_exceeded: str | None = None  # "stdout" | "stderr"
@@ -119,12 +139,21 @@ class SandboxRun:
     protocol_error: str | None = None
     stdout: str = ""
     stderr: str = ""
-    frames: list[Frame] = field(default_factory=list)
-    loss_curve: list[float] = field(default_factory=list)
+    error: dict | None = None  # the solution's error answer: {"kind", "message"}
+    arrays: dict[str, tuple[dict, bytes]] = field(default_factory=dict)
+    report: dict = field(default_factory=dict)  # loss_curve, hyperparameters, fp_events
+    live_curve: list[float] = field(default_factory=list)  # progress answers during fit
+    live_fp: dict = field(default_factory=dict)
+    measured: dict[Phase, Measured] = field(default_factory=dict)
     peak_memory_kb: int | None = None  # the largest total the watchdog saw (or one process's)
     pid_namespace: str | None = None  # e.g. "pid:[4026532412]", for checks that it is empty
     wall_seconds: float = 0.0
     run_seconds: float = 0.0  # from "ready" to the end
+
+    @property
+    def loss_curve(self) -> list[float]:
+        """The live curve (what the progress view showed); the report's replaces it later."""
+        return self.live_curve
 
 
 class _Stream:
@@ -150,8 +179,274 @@ class _Stream:
         return text
 
 
+class RunState(enum.StrEnum):
+    RUNNING = "running"  # the sandbox lives; deadlines and the memory budget are watched
+    DRAINING = "draining"  # every answer is in: its pipes close as it exits (deadline holds)
+    KILLED = "killed"  # stopped by the supervisor; pipes drain for at most KILL_DRAIN_S
+    REAPED = "reaped"  # bwrap waited for, the pid namespace empty
+
+
+class Supervisor:
+    """One run of the sandbox, watched until it and its pid namespace are gone.
+
+    `uid` is the sandbox's own slot uid, if any (its processes are the sandbox's memory).
+    """
+
+    def __init__(
+        self,
+        proc: subprocess.Popen,
+        command_w: int,
+        result_r: int,
+        info_r: int,
+        limits: Limits,
+        array_cap: int,
+        progress: Callable[[list[float]], None] | None,
+        started: float,
+        uid: int | None = None,
+        conversation: bool = True,
+    ) -> None:
+        self.proc = proc
+        self.command_w: int | None = command_w
+        self.result_r = result_r
+        self.info_r = info_r
+        self.limits = limits
+        self.progress = progress
+        self.run = SandboxRun()
+        self.state = RunState.RUNNING
+        self.watch = MemoryWatch(uid)
+        # The harness answers commands; another entry module only reports its start and end.
+        kind = Conversation if conversation else ResultStream
+        self.conversation = kind(array_cap=array_cap, clock=time.monotonic, cpu_clock=self.cpu_now)
+        hard = max(limits.output_bytes * OUTPUT_HARD_FACTOR, 1024 * 1024)
+        self.streams = {
+            proc.stdout.fileno(): _Stream("stdout", limits.output_bytes, hard),  # type: ignore[union-attr]
+            proc.stderr.fileno(): _Stream("stderr", limits.output_bytes, hard),  # type: ignore[union-attr]
+        }
+        self.result_total = 0
+        self.result_cap = 2 * array_cap + 16 * 1024 * 1024
+        self.info = bytearray()
+        self.child_pid: int | None = None
+        self.pidfd: int | None = None
+        self.deadline = started + STARTUP_TIMEOUT_S
+        self.next_sample = started
+        self.ready_at: float | None = None
+        self.killed_at: float | None = None
+        self.last_progress = 0.0
+        self.curve_dirty = False
+        self.open_fds = {*self.streams, result_r, info_r}
+
+    # -- measurements -----------------------------------------------------------------------
+
+    def sandbox_pids(self) -> list[int]:
+        pids = self.watch._pids()
+        if not pids and self.watch.namespace is None:
+            # No namespace (degraded level): the process group the sandbox was started in.
+            pids = [pid for pid in _all_pids() if _pgid(pid) == self.proc.pid]
+        return pids
+
+    def cpu_now(self) -> float | None:
+        return cpu_seconds(self.sandbox_pids())
+
+    # -- transitions --------------------------------------------------------------------------
+
+    def kill(self) -> None:
+        """RUNNING/DRAINING -> KILLED: SIGKILL the sandbox (pid 1 of its namespace, bwrap)."""
+        if self.state is RunState.KILLED:
+            return
+        self.state = RunState.KILLED
+        self.killed_at = time.monotonic()
+        self.conversation.fail()
+        self._close_commands()
+        # Killing the namespace's pid 1 makes the kernel kill every process inside it.
+        if self.pidfd is not None:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _close_commands(self) -> None:
+        if self.command_w is not None:
+            os.close(self.command_w)
+            self.command_w = None
+
+    def on_deadline(self, now: float) -> None:
+        if self.state is RunState.KILLED or now < self.deadline:
+            return
+        if self.ready_at is None:
+            self.kill()
+            raise InternalError(f"the sandbox did not start within {STARTUP_TIMEOUT_S:.0f} s")
+        self.run.timed_out = True
+        self.kill()
+
+    def on_memory_sample(self, now: float) -> None:
+        if self.state is RunState.KILLED or now < self.next_sample:
+            return
+        self.next_sample = now + MEMORY_SAMPLE_S
+        used_kb = self.watch.sample_kb()
+        if used_kb > self.limits.memory_mb * 1024:
+            self.run.memory_exceeded_kb = used_kb
+            self.kill()
+
+    def on_output(self, fd: int, chunk: bytes) -> None:
+        stream = self.streams[fd]
+        if not stream.feed(chunk) and self.state is not RunState.KILLED:
+            self.run.output_exceeded = stream.name
+            self.kill()
+
+    def on_info(self, chunk: bytes) -> None:
+        self.info += chunk
+        self.child_pid = _parse_child_pid(self.info) or self.child_pid
+        if self.child_pid and self.pidfd is None:
+            # A pidfd pins pid 1 (no pid reuse) and tells when it has exited, which the
+            # kernel lets happen only once its namespace is empty.
+            self.pidfd = _pidfd_open(self.child_pid)
+            self.run.pid_namespace = _pid_namespace(self.child_pid)
+            self.watch.child_pid, self.watch.namespace = self.child_pid, self.run.pid_namespace
+
+    def on_answer(self, chunk: bytes) -> None:
+        if self.state is RunState.KILLED:
+            return
+        self.result_total += len(chunk)
+        if self.result_total > self.result_cap:
+            self.run.protocol_error = "the sandbox sent more data than was asked for"
+            self.kill()
+            return
+        conversation = self.conversation
+        try:
+            commands = conversation.feed(chunk)
+        except ProtocolError as exc:
+            self.run.protocol_error = str(exc)
+            self.kill()
+            return
+        if self.ready_at is None and conversation.ready:
+            self.ready_at = time.monotonic()
+            self.deadline = self.ready_at + self.limits.time_s
+        for command in commands:
+            self._send(command)
+        if conversation.phase in (Phase.FINISHED, Phase.FAILED):
+            # Nothing more to ask: the harness reads end-of-file and exits.
+            self._close_commands()
+            self.state = RunState.DRAINING
+        if conversation.live_curve and self.progress is not None:
+            self.curve_dirty = True
+
+    def _send(self, command: bytes) -> None:
+        if self.command_w is None:
+            return
+        try:
+            os.write(self.command_w, command)  # a few hundred bytes: the pipe has room
+        except OSError:  # the process is gone: its exit decides the verdict
+            self._close_commands()
+
+    def on_eof(self, fd: int) -> None:
+        self.open_fds.discard(fd)
+        if fd == self.info_r and self.child_pid is None:
+            self.child_pid = _parse_child_pid(self.info)
+
+    def on_progress_due(self) -> None:
+        now = time.monotonic()
+        if not self.curve_dirty or now - self.last_progress < PROGRESS_EVERY_S:
+            return
+        self.last_progress = now
+        self.curve_dirty = False
+        try:
+            self.progress(list(self.conversation.live_curve))  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - a live view must not stop grading
+            logger.warning("progress callback failed", exc_info=True)
+
+    def select_timeout(self, now: float) -> float:
+        if self.state is RunState.KILLED:
+            return 0.2
+        timeout = min(self.deadline - now, max(0.0, self.next_sample - now))
+        if self.progress is not None and self.curve_dirty:
+            timeout = min(timeout, max(0.0, self.last_progress + PROGRESS_EVERY_S - now))
+        return max(timeout, 0.0)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def supervise(self) -> SandboxRun:
+        sel = selectors.DefaultSelector()
+        for fd in self.open_fds:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        try:
+            while self.open_fds:
+                now = time.monotonic()
+                self.on_deadline(now)
+                if self.killed_at is not None and now - self.killed_at > KILL_DRAIN_S:
+                    break
+                self.on_memory_sample(now)
+                for key, _ in sel.select(self.select_timeout(now)):
+                    self._read(sel, key.fd)
+                if self.progress is not None:
+                    self.on_progress_due()
+        finally:
+            if self.open_fds:
+                self.kill()
+            sel.close()
+            self._close_commands()
+            self._reap()
+        return self._result()
+
+    def _read(self, sel: selectors.BaseSelector, fd: int) -> None:
+        try:
+            chunk = os.read(fd, CHUNK)
+        except BlockingIOError:
+            return
+        if not chunk:
+            sel.unregister(fd)
+            self.on_eof(fd)
+        elif fd in self.streams:
+            self.on_output(fd, chunk)
+        elif fd == self.info_r:
+            self.on_info(chunk)
+        else:
+            self.on_answer(chunk)
+
+    def _reap(self) -> None:
+        """-> REAPED: wait for bwrap, then for pid 1 (its namespace empty)."""
+        _, status, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        self.usage_maxrss_kb = usage.ru_maxrss
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        if self.pidfd is not None:
+            # bwrap's monitor can exit while pid 1 still tears the namespace down.
+            try:
+                if not select.select([self.pidfd], [], [], KILL_DRAIN_S)[0]:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                    if not select.select([self.pidfd], [], [], KILL_DRAIN_S)[0]:
+                        raise InternalError("the sandbox's pid namespace did not empty")
+            finally:
+                os.close(self.pidfd)
+        self.state = RunState.REAPED
+
+    def _result(self) -> SandboxRun:
+        run, conversation = self.run, self.conversation
+        if conversation.incomplete and run.protocol_error is None:
+            run.protocol_error = "the result stream ended in the middle of a message"
+        run.ready = conversation.ready
+        run.phase = conversation.phase
+        run.error = conversation.error
+        run.arrays = conversation.arrays
+        run.report = conversation.report
+        run.live_curve = conversation.live_curve
+        run.live_fp = conversation.live_fp
+        run.measured = conversation.measured
+        run.exit_status = self.proc.returncode
+        run.peak_memory_kb = max(self.usage_maxrss_kb, self.watch.peak_kb) or None
+        run.stdout = next(s for s in self.streams.values() if s.name == "stdout").text()
+        run.stderr = next(s for s in self.streams.values() if s.name == "stderr").text()
+        if self.ready_at is not None:
+            run.run_seconds = time.monotonic() - self.ready_at
+        return run
+
+
 def supervise(
     proc: subprocess.Popen,
+    command_w: int,
     result_r: int,
     info_r: int,
     limits: Limits,
@@ -159,255 +454,23 @@ def supervise(
     progress: Callable[[list[float]], None] | None,
     started: float,
     uid: int | None = None,
+    conversation: bool = True,
 ) -> SandboxRun:
-    """Watch `proc` until it and its pid namespace are gone; see the module docstring.
+    """Watch `proc` until it and its pid namespace are gone (see `Supervisor`)."""
+    return Supervisor(
+        proc, command_w, result_r, info_r, limits, array_cap, progress, started, uid, conversation
+    ).supervise()
 
-    `uid` is the sandbox's own slot uid, if any (its processes are the sandbox's memory).
-    """
-    run = SandboxRun()
-    watch = MemoryWatch(uid)
-    memory_limit_kb = limits.memory_mb * 1024
-    next_sample = started
-    hard = max(limits.output_bytes * OUTPUT_HARD_FACTOR, 1024 * 1024)
-    streams = {
-        proc.stdout.fileno(): _Stream("stdout", limits.output_bytes, hard),  # type: ignore[union-attr]
-        proc.stderr.fileno(): _Stream("stderr", limits.output_bytes, hard),  # type: ignore[union-attr]
-    }
-    result = bytearray()
-    result_total = 0
-    result_cap = 2 * array_cap + 2 * JSON_FRAME_MAX
-    info = bytearray()
-    child_pid: int | None = None
-    pidfd: int | None = None
-    sel = selectors.DefaultSelector()
-    for fd in (*streams, result_r, info_r):
-        os.set_blocking(fd, False)
-        sel.register(fd, selectors.EVENT_READ)
-    open_fds = {*streams, result_r, info_r}
-    deadline = started + STARTUP_TIMEOUT_S
-    ready_at: float | None = None
-    killed_at: float | None = None
-    last_progress = 0.0
-    curve_dirty = False
 
-    def kill() -> None:
-        nonlocal killed_at
-        if killed_at is not None:
-            return
-        killed_at = time.monotonic()
-        # Killing the namespace's pid 1 makes the kernel kill every process inside it.
-        if pidfd is not None:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+def _all_pids() -> list[int]:
+    return [int(e.name) for e in os.scandir("/proc") if e.name.isdigit()]
 
+
+def _pgid(pid: int) -> int | None:
     try:
-        while open_fds:
-            now = time.monotonic()
-            if killed_at is None and now >= deadline:
-                if ready_at is None:
-                    kill()
-                    raise InternalError(
-                        f"the sandbox did not start within {STARTUP_TIMEOUT_S:.0f} s"
-                    )
-                run.timed_out = True
-                kill()
-            if killed_at is not None and now - killed_at > KILL_DRAIN_S:
-                break
-            if killed_at is None and now >= next_sample:
-                next_sample = now + MEMORY_SAMPLE_S
-                used_kb = watch.sample_kb()
-                if used_kb > memory_limit_kb:
-                    run.memory_exceeded_kb = used_kb
-                    kill()
-            timeout = (deadline - now) if killed_at is None else 0.2
-            if killed_at is None:
-                timeout = min(timeout, max(0.0, next_sample - now))
-            if progress is not None and curve_dirty:
-                timeout = min(timeout, max(0.0, last_progress + PROGRESS_EVERY_S - now))
-            for key, _ in sel.select(max(timeout, 0.0)):
-                fd = key.fd
-                try:
-                    chunk = os.read(fd, CHUNK)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    sel.unregister(fd)
-                    open_fds.discard(fd)
-                    if fd == info_r and child_pid is None:
-                        child_pid = _parse_child_pid(info)
-                    continue
-                if fd in streams:
-                    if not streams[fd].feed(chunk) and killed_at is None:
-                        run.output_exceeded = streams[fd].name
-                        kill()
-                elif fd == info_r:
-                    info += chunk
-                    child_pid = _parse_child_pid(info) or child_pid
-                    if child_pid and pidfd is None:
-                        # A pidfd pins pid 1 (no pid reuse) and tells when it has exited,
-                        # which the kernel lets happen only once its namespace is empty.
-                        pidfd = _pidfd_open(child_pid)
-                        run.pid_namespace = _pid_namespace(child_pid)
-                        watch.child_pid, watch.namespace = child_pid, run.pid_namespace
-                else:
-                    result_total += len(chunk)
-                    if result_total > result_cap:
-                        run.protocol_error = "the sandbox sent more data than was asked for"
-                        kill()
-                        continue
-                    result += chunk
-                    error = _take_frames(result, run, array_cap)
-                    if error and run.protocol_error is None:
-                        run.protocol_error = error
-                        kill()
-                    if ready_at is None and run.ready:
-                        ready_at = time.monotonic()
-                        deadline = ready_at + limits.time_s
-                    if run.loss_curve and progress is not None:
-                        curve_dirty = True
-            if progress is not None and curve_dirty:
-                now = time.monotonic()
-                if now - last_progress >= PROGRESS_EVERY_S:
-                    last_progress = now
-                    curve_dirty = False
-                    try:
-                        progress(list(run.loss_curve))
-                    except Exception:  # noqa: BLE001 - a live view must not stop grading
-                        logger.warning("progress callback failed", exc_info=True)
-    finally:
-        if open_fds:
-            kill()
-        sel.close()
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        if pidfd is not None:
-            # bwrap's monitor can exit while pid 1 still tears the namespace down.
-            try:
-                if not select.select([pidfd], [], [], KILL_DRAIN_S)[0]:
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-                    if not select.select([pidfd], [], [], KILL_DRAIN_S)[0]:
-                        raise InternalError("the sandbox's pid namespace did not empty")
-            finally:
-                os.close(pidfd)
-    if result and run.protocol_error is None:
-        run.protocol_error = "the result stream ended in the middle of a message"
-    run.exit_status = proc.returncode
-    run.peak_memory_kb = max(usage.ru_maxrss, watch.peak_kb) or None
-    run.stdout = next(s for s in streams.values() if s.name == "stdout").text()
-    run.stderr = next(s for s in streams.values() if s.name == "stderr").text()
-    if ready_at is not None:
-        run.run_seconds = time.monotonic() - ready_at
-    return run
-
-
-def _take_frames(buf: bytearray, run: SandboxRun, array_cap: int) -> str | None:
-    """Move the complete frames of `buf` into `run`; a message when the stream is malformed.
-
-    The bytes are untrusted (the solution can write forged frames to the result pipe), so every
-    exception raised while parsing one is a protocol error, never a crash of the trusted side.
-    """
-    while len(buf) >= FRAME_HEADER.size:
-        kind, length = FRAME_HEADER.unpack_from(buf)
-        cap = array_cap + JSON_FRAME_MAX if kind == b"A" else JSON_FRAME_MAX
-        if kind not in (b"R", b"P", b"E", b"A", b"T"):
-            return f"unknown message {kind!r} on the result stream"
-        if length > cap:
-            return f"a {length}-byte message on the result stream exceeds {cap} bytes"
-        if len(buf) < FRAME_HEADER.size + length:
-            return None
-        payload = bytes(buf[FRAME_HEADER.size : FRAME_HEADER.size + length])
-        del buf[: FRAME_HEADER.size + length]
-        try:
-            error = _take_frame(kind, payload, run)
-        except Exception as exc:  # noqa: BLE001 - whatever forged bytes raise is their fault
-            error = f"{type(exc).__name__} while reading it"
-        if error:
-            name = FRAME_NAMES[kind]
-            return f"a malformed {name} message on the result stream ({error})"
-    return None
-
-
-FRAME_NAMES = {b"R": "ready", b"P": "progress", b"E": "error", b"A": "array", b"T": "done"}
-JSON_MAX_DEPTH = 8
-
-
-def _take_frame(kind: bytes, payload: bytes, run: SandboxRun) -> str | None:
-    if kind == b"R":
-        run.ready = True
+        return os.getpgid(pid)
+    except OSError:
         return None
-    # P, E and T frames are JSON; A frames a JSON header line, then the .npy bytes.
-    head, _, body = payload.partition(b"\n") if kind == b"A" else (payload, b"", b"")
-    data = _bounded_json(head)
-    if not isinstance(data, dict):
-        return "not a JSON object"
-    if kind == b"P":
-        start = data.get("start")
-        if isinstance(start, bool) or not isinstance(start, int):
-            return "no start index"
-        values = _floats(data.get("values"))
-        if values is None:
-            return "the loss values are not a list of numbers"
-        if start == len(run.loss_curve):
-            run.loss_curve.extend(values)
-        return None
-    if kind == b"T" and "loss_curve" in data and _floats(data["loss_curve"]) is None:
-        return "the loss curve is not a list of numbers"
-    run.frames.append(Frame(kind, data, body))
-    return None
-
-
-def _bounded_json(raw: bytes) -> object:
-    """JSON of at most JSON_MAX_DEPTH levels (the harness sends 2); raises ValueError."""
-    # Brackets bound the depth from above (some may sit inside strings): only a deep-looking
-    # payload pays for the exact check, and no payload reaches the parser's recursion limit.
-    if raw.count(b"[") + raw.count(b"{") > JSON_MAX_DEPTH and _depth(raw) > JSON_MAX_DEPTH:
-        raise ValueError(f"nested deeper than {JSON_MAX_DEPTH} levels")
-    return json.loads(raw)
-
-
-def _depth(raw: bytes) -> int:
-    deepest = depth = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > JSON_MAX_DEPTH:
-                    return deepest
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
-
-
-def _floats(value: object) -> list[float] | None:
-    """A list of floats (NaN and infinities allowed: a diverged curve), else None."""
-    if not isinstance(value, list):
-        return None
-    out = []
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, int | float):
-            return None
-        try:
-            out.append(float(item))
-        except OverflowError:
-            return None
-    return out
 
 
 def _pidfd_open(pid: int) -> int | None:

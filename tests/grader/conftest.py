@@ -18,7 +18,7 @@ N_TRAIN, N_TEST = 120, 60
 HOSTILE_IMPORTS = (
     *DEFAULT_ALLOWED_IMPORTS,
     "os", "sys", "socket", "subprocess", "signal", "ctypes", "errno", "glob", "pathlib",
-    "resource", "threading", "importlib", "pickle", "io", "struct", "json",
+    "resource", "threading", "importlib", "pickle", "io", "struct", "json", "gc",
 )  # fmt: skip
 
 LINEAR = """

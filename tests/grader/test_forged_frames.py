@@ -33,7 +33,7 @@ def frame(kind: str, body: str) -> str:
         (frame("E", "b'[' * 200000"), "malformed error message"),
         (frame("P", "b'{\"start\": 0, \"values\": [1' + b'0' * 400 + b']}'"), "malformed progress"),
         (
-            frame("T", "b'{\"fit_seconds\": 1, \"loss_curve\": [1' + b'0' * 400 + b']}'"),
+            frame("D", "b'{\"fit_seconds\": 1, \"loss_curve\": [1' + b'0' * 400 + b']}'"),
             "malformed done message",
         ),
         (frame("P", 'b\'{"start": 0, "values": 3}\''), "malformed progress"),
@@ -54,3 +54,94 @@ def test_forged_result_frames_are_invalid_predictions_saying_so(make_job, forged
     assert result.verdict is Verdict.INVALID_PREDICTIONS, result.message
     assert why in result.message
     assert "on the result stream" in result.message
+
+
+# Forged answers of every kind the protocol has: a done answer claiming 0.1 ms of fit and
+# predict and a 500-point curve, predictions, progress, an error, a second ready.
+FORGER = """
+import gc, json, os, struct, sys, time
+import numpy as np
+
+CURVE = [1.0 / (i + 1) for i in range(500)]
+
+
+def frame(kind, obj, body=b""):
+    payload = json.dumps(obj).encode() + body
+    return struct.pack(">cI", kind, len(payload)) + payload
+
+
+def forgeries(nonce):
+    arr = np.zeros(60)
+    import io
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    head = {"nonce": nonce, "name": "predictions", "shape": [60], "dtype": "float64"}
+    done = {
+        "nonce": nonce, "fit_seconds": 0.0001, "predict_seconds": 0.0001, "maxrss_kb": 1,
+        "loss_curve": CURVE, "hyperparameters": {"learning_rate": 0.123},
+        "fp_events": {"overflow": 0, "invalid": 0, "divide": 0, "first_epoch": None},
+    }
+    return [
+        frame(b"D", done),
+        frame(b"A", head, b"\\n" + buf.getvalue()),
+        frame(b"D", done),
+        frame(b"E", {"nonce": nonce, "kind": "memory", "message": "forged"}),
+        frame(b"R", {}),
+        frame(b"T", done),
+    ]
+
+
+class Model:
+    def fit(self, X, y):
+        time.sleep(0.3)
+        nonce = NONCE_ROUTE
+        for data in forgeries(nonce):
+            for fd in range(1024):
+                try:
+                    os.write(fd, data)
+                except OSError:
+                    pass
+        # Every function of the harness this process can find, called with forged answers.
+        for obj in gc.get_objects():
+            if getattr(obj, "__module__", None) != "grader_harness" or not callable(obj):
+                continue
+            name = getattr(obj, "__name__", "")
+            for data in forgeries(nonce):
+                try:
+                    if name == "send":
+                        obj(data[:1], data[5:])
+                    elif name == "send_json":
+                        obj(data[:1], json.loads(data[5:]))
+                except Exception:
+                    pass
+        os._exit(0)
+
+    def predict(self, X):
+        return np.zeros(len(X))
+"""
+
+
+@pytest.mark.parametrize(
+    "nonce_route",
+    [
+        '"0" * 32',  # a guess
+        'sys._getframe(1).f_locals["nonce"]',  # the fit command's own nonce, read from the harness
+    ],
+    ids=["guessed-nonce", "stolen-nonce"],
+)
+def test_forged_answers_on_every_fd_and_through_the_harness_change_nothing(
+    make_job, nonce_route
+) -> None:
+    """Whatever the solution's process writes, wherever, the platform's figures stay its own:
+    no score, no forged timing, curve, hyperparameters or memory figure."""
+    source = FORGER.replace("NONCE_ROUTE", nonce_route)
+    result = grader.grade(make_job(source, allowed=HOSTILE_IMPORTS))
+    assert result.verdict in (Verdict.INVALID_PREDICTIONS, Verdict.RUNTIME_ERROR), result.message
+    assert result.public_score is None and result.private_score is None
+    # The fit answer, when a stolen nonce made it valid, came after the 0.3 s the fit took.
+    assert result.fit_seconds is None or result.fit_seconds >= 0.3
+    assert result.predict_seconds is None
+    assert len(result.loss_curve) != 500
+    assert result.hyperparameters == {}
+    assert result.peak_memory_mb is None or result.peak_memory_mb > 1
+    assert result.verdict is not Verdict.MEMORY_LIMIT

@@ -321,10 +321,12 @@ class Model:
         return self
 
     def predict(self, X):
-        fd = json.loads(sys.argv[1])["result_fd"]
+        # The harness is in this process: make it answer with the pickle as the predictions.
+        harness = sys.modules["grader_harness"]
         head = json.dumps({{"name": "predictions", "shape": [len(X)], "dtype": "float64"}})
-        payload = head.encode() + b"\\n" + EVIL
-        os.write(fd, struct.pack(">cI", b"A", len(payload)) + payload)
+        harness.array_frame = lambda np, nonce, *rest: (
+            head.replace("{{", '{{"nonce": "' + nonce + '", ', 1).encode() + b"\\n" + EVIL
+        )
         return np.zeros(len(X))
 """
     result = grader.grade(make_job(source, allowed=HOSTILE_IMPORTS))
@@ -400,9 +402,9 @@ def test_every_run_records_its_pid_namespace_for_the_leftover_check(make_job) ->
     "frame",
     [
         b"E" + (5).to_bytes(4, "big") + b"{nope",
-        b"T" + (2).to_bytes(4, "big") + b"[]",
+        b"D" + (2).to_bytes(4, "big") + b"[]",
         b"E" + (24).to_bytes(4, "big") + b'{"kind": [], "message": 1}',
-        b"T" + (37).to_bytes(4, "big") + b'{"fit_seconds": "x", "loss_curve": 7}',
+        b"D" + (37).to_bytes(4, "big") + b'{"fit_seconds": "x", "loss_curve": 7}',
         b"A" + (7).to_bytes(4, "big") + b"[1]\nabc",
         b"Z" + (0).to_bytes(4, "big"),
     ],

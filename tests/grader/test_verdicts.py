@@ -155,7 +155,7 @@ def test_memory_limit_is_distinguished_from_a_runtime_error(make_job) -> None:
         "return self\n", "self.big = np.ones((64, 1024, 1024))\n        return self\n", 1
     )
     result = grader.grade(make_job(source, memory_mb=200))
-    assert result.verdict is Verdict.MEMORY_LIMIT
+    assert result.verdict is Verdict.MEMORY_LIMIT, (result.message, result.stderr, result.stdout)
     assert "200 MiB" in result.message
 
 
