@@ -137,6 +137,8 @@ class Conversation:
     # -- one message ----------------------------------------------------------------------
 
     def _take(self, kind: bytes, payload: bytes) -> bytes | None:
+        if kind == b"T":  # the end message of entry modules with their own channel only
+            raise ProtocolError(f"unknown message {kind!r} on the result stream")
         try:
             header, body = _decode(kind, payload)
         except Exception as exc:  # noqa: BLE001 - whatever forged bytes raise is their fault
@@ -217,6 +219,17 @@ class ResultStream(Conversation):
     then one error ("E") or one end ("T") message, untrusted and validated for form."""
 
     def _take(self, kind: bytes, payload: bytes) -> bytes | None:
+        try:
+            return self._take_checked(kind, payload)
+        except ProtocolError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever forged bytes raise is their fault
+            raise ProtocolError(
+                f"a malformed {FRAME_NAMES[kind]} message on the result stream "
+                f"({type(exc).__name__})"
+            ) from None
+
+    def _take_checked(self, kind: bytes, payload: bytes) -> bytes | None:
         if kind == b"T":
             bounded_json(payload)
             self.phase = Phase.FINISHED
