@@ -7,14 +7,17 @@ is the anonymous visitor.
 
 from __future__ import annotations
 
+import itertools
+import os
 import sys
 from collections.abc import Iterator
 
 import pytest
+import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.test import Client, override_settings
 from hackathon.accounts.models import Team
 from hackathon.accounts.services import team_create
 
@@ -33,6 +36,34 @@ def _celery_broker_left_as_found() -> Iterator[None]:
     if "hackathon.celery" in sys.modules:
         left = broker_conf_snapshot()
         assert left == before, f"the test left the Celery app's broker at {left} (was {before})"
+
+
+_cache_prefixes = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_keys() -> Iterator[str]:
+    """Each test counts (throttles, login failures) under a cache key prefix of its own, as
+    with a fresh in-process cache, and deletes its keys afterwards: never a FLUSHDB, which
+    would empty a Redis database other processes use."""
+    prefix = f"test-{os.getpid()}-{next(_cache_prefixes)}"
+    with override_settings(
+        CACHES={"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    ):
+        yield prefix
+    delete_cache_keys(prefix)
+
+
+def delete_cache_keys(prefix: str) -> int:
+    """Delete the cache keys under `prefix` (Django's `prefix:version:key`); how many."""
+    client = redis.Redis.from_url(settings.CACHE_REDIS_URL, socket_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        return client.delete(*keys) if keys else 0
+    except redis.ConnectionError:
+        return 0  # a test that stopped Redis: its keys expire on their own
+    finally:
+        client.close()
 
 
 def make_user(username: str, **extra: object) -> object:

@@ -1,18 +1,22 @@
 """The shared cache (throttle and login-attempt counters) on Redis, failing open.
 
-Counters live in Redis so every web process sees the same counts. When Redis is unreachable
-(restarting, full, network), a read answers its default and a write does nothing, with a
-warning in the log: requests then go unthrottled for a moment instead of failing with 500.
+Counters live in Redis so every web process sees the same counts, in a database of their own
+(CACHE_REDIS_URL; never the broker's or the live streams'), so clearing the cache touches
+nothing else. When Redis is unreachable (restarting, full, network), a read answers its default
+and a write does nothing, with a warning in the log: requests then go unthrottled for a moment
+instead of failing with 500.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -64,3 +68,23 @@ class FailOpenRedisCache(RedisCache):
     ) -> list[Any]:
         parent = super()
         return _or_default("set_many", lambda: parent.set_many(data, timeout, version), list(data))
+
+    def run_script(self, script: str, *, keys: Sequence[str], args: Sequence[Any], default: T) -> T:
+        """Run a Lua `script` on `keys` (cache keys, prefixed here as every other cache key):
+        Redis runs it atomically, so a key cannot expire half-way. `default` when unreachable."""
+        full_keys = [self.make_and_validate_key(key) for key in keys]
+        client = self._cache.get_client(write=True)
+        return _or_default(
+            "script", lambda: client.eval(script, len(full_keys), *full_keys, *args), default
+        )
+
+
+def shared_cache() -> FailOpenRedisCache:
+    """The default cache, which must be this backend (counters need its atomic scripts)."""
+    backend = caches["default"]
+    if not isinstance(backend, FailOpenRedisCache):
+        raise ImproperlyConfigured(
+            "CACHES['default'] must be hackathon.failopen_cache.FailOpenRedisCache: login "
+            "limits and throttles count in Redis, shared by every web process"
+        )
+    return backend

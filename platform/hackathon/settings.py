@@ -10,6 +10,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -131,11 +132,43 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis and Celery -----------------------------------------------------------------
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
 REDIS_URL = env_str("REDIS_URL") or f"unix://{EMBEDDED_REDIS_SOCKET}"
-# Throttle and login-attempt counters, shared by every web process (hackathon.failopen_cache).
+
+
+def _redis_database(url: str) -> tuple[str, int]:
+    """(the server a Redis URL names, its database number), as redis-py reads them."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    raw = query.get("db", [parts.path.strip("/") if parts.scheme != "unix" else ""])[0]
+    if not (raw or "0").isdigit():
+        raise ImproperlyConfigured(f"{url}: the Redis database must be a number, got {raw!r}")
+    server = f"unix:{parts.path}" if parts.scheme == "unix" else f"{parts.hostname}:{parts.port}"
+    return server, int(raw or "0")
+
+
+def _next_database(url: str) -> str:
+    """`url` with the database number after its own (same server, same credentials)."""
+    parts = urlsplit(url)
+    _, db = _redis_database(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]
+    if parts.scheme == "unix":
+        # Not urlunsplit: it drops the empty host of unix:///path.
+        return f"unix://{parts.path}?{urlencode([*query, ('db', str(db + 1))])}"
+    return urlunsplit(parts._replace(path=f"/{db + 1}", query=urlencode(query)))
+
+
+# Throttle and login-attempt counters, shared by every web process (hackathon.failopen_cache),
+# in a Redis database of their own: the broker's and the live streams' is REDIS_URL's.
+CACHE_REDIS_URL = env_str("CACHE_REDIS_URL") or _next_database(REDIS_URL)
+if _redis_database(CACHE_REDIS_URL) == _redis_database(REDIS_URL):
+    raise ImproperlyConfigured(
+        f"CACHE_REDIS_URL ({CACHE_REDIS_URL}) names the database of REDIS_URL: the cache needs "
+        "a database of its own (another number after the /), as clearing it empties the "
+        "database. Leave CACHE_REDIS_URL unset to use the next database of REDIS_URL's server."
+    )
 CACHES = {
     "default": {
         "BACKEND": "hackathon.failopen_cache.FailOpenRedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": CACHE_REDIS_URL,
         # Each test process counts on its own, as an in-process cache would.
         "KEY_PREFIX": f"test-{os.getpid()}" if TESTING else "hackathon",
         "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
@@ -268,9 +301,17 @@ REST_FRAMEWORK = {
     # too would let any client pick a fresh address per request.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
-# Per-user submit requests and per-address password logins (hackathon.api.throttles).
+# Per-user submit requests (hackathon.api.throttles).
 API_THROTTLE_SUBMIT = env_str("API_THROTTLE_SUBMIT", "30/minute")
-API_THROTTLE_LOGIN = env_str("API_THROTTLE_LOGIN", "10/minute")
+# Failed password logins per client address and per username, on the login form and the API's
+# token endpoint alike (hackathon.accounts.login_limits).
+LOGIN_FAILURES_LIMIT = env_int("LOGIN_FAILURES_LIMIT", 10)
+LOGIN_FAILURES_WINDOW_S = env_int("LOGIN_FAILURES_WINDOW_S", 300)
+if LOGIN_FAILURES_LIMIT < 1 or LOGIN_FAILURES_WINDOW_S < 1:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURES_LIMIT and LOGIN_FAILURES_WINDOW_S must be at least 1, got "
+        f"{LOGIN_FAILURES_LIMIT} and {LOGIN_FAILURES_WINDOW_S}"
+    )
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gradient Descent Hackathon API",
     "VERSION": "1.0.0",

@@ -72,3 +72,36 @@ def test_a_malformed_boolean_setting_is_refused_with_its_name(tmp_path, value) -
     result = run_settings(tmp_path, SECRET_KEY="x", DEBUG=value)
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "cache_url"),
+    [
+        ("redis://127.0.0.1:6399/2", "redis://127.0.0.1:6399/2"),
+        ("redis://127.0.0.1:6399/0", "redis://127.0.0.1:6399"),
+        ("unix:///tmp/r.sock", "unix:///tmp/r.sock?db=0"),
+    ],
+)
+def test_a_cache_redis_url_on_the_broker_database_is_refused(
+    tmp_path, redis_url, cache_url
+) -> None:
+    result = run_settings(tmp_path, SECRET_KEY="x", REDIS_URL=redis_url, CACHE_REDIS_URL=cache_url)
+    assert result.returncode != 0
+    assert "CACHE_REDIS_URL" in result.stderr and "database of its own" in result.stderr
+
+
+def test_a_cache_redis_url_on_another_database_of_the_same_server_is_accepted(tmp_path) -> None:
+    result = run_settings(
+        tmp_path,
+        SECRET_KEY="x",
+        REDIS_URL="redis://127.0.0.1:6399/0",
+        CACHE_REDIS_URL="redis://127.0.0.1:6399/5",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", ["LOGIN_FAILURES_LIMIT", "LOGIN_FAILURES_WINDOW_S"])
+def test_a_login_limit_below_one_is_refused_with_its_name(tmp_path, name) -> None:
+    result = run_settings(tmp_path, SECRET_KEY="x", **{name: "0"})
+    assert result.returncode != 0
+    assert name in result.stderr

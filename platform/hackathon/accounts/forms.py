@@ -64,7 +64,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     """The login form, refusing attempts once an address or a username has failed too often."""
 
     def clean(self) -> dict[str, Any]:
-        username = str(self.data.get("username") or "")[:150]
+        username = str(self.data.get("username") or "").strip()[:150]
         address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
         wait = login_retry_after(address=address, username=username)
         if wait is not None:

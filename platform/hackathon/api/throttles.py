@@ -1,9 +1,10 @@
-"""Per-user limits on top of the global ones: submitting and password logins."""
+"""Per-user limits on top of the global ones: submitting. (Password logins are limited by
+hackathon.accounts.login_limits, the same counters as the login form's.)"""
 
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.throttling import UserRateThrottle
 
 
 class SubmitRateThrottle(UserRateThrottle):
@@ -13,12 +14,3 @@ class SubmitRateThrottle(UserRateThrottle):
 
     def get_rate(self) -> str:
         return getattr(settings, "API_THROTTLE_SUBMIT", None) or "30/minute"
-
-
-class PasswordLoginThrottle(AnonRateThrottle):
-    """Password guesses per client address."""
-
-    scope = "password_login"
-
-    def get_rate(self) -> str:
-        return getattr(settings, "API_THROTTLE_LOGIN", None) or "10/minute"

@@ -7,11 +7,13 @@ from typing import Any
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hackathon.accounts.login_limits import login_failure_record, login_retry_after
 from hackathon.accounts.models import ApiToken
 from hackathon.api.errors import ApiError
 from hackathon.api.permissions import is_organizer
@@ -26,7 +28,6 @@ from hackathon.api.serializers import (
     TokenCreateSerializer,
     TokenSerializer,
 )
-from hackathon.api.throttles import PasswordLoginThrottle
 
 
 def _team(user: Any) -> Any:
@@ -149,11 +150,11 @@ class TokenRevokeView(APIView):
 
 
 class PasswordTokenView(APIView):
-    """Trade a username and password for a new personal API token (what `hackathon login` does)."""
+    """Trade a username and password for a new personal API token (what `hackathon login` does).
+    Failed logins count against the address and the username as on the login form."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [PasswordLoginThrottle]
 
     @extend_schema(
         operation_id="auth_token_create",
@@ -165,12 +166,17 @@ class PasswordTokenView(APIView):
 
         data = PasswordLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        username = data.validated_data["username"]
+        # REMOTE_ADDR: uvicorn sets it from a trusted proxy's X-Forwarded-For, never a client's.
+        address = request._request.META.get("REMOTE_ADDR", "")
+        wait = login_retry_after(address=address, username=username)
+        if wait is not None:
+            raise Throttled(wait=wait, detail="Too many failed logins.")
         user = authenticate(
-            request._request,
-            username=data.validated_data["username"],
-            password=data.validated_data["password"],
+            request._request, username=username, password=data.validated_data["password"]
         )
         if user is None or not user.is_active:
+            login_failure_record(address=address, username=username)
             raise ApiError(
                 "Wrong username or password.",
                 code="authentication_failed",
