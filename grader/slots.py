@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from grader.errors import ConfigError, InternalError
 
 SLOT_WAIT_S = 60.0
@@ -153,14 +155,6 @@ def slot_lease(*, count: int, uid_base: int) -> Iterator[Slot]:
         time.sleep(0.05)
 
 
-def _is_zombie(pid: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rpartition(b")")[2].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return True
-
-
 def uid_processes(uid: int) -> list[int]:
     """Pids of the live processes owned by `uid`.
 
@@ -168,13 +162,16 @@ def uid_processes(uid: int) -> list[int]:
     monitor by a moment and then waits, dead, for the host's init to reap it.)
     """
     pids = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if entry.stat(follow_symlinks=False).st_uid == uid and not _is_zombie(entry.name):
-                    pids.append(int(entry.name))
-            except OSError:
+    for pid in psutil.pids():
+        try:
+            # The owner of /proc/<pid> first: one stat, where psutil would read a file for
+            # every process on the machine (15x slower, on the path of every grading run).
+            if os.stat(f"/proc/{pid}").st_uid != uid:
                 continue
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                pids.append(pid)
+        except (OSError, psutil.Error):
+            continue  # gone meanwhile
     return pids
 
 
