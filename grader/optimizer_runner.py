@@ -26,6 +26,8 @@ import struct
 import sys
 import time
 import traceback
+import types
+from typing import Any
 
 INIT_HEADER = struct.Struct("<I")
 STEP_HEADER = struct.Struct("<BIQdd")  # kind, step, examples used, loss, validation loss
@@ -49,7 +51,7 @@ def _read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -95,7 +97,14 @@ def _batch_size(optimizer: object, n_train: int) -> int:
     return min(value, n_train)
 
 
-def _pack(np, returned: object, names: list[str], shapes: dict, out, step: int) -> None:  # noqa: ANN001
+def _pack(
+    np: types.ModuleType,
+    returned: object,
+    names: list[str],
+    shapes: dict[str, tuple[int, ...]],
+    out: list[Any],
+    step: int,
+) -> None:
     """Copy the optimizer's returned parameters into `out` (views of the reply buffer)."""
     if isinstance(returned, dict):
         missing = [n for n in names if n not in returned]
@@ -203,7 +212,7 @@ def main() -> None:
             # One readv for the header and the body (fresh arrays every step: the optimizer
             # may keep or change them as it likes).
             flat = np.empty(2 * n)
-            flat_view = memoryview(flat).cast("B")
+            flat_view = flat.data.cast("B")
             got = os.readv(cmd_fd, [header_view, flat_view])
             while got < STEP_HEADER.size:
                 r = os.readv(cmd_fd, [header_view[got:], flat_view])

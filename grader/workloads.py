@@ -188,6 +188,8 @@ class Model:
     ) -> tuple[float, np.ndarray]:
         """The training objective on a batch (data loss + L1/L2 on weights) and its gradient."""
         loss, grad = self._forward_backward(theta, X, y, need_grad=True)
+        if grad is None:
+            raise RuntimeError("the backward pass returned no gradient")
         w = self.workload
         if w.l2 or w.l1:
             weights = theta[self.weight_mask]
@@ -288,10 +290,8 @@ def make_instance(
         mean, std = X.mean(axis=0), X.std(axis=0)
         std[std == 0] = 1.0
         X, X_val, X_test = (X - mean) / std, (X_val - mean) / std, (X_test - mean) / std
-    if task == "regression":
-        y, y_val, y_test = (np.asarray(a, dtype=np.float64) for a in (y, y_val, test_y))
-    else:
-        y, y_val, y_test = (np.asarray(a, dtype=np.int64) for a in (y, y_val, test_y))
+    dtype = np.float64 if task == "regression" else np.int64
+    y, y_val, y_test = (np.asarray(a, dtype=dtype) for a in (y, y_val, test_y))
     model = Model(workload, X.shape[1], n_outputs(workload, task, n_classes), task)
     theta0 = model.init(rs)
     return Instance(
