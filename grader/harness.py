@@ -400,7 +400,7 @@ def declared_hyperparameters(model: object) -> object:
 class Session:
     """What the commands act on: the data, the solution, the model."""
 
-    def __init__(self, config: dict, np, data: dict) -> None:  # noqa: ANN001
+    def __init__(self, config: dict, np: types.ModuleType, data: dict) -> None:
         self.config = config
         self.np = np
         self.data = data
