@@ -1,9 +1,17 @@
 """Writes of the leaderboard: per-team best scores, disqualifications, freeze and reveal.
 
-Every write takes the challenge row with SELECT ... FOR NO KEY UPDATE first, so that
-result recordings and rebuilds of one challenge are serialized (a rebuild never
-overwrites a result committed while it ran) while submissions referencing the challenge
-can still be inserted. Live hints are sent only after the transaction commits.
+Locks, so that results for one challenge are stored in parallel by every worker:
+- Storing a result (`leaderboard_record_result`) locks only the team's row on the
+  challenge's board: an upsert (INSERT ... ON CONFLICT DO UPDATE) that creates it if need
+  be and holds it until commit, then the row is recomputed from the team's submissions.
+  Two results of one team wait for each other; results of different teams never do.
+  Ranks are not stored: they are computed on read from the indexed TeamScore columns.
+- Changes of the whole board (a rebuild, disqualification, freeze, reveal) take the
+  challenge row with SELECT ... FOR NO KEY UPDATE and, on PostgreSQL, an exclusive
+  transaction-level advisory lock on the challenge; result stores take the same advisory
+  lock shared. So a rebuild never overwrites a result committed while it ran, and result
+  stores, which share it, never wait for each other. (SQLite serialises every write anyway.)
+Live hints are sent only after the transaction commits.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -41,8 +49,34 @@ REASON_MAX = 300
 _SCORE_COLUMNS = ("id", "public_score", "public_ci_low", "public_ci_high", "created_at")
 
 
+# The first key of the board's advisory locks (the second is the challenge id).
+BOARD_LOCK_SPACE = 0x4C42  # "LB"
+
+
+def _board_lock(challenge_id: int, *, shared: bool) -> None:
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [BOARD_LOCK_SPACE, challenge_id])
+
+
 def _lock_challenge(challenge_id: int) -> Challenge:
+    """For changes of the whole board: waits for result stores in progress, and they wait."""
+    _board_lock(challenge_id, shared=False)
     return Challenge.objects.select_for_update(no_key=True).get(pk=challenge_id)
+
+
+def _lock_team_row(challenge_id: int, team_id: int) -> None:
+    """Create the team's board row if it is missing and hold its row lock until commit."""
+    table = TeamScore._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (challenge_id, team_id, entries, frozen_entries, "  # noqa: S608 - our own table name
+            "private_from_finals, updated_at) VALUES (%s, %s, 0, 0, %s, %s) "
+            "ON CONFLICT (challenge_id, team_id) DO UPDATE SET updated_at = excluded.updated_at",
+            [challenge_id, team_id, False, timezone.now()],
+        )
 
 
 def _disqualified_team_ids(challenge: Challenge) -> QuerySet:
@@ -127,13 +161,15 @@ def _team_values(challenge: Challenge, team_id: int) -> dict[str, Any] | None:
 
 
 def _refresh_team(challenge: Challenge, team_id: int) -> None:
-    """Recompute one team's row; the challenge row must be locked by the caller."""
+    """Recompute one team's row; the caller holds the board lock (shared or exclusive)."""
+    _lock_team_row(challenge.pk, team_id)
     is_dq = TeamDisqualification.objects.filter(challenge=challenge, team_id=team_id).exists()
     values = None if is_dq else _team_values(challenge, team_id)
+    rows = TeamScore.objects.filter(challenge=challenge, team_id=team_id)
     if values is None:
-        TeamScore.objects.filter(challenge=challenge, team_id=team_id).delete()
+        rows.delete()
         return
-    TeamScore.objects.update_or_create(challenge=challenge, team_id=team_id, defaults=values)
+    rows.update(**values, updated_at=timezone.now())
 
 
 def _baseline_values(challenge: Challenge, sub: Submission) -> dict[str, Any]:
@@ -167,8 +203,10 @@ def leaderboard_record_result(*, submission: Submission) -> None:
     submissions, so a repeated call changes nothing. A live hint is published once the
     transaction commits, to the audiences allowed to see the change.
     """
-    with transaction.atomic():
-        challenge = _lock_challenge(submission.challenge_id)
+    with transaction.atomic(savepoint=False):
+        _board_lock(submission.challenge_id, shared=True)
+        # Read after the shared lock: a freeze or reveal committed before it is seen.
+        challenge = Challenge.objects.get(pk=submission.challenge_id)
         if submission.is_baseline:
             _refresh_baseline(challenge, submission.pk)
         elif submission.team_id is not None:
