@@ -62,9 +62,10 @@ def _store_share(share: list[tuple[int, str]], barrier: object, queue: object, s
     import random
 
     from django.db import connections
-    from grader.contract import GradingResult, Verdict
     from hackathon.submissions.grading import submission_store_result
     from hackathon.submissions.models import Submission
+
+    from grader.contract import GradingResult, Verdict
 
     connections.close_all()  # a connection of its own, as a worker process has
     rng = random.Random(seed)  # noqa: S311 - benchmark scores, not secrets
