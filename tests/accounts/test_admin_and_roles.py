@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
-from hackathon.accounts.selectors import user_is_organizer
+from hackathon.accounts.selectors import is_organizer
 
 from tests.conftest import make_user
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_a_group_organizer_without_staff_flag_uses_the_admin() -> None:
     user = make_user("grouped")
     user.groups.add(Group.objects.get(name=settings.ORGANIZERS_GROUP))
-    assert user_is_organizer(user)
+    assert is_organizer(user)
     client = Client()
     client.force_login(user)
     assert client.get(reverse("admin:index")).status_code == 200
@@ -25,7 +25,7 @@ def test_a_group_organizer_without_staff_flag_uses_the_admin() -> None:
 
 
 def test_a_staff_user_is_an_organizer() -> None:
-    assert user_is_organizer(make_user("staffer", is_staff=True))
+    assert is_organizer(make_user("staffer", is_staff=True))
 
 
 def test_the_organizer_sees_teams_in_the_admin(organizer_client, team_a, team_b) -> None:

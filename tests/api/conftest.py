@@ -13,7 +13,7 @@ from django.utils import timezone
 from hackathon.accounts.services import api_token_create
 from hackathon.challenges.bundle import read_bundle_dir
 from hackathon.challenges.models import Challenge
-from hackathon.challenges.services import challenge_load_bundle
+from hackathon.organizing.services import challenge_load_bundle
 from hackathon.submissions.models import State, Submission
 
 BUNDLE = Path(settings.BASE_DIR) / "challenges" / "diabetes-gd"

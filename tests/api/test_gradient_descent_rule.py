@@ -17,7 +17,7 @@ from django.conf import settings
 from django.test import Client
 from hackathon.challenges.bundle import read_bundle_dir
 from hackathon.challenges.models import Challenge
-from hackathon.challenges.services import challenge_load_bundle
+from hackathon.organizing.services import challenge_load_bundle
 from hackathon.submissions.models import Submission
 
 pytestmark = pytest.mark.django_db

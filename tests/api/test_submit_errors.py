@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.utils import timezone
 from hackathon.challenges.bundle import read_bundle_dir
-from hackathon.challenges.services import challenge_load_bundle
+from hackathon.organizing.services import challenge_load_bundle
 from hackathon.submissions.models import Submission
 
 from tests.api.conftest import BUNDLE

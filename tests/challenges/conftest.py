@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hackathon.challenges.services import challenge_load_bundle
+from hackathon.organizing.services import challenge_load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN = ROOT / "challenges"

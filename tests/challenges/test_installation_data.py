@@ -15,9 +15,9 @@ from hackathon.challenges.bundle import load_bundle_dir, parse_bundle, spec_file
 from hackathon.challenges.data import build_dataset, build_split
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.models import Challenge
-from hackathon.challenges.services import challenge_load_bundle
 from hackathon.cli.up import ensure_challenge_data_secret
 from hackathon.envconf import CHALLENGE_DATA_SECRET_FILE
+from hackathon.organizing.services import challenge_load_bundle
 
 from tests.challenges.conftest import BUILTIN, bundle_files
 from tests.challenges.lookup import lookup_scores, run_solution, score

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from hackathon.challenges.models import Challenge, DataBlob
-from hackathon.challenges.services import ResplitRefused, challenge_load_bundle
+from hackathon.challenges.services import ResplitRefused
+from hackathon.organizing.services import challenge_load_bundle
 from hackathon.submissions.models import Submission
 
 from .conftest import BUILTIN, bundle_files

@@ -4,14 +4,14 @@ import os
 
 import redis
 from django.conf import settings
-from hackathon.accounts.selectors import user_is_organizer, user_team
+from hackathon.accounts.selectors import is_organizer, user_team
 
 
 def test_fixture_users_have_the_roles_their_names_say(
     organizer, member_a, member_b, outsider, team_a, team_b
 ) -> None:
-    assert user_is_organizer(organizer)
-    assert not user_is_organizer(member_a)
+    assert is_organizer(organizer)
+    assert not is_organizer(member_a)
     assert user_team(member_a) == team_a
     assert user_team(member_b) == team_b
     assert team_a != team_b

@@ -303,14 +303,14 @@ def test_a_descendant_that_left_for_its_own_session_is_still_stopped() -> None:
 @pytest.mark.django_db
 def test_up_creates_an_organizer_once_with_a_generated_password(monkeypatch) -> None:
     from django.contrib.auth import get_user_model
-    from hackathon.accounts.selectors import user_is_organizer
+    from hackathon.accounts.selectors import is_organizer
 
     monkeypatch.delenv("HACKATHON_ADMIN_USER", raising=False)
     monkeypatch.delenv("HACKATHON_ADMIN_PASSWORD", raising=False)
     username, hint = up.ensure_organizer()
     password = re.search(r"password (\S+)", hint).group(1)
     user = get_user_model().objects.get(username=username)
-    assert username == "admin" and user.check_password(password) and user_is_organizer(user)
+    assert username == "admin" and user.check_password(password) and is_organizer(user)
     again, hint_again = up.ensure_organizer()
     assert again == "admin" and password not in hint_again and "changepassword" in hint_again
     assert get_user_model().objects.count() == 1

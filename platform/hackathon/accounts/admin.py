@@ -9,12 +9,12 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from hackathon.accounts.models import ApiToken, Membership, Team
-from hackathon.accounts.selectors import user_is_organizer
+from hackathon.accounts.selectors import is_organizer
 from hackathon.accounts.services import team_name_key
 
 
 def _organizer_may_use_admin(request: HttpRequest) -> bool:
-    return user_is_organizer(request.user)
+    return is_organizer(request.user)
 
 
 # Organizers in the group need no staff flag; what they may change inside the admin is

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from hackathon.accounts.models import ApiToken, Membership, Team
 
@@ -17,13 +17,24 @@ def user_team(user: User | AnonymousUser) -> Team | None:
     return membership.team if membership else None
 
 
-def user_is_organizer(user: User | AnonymousUser) -> bool:
-    """Organizers are staff users or members of the "organizers" group."""
-    if not user.is_authenticated or not user.is_active:
+def is_organizer(user: User | AnonymousUser | None) -> bool:
+    """THE organizer rule, used by every page, API view, service and the admin: an active
+    user who is staff, a superuser or a member of the "organizers" group."""
+    if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.is_staff or user.is_superuser:
         return True
     return user.groups.filter(name=settings.ORGANIZERS_GROUP).exists()
+
+
+def organizer_accounts() -> QuerySet[User]:
+    """The users `is_organizer` holds for, as a query (superusers first, then oldest)."""
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(is_staff=True) | Q(is_superuser=True) | Q(groups__name=settings.ORGANIZERS_GROUP))
+        .distinct()
+        .order_by("-is_superuser", "pk")
+    )
 
 
 def team_members(team: Team) -> QuerySet[Membership]:

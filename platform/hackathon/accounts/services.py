@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hackathon.accounts.models import ApiToken, Membership, Team
-from hackathon.accounts.selectors import user_is_organizer
+from hackathon.accounts.selectors import is_organizer
 
 TEAM_NAME_MAX_LENGTH = 60
 TOKEN_NAME_MAX_LENGTH = 100
@@ -168,7 +168,7 @@ def _team_has_submissions(team: Team) -> bool:
 
 
 def _require_team_manager(actor: User, team: Team, action: str) -> None:
-    if team.created_by_id == actor.pk or user_is_organizer(actor):
+    if team.created_by_id == actor.pk or is_organizer(actor):
         return
     raise ValidationError(f"Only the team's creator can {action}.", code="not_team_creator")
 

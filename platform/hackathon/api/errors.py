@@ -16,6 +16,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from hackathon.submissions.errors import QuotaExceeded, SubmissionRejected
+
 
 class ApiError(exceptions.APIException):
     """An error with a stable machine-readable `code`, raised by API views."""
@@ -82,10 +84,6 @@ def error_response(
 
 
 def _submission_rejected(exc: Exception) -> Response | None:
-    try:
-        from hackathon.submissions.errors import QuotaExceeded, SubmissionRejected
-    except ImportError:  # the submissions app has not landed its errors module yet
-        return None
     if not isinstance(exc, SubmissionRejected):
         return None
     headers: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""Who may call what: organizers are staff or members of the organizers group."""
+"""Who may call what: the one organizer rule (`accounts.selectors.is_organizer`) for the API."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ from typing import Any
 from rest_framework import permissions
 from rest_framework.request import Request
 
-
-def is_organizer(user: Any) -> bool:
-    if not user or not user.is_authenticated:
-        return False
-    from hackathon.accounts.selectors import user_is_organizer
-
-    return bool(user_is_organizer(user))
+from hackathon.accounts.selectors import is_organizer
 
 
 class IsOrganizer(permissions.BasePermission):

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from hackathon.accounts.selectors import is_organizer
 from hackathon.challenges.models import Challenge
-from hackathon.challenges.permissions import is_organizer
 
 
 def challenge_list_for(user: Any) -> QuerySet[Challenge]:

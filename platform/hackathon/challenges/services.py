@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -49,56 +49,16 @@ def blob_store(*, data: bytes) -> DataBlob:
     return blob
 
 
-def _has_scored_submissions(challenge: Challenge) -> bool:
-    from hackathon.submissions.models import Submission
-
-    return Submission.objects.filter(challenge=challenge, verdict="scored").exists()
-
-
-def _rejudge_all(challenge: Challenge, actor: Any) -> bool:
-    try:
-        from hackathon.submissions.services import challenge_rejudge_all
-    except ImportError:
-        logger.warning("challenge %s resplit: no rejudge service available yet", challenge.slug)
-        return False
-    if actor is None:  # the command line: attribute the rejudge to an organizer account
-        actor = _some_organizer()
-        if actor is None:
-            raise ResplitRefused(
-                "load_challenges",
-                "resplitting rejudges scored submissions on behalf of an organizer; "
-                "create an organizer account first (createsuperuser)",
-                field="split",
-            )
-    challenge_rejudge_all(challenge=challenge, actor=actor)
-    return True
-
-
-def _some_organizer() -> Any:
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
-    users = get_user_model().objects.filter(is_active=True)
-    return (
-        users.filter(
-            Q(is_superuser=True) | Q(groups__name=settings.ORGANIZERS_GROUP) | Q(is_staff=True)
-        )
-        .order_by("-is_superuser", "pk")
-        .first()
-    )
-
-
-def challenge_load_bundle(
+def challenge_store_bundle(
     *,
     files: Mapping[str, bytes],
+    on_resplit: Callable[[Challenge], bool],
     origin: str = "bundle",
-    allow_resplit: bool = False,
-    actor: Any = None,
     force: bool = False,
     keep_browser_edits: bool = False,
 ) -> LoadOutcome:
     """Parse a bundle held in memory and create or update its challenge (idempotent).
+    Called through `organizing.services.challenge_load_bundle`, which decides `on_resplit`.
 
     `keep_browser_edits` (load_challenges at start-up) leaves alone a challenge that was
     edited in the browser since it was loaded; an explicit upload always applies."""
@@ -114,8 +74,8 @@ def challenge_load_bundle(
             unchanged=True,
             note="edited in the browser since it was loaded; not overwritten (use --force)",
         )
-    return challenge_apply_spec(
-        spec=spec, origin=origin, allow_resplit=allow_resplit, actor=actor, bundle_hash=bundle_hash
+    return challenge_store_spec(
+        spec=spec, origin=origin, on_resplit=on_resplit, bundle_hash=bundle_hash
     )
 
 
@@ -155,18 +115,19 @@ def build_spec_split(
     return data_module.build_split(spec, origin=origin, secret=secret)
 
 
-def challenge_apply_spec(
+def challenge_store_spec(
     *,
     spec: ChallengeSpec,
+    on_resplit: Callable[[Challenge], bool],
     origin: str = "bundle",
-    allow_resplit: bool = False,
-    actor: Any = None,
     bundle_hash: str = "",
 ) -> LoadOutcome:
     """Create or update the challenge of `spec`: data built and split first (outside the
     transaction, raising `ChallengeDataError` with nothing written), then one transaction
-    stores blobs and fields. A changed split under scored submissions needs `allow_resplit`,
-    and then every submission of the challenge is rejudged."""
+    stores blobs and fields. When the hidden split of an existing challenge changed,
+    `on_resplit(challenge)` runs in that transaction after the new split is stored: it may
+    raise (`ResplitRefused`: nothing is written) or act on the challenge's submissions, and
+    returns whether they were rejudged."""
     dataset, split = build_spec_split(spec, origin=origin)
     blobs = split.blobs()
     hashes = {key: data_module.sha256(body) for key, body in blobs.items()}
@@ -178,15 +139,6 @@ def challenge_apply_spec(
         created = existing is None
         challenge = Challenge(slug=spec.slug) if existing is None else existing
         resplit = not created and challenge.split_hash != new_split_hash
-        scored = resplit and _has_scored_submissions(challenge)
-        if scored and not allow_resplit:
-            raise ResplitRefused(
-                origin or "form",
-                "this change would alter the hidden split of a challenge that has scored "
-                "submissions; reload with --allow-resplit (or tick 'allow resplit') to "
-                "resplit and rejudge every submission",
-                field="split",
-            )
         for file_name, body in spec.data_files.items():
             source["blob"] = blob_store(data=body).sha256
             source["file"] = file_name
@@ -232,7 +184,7 @@ def challenge_apply_spec(
         challenge.bundle_hash = bundle_hash
         challenge.save()
         changed = created or any(before[f] != getattr(challenge, f) for f in before)
-        rejudged = _rejudge_all(challenge, actor) if scored else False
+        rejudged = on_resplit(challenge) if resplit else False
     return LoadOutcome(
         challenge=challenge,
         created=created,
@@ -300,41 +252,3 @@ def challenge_set_published(*, challenge: Challenge, published: bool) -> Challen
 
 def spec_with(spec: ChallengeSpec, **changes: Any) -> ChallengeSpec:
     return replace(spec, **changes)
-
-
-@dataclass
-class BaselineOutcome:
-    submission: Any = None  # the queued Submission, if any
-    reason: str = ""  # why nothing was queued
-
-
-def challenge_queue_baseline(*, challenge: Challenge, actor: Any = None) -> BaselineOutcome:
-    """Submit the bundle's baseline solution as an organizer's (baseline) submission, once
-    per version of its code: it is graded like any submission and shown as a baseline row."""
-    import hashlib as _hashlib
-
-    from hackathon.submissions.errors import SubmissionRejected
-    from hackathon.submissions.models import Submission
-
-    code = challenge.baseline_code
-    if not code.strip():
-        return BaselineOutcome(reason="the bundle has no baseline/solution.py")
-    digest = _hashlib.sha256(code.encode("utf-8", errors="surrogatepass")).hexdigest()
-    if Submission.objects.filter(
-        challenge=challenge, is_baseline=True, code_sha256=digest
-    ).exists():
-        return BaselineOutcome(reason="this baseline was already submitted")
-    actor = actor or _some_organizer()
-    if actor is None:
-        return BaselineOutcome(reason="no organizer account yet to submit it")
-    try:
-        from hackathon.submissions.services import submission_create
-    except ImportError:
-        return BaselineOutcome(reason="grading is not available")
-    try:
-        submission = submission_create(
-            challenge=challenge, user=actor, code=code, filename="baseline/solution.py"
-        )
-    except SubmissionRejected as exc:
-        return BaselineOutcome(reason=f"refused: {exc.message}")
-    return BaselineOutcome(submission=submission)

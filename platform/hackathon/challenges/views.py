@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hackathon.accounts.selectors import is_organizer, user_team
 from hackathon.challenges.archive import read_bundle_zip, write_zip
 from hackathon.challenges.authoring import (
     initial_from_spec,
@@ -27,18 +28,17 @@ from hackathon.challenges.downloads import CONTRACT, download_file
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.forms import BundleUploadForm, ChallengeForm
 from hackathon.challenges.models import Challenge
-from hackathon.challenges.permissions import is_organizer
 from hackathon.challenges.rendering import render_markdown
 from hackathon.challenges.rules import gradient_descent_rule, public_labels_note
 from hackathon.challenges.selectors import challenge_get_for, challenge_groups_for, challenge_status
-from hackathon.challenges.services import (
+from hackathon.challenges.services import challenge_set_published, challenge_to_spec
+from hackathon.organizing.services import (
     challenge_apply_spec,
     challenge_load_bundle,
     challenge_queue_baseline,
-    challenge_set_published,
-    challenge_to_spec,
 )
 from hackathon.submissions.models import Submission
+from hackathon.submissions.services import quota_usage
 
 
 def organizer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -86,11 +86,6 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def _team_usage(user: Any, challenge: Challenge) -> Any:
     """The viewer's team's quota usage on this challenge, when they are in a team."""
     if not user.is_authenticated:
-        return None
-    try:
-        from hackathon.accounts.selectors import user_team
-        from hackathon.submissions.services import quota_usage
-    except ImportError:
         return None
     team = user_team(user)
     return quota_usage(team=team, challenge=challenge) if team else None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from hackathon.accounts.selectors import user_is_organizer, user_team
+from hackathon.accounts.selectors import is_organizer, user_team
 from hackathon.challenges.models import Challenge
 
 Viewer = AbstractBaseUser | AnonymousUser | None
@@ -42,7 +42,7 @@ class Visibility:
 def viewer_visibility(*, challenge: Challenge, viewer: Viewer) -> Visibility:
     """THE visibility rule (see the module docstring)."""
     viewer = viewer or AnonymousUser()
-    if user_is_organizer(viewer):
+    if is_organizer(viewer):
         return Visibility(True, _team_id(viewer), public_frozen=False, may_see_private=True)
     frozen = challenge.is_frozen
     may_see_private = challenge.has_ended and (bool(challenge.revealed_at) or not frozen)

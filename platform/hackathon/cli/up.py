@@ -125,16 +125,16 @@ def prepare_database() -> tuple[str, str]:
 
 
 def ensure_organizer() -> tuple[str, str]:
+    # Lazy: Django is set up by `up` before this runs.
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from django.db.models import Q
+
+    from hackathon.accounts.selectors import organizer_accounts
 
     users = get_user_model().objects
     group, _ = Group.objects.get_or_create(name=settings.ORGANIZERS_GROUP)
-    existing = users.filter(
-        Q(is_staff=True) | Q(groups__name=settings.ORGANIZERS_GROUP), is_active=True
-    ).first()
+    existing = organizer_accounts().first()
     if existing is not None:
         return existing.get_username(), (
             "the password printed when it was created (reset it with "
@@ -585,14 +585,12 @@ def record_event(name: str, message: str) -> None:
 
 def worker_queues() -> list[str]:
     """Every queue the platform sends to: the local worker does all the work."""
+    # Lazy: the CLI configures Django (and Celery) only once it has chosen its settings.
     from django.conf import settings
 
-    queues = ["grading"]
-    try:
-        from hackathon.submissions.scheduling import GRADING_QUEUES
-    except ImportError:  # older layout: one grading queue
-        GRADING_QUEUES = ()  # noqa: N806
-    queues += [q for q in GRADING_QUEUES if q not in queues]
+    from hackathon.submissions.scheduling import GRADING_QUEUES
+
+    queues = list(GRADING_QUEUES)
     queues += [r["queue"] for r in settings.CELERY_TASK_ROUTES.values() if r["queue"] not in queues]
     if settings.CELERY_TASK_DEFAULT_QUEUE not in queues:
         queues.append(settings.CELERY_TASK_DEFAULT_QUEUE)

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from hackathon import live
 from hackathon.accounts.models import Team
+from hackathon.accounts.selectors import is_organizer
 from hackathon.challenges.models import Challenge
 from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
 from hackathon.leaderboard.scoring import (
@@ -39,7 +40,6 @@ from hackathon.leaderboard.scoring import (
     first_in_board_order,
     scored_submissions,
 )
-from hackathon.leaderboard.viewers import user_is_organizer
 from hackathon.leaderboard.visibility import change_audiences
 from hackathon.submissions.models import Submission
 
@@ -258,7 +258,7 @@ def _rebuilt_rows(challenge: Challenge) -> Iterable[TeamScore]:
 
 
 def _require_organizer(actor: User, action: str) -> None:
-    if not user_is_organizer(actor):
+    if not is_organizer(actor):
         raise PermissionDenied(f"Only organizers may {action}.")
 
 

@@ -30,8 +30,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from hackathon import live
 from hackathon.accounts.models import Team
+from hackathon.accounts.selectors import is_organizer, user_team
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.precision import score_text
+from hackathon.challenges.selectors import challenge_get_for
 from hackathon.leaderboard import services
 from hackathon.leaderboard.selectors import (
     LeaderboardView,
@@ -42,7 +44,6 @@ from hackathon.leaderboard.selectors import (
     shakeup_view,
     viewer_visibility,
 )
-from hackathon.leaderboard.viewers import challenge_for_viewer, user_is_organizer, user_team
 from hackathon.submissions.models import Submission
 
 PAGE_SIZE = 50
@@ -91,7 +92,7 @@ def _forbidden(request: HttpRequest, challenge: Challenge, message: str) -> Http
 
 @require_GET
 def public_board(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    challenge = challenge_get_for(slug=slug, user=request.user)
     if request.GET.get("jump") == "me":
         board = _board(request, challenge, "public")
         target = reverse("leaderboard:public", args=[slug])
@@ -104,7 +105,7 @@ def public_board(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def private_board(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    challenge = challenge_get_for(slug=slug, user=request.user)
     try:
         context = _page_context(request, challenge, "private")
     except PermissionDenied as exc:
@@ -114,7 +115,7 @@ def private_board(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def shakeup(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    challenge = challenge_get_for(slug=slug, user=request.user)
     try:
         view = shakeup_view(
             challenge=challenge, viewer=request.user, page=_int_param(request, "page", 1)
@@ -127,7 +128,7 @@ def shakeup(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def projector(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    challenge = challenge_get_for(slug=slug, user=request.user)
     visibility = viewer_visibility(challenge=challenge, viewer=request.user)
     context = {
         "challenge": challenge,
@@ -142,7 +143,7 @@ def projector(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def fragment(request: HttpRequest, slug: str) -> HttpResponse:
     """The board's table alone, as this viewer may see it: what live pages swap in."""
-    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    challenge = challenge_get_for(slug=slug, user=request.user)
     kind = request.GET.get("kind", "public")
     if kind not in ("public", "private"):
         return HttpResponseBadRequest("kind must be public or private.")
@@ -160,7 +161,7 @@ def fragment(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def board_json(request: HttpRequest, slug: str) -> JsonResponse:
     """A page of a board as JSON (projector view, benchmarks), as this viewer may see it."""
-    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    challenge = challenge_get_for(slug=slug, user=request.user)
     kind = request.GET.get("kind", "public")
     if kind not in ("public", "private"):
         return JsonResponse({"detail": "kind must be public or private."}, status=400)
@@ -185,10 +186,10 @@ def _phase(challenge: Challenge) -> dict:
 @require_GET
 def export_csv(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     """A whole board as CSV. Private: organizers only. Public: as the viewer may see it."""
-    challenge = challenge_for_viewer(slug=slug, user=request.user)
+    challenge = challenge_get_for(slug=slug, user=request.user)
     if kind not in ("public", "private"):
         raise Http404("No such leaderboard.")
-    if kind == "private" and not user_is_organizer(request.user):
+    if kind == "private" and not is_organizer(request.user):
         return HttpResponseForbidden("Only organizers may export the private leaderboard.")
     rows = leaderboard_export_rows(challenge=challenge, viewer=request.user, kind=kind)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -239,7 +240,7 @@ _PHASE_ACTIONS = {
 
 
 def _organizer_challenge(request: HttpRequest, slug: str) -> Challenge:
-    if not user_is_organizer(request.user):
+    if not is_organizer(request.user):
         raise PermissionDenied("Only organizers may do this.")
     return get_object_or_404(Challenge, slug=slug)
 
@@ -323,7 +324,7 @@ def _channels_for_topic(topic: str, user: AbstractBaseUser | AnonymousUser) -> l
         challenge = Challenge.objects.filter(pk=int(raw_id)).first()
         if challenge is None:
             raise Http404("No such challenge.")
-        challenge = challenge_for_viewer(slug=challenge.slug, user=user)
+        challenge = challenge_get_for(slug=challenge.slug, user=user)
         return live_channels_for(challenge=challenge, viewer=user)
     if kind == "submission":
         team_id = (
@@ -332,7 +333,7 @@ def _channels_for_topic(topic: str, user: AbstractBaseUser | AnonymousUser) -> l
         if team_id is None and not Submission.objects.filter(pk=int(raw_id)).exists():
             raise Http404("No such submission.")
         team = user_team(user)
-        if user_is_organizer(user) or (team is not None and team.pk == team_id):
+        if is_organizer(user) or (team is not None and team.pk == team_id):
             return [live.submission_topic(int(raw_id))]
         raise PermissionDenied("Only the submission's team and organizers may follow it.")
     raise ValueError(f"Unknown topic {topic!r}: expected challenge:<id> or submission:<id>.")

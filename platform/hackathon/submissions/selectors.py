@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from hackathon.accounts.models import Team
-from hackathon.accounts.selectors import user_is_organizer, user_team
+from hackathon.accounts.selectors import is_organizer, user_team
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.precision import score_round, score_text
 from hackathon.submissions.models import (
@@ -29,7 +29,7 @@ def submission_visible_to(submission: Submission, user: User | AnonymousUser) ->
     """Its own team's members and organizers; nobody else (not even its scores)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if user_is_organizer(user):
+    if is_organizer(user):
         return True
     if submission.team_id is None:
         return False

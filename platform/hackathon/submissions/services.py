@@ -25,7 +25,7 @@ from grader.precheck import precheck
 from grader.scoring import METRICS
 from hackathon import live
 from hackathon.accounts.models import Team
-from hackathon.accounts.selectors import user_is_organizer, user_team
+from hackathon.accounts.selectors import is_organizer, user_team
 from hackathon.challenges.models import Challenge
 from hackathon.submissions import hooks, scheduling
 from hackathon.submissions.errors import (
@@ -177,11 +177,11 @@ def submission_create(
     the team row so that concurrent submissions cannot overshoot them. The grading message
     is sent after the row is committed.
     """
-    is_organizer = user_is_organizer(user)
-    team = None if is_organizer else user_team(user)
-    if not is_organizer and team is None:
+    organizer = is_organizer(user)
+    team = None if organizer else user_team(user)
+    if not organizer and team is None:
         raise NotInTeam("Join or create a team before submitting.")
-    if not is_organizer and not challenge.is_open:
+    if not organizer and not challenge.is_open:
         if challenge.has_ended:
             raise ChallengeClosed(
                 f"{challenge.title} ended at {challenge.end_at:%Y-%m-%d %H:%M} UTC."
@@ -229,7 +229,7 @@ def submission_create(
             user=user,
             code=code,
             code_sha256=hashlib.sha256(code.encode("utf-8", errors="surrogatepass")).hexdigest(),
-            is_baseline=is_organizer,
+            is_baseline=organizer,
             counts_toward_quota=team is not None,
             queued_at=now,
             queue=queue,
@@ -309,7 +309,7 @@ def _reset_for_regrade(queryset: QuerySet[Submission], *, batch: RejudgeBatch | 
 
 
 def _require_organizer(actor: User) -> None:
-    if not user_is_organizer(actor):
+    if not is_organizer(actor):
         raise ActionRefused("Only organizers can do this.", http_status=403)
 
 

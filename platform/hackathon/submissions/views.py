@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from hackathon.accounts.models import Team
-from hackathon.accounts.selectors import user_is_organizer, user_team
+from hackathon.accounts.selectors import is_organizer, user_team
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.selectors import challenge_get_for
 from hackathon.challenges.visibility import viewer_may_see_private
@@ -27,7 +27,7 @@ MAX_OVERLAY = 6
 
 
 def _require_organizer(request: HttpRequest) -> None:
-    if not user_is_organizer(request.user):
+    if not is_organizer(request.user):
         raise PermissionDenied("Organizers only.")
 
 
@@ -45,7 +45,7 @@ def _visible_submission(request: HttpRequest, pk: int) -> Submission:
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = challenge_get_for(slug=slug, user=request.user)
     team = user_team(request.user)
-    is_organizer = user_is_organizer(request.user)
+    organizer = is_organizer(request.user)
     errors: list[str] = []
     status = 200
     retry_after: int | None = None
@@ -74,7 +74,7 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     response = render(
         request,
         "submissions/submit.html",
-        _submit_context(challenge, team, is_organizer, form, errors),
+        _submit_context(challenge, team, organizer, form, errors),
         status=status,
     )
     if retry_after:
@@ -83,18 +83,18 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _submit_context(
-    challenge: Challenge, team: Team | None, is_organizer: bool, form: SubmitForm, errors: list[str]
+    challenge: Challenge, team: Team | None, organizer: bool, form: SubmitForm, errors: list[str]
 ) -> dict:
     usage = services.quota_usage(team=team, challenge=challenge) if team else None
     return {
         "challenge": challenge,
         "team": team,
-        "is_organizer": is_organizer,
+        "is_organizer": organizer,
         "form": form,
         "errors": errors,
         "usage": usage,
         "allowed_imports": services.allowed_imports_for(challenge),
-        "can_submit": is_organizer or (team is not None and challenge.is_open),
+        "can_submit": organizer or (team is not None and challenge.is_open),
     }
 
 
@@ -164,7 +164,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _visible_submission(request, pk)
     user = request.user
     challenge = submission.challenge
-    is_organizer = user_is_organizer(user)
+    organizer = is_organizer(user)
     team = user_team(user)
     own_team = team is not None and team.pk == submission.team_id
     overlay = []
@@ -192,7 +192,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "challenge": challenge,
             "status": _status_payload(submission, user),
             "show_private": viewer_may_see_private(challenge=challenge, viewer=user),
-            "is_organizer": is_organizer,
+            "is_organizer": organizer,
             "own_team": own_team,
             "can_select_final": own_team
             and not challenge.has_ended

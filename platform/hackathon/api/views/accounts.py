@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from hackathon.accounts.login_limits import login_failure_record, login_retry_after
 from hackathon.accounts.models import ApiToken
+from hackathon.accounts.selectors import is_organizer
 from hackathon.api.errors import ApiError
-from hackathon.api.permissions import is_organizer
 from hackathon.api.schema import error_responses
 from hackathon.api.serializers import (
     MeSerializer,

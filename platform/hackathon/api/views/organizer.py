@@ -44,7 +44,8 @@ class ChallengeBundleView(APIView):
     def post(self, request: Request) -> Response:
         from hackathon.challenges.archive import read_bundle_zip
         from hackathon.challenges.errors import ChallengeDataError
-        from hackathon.challenges.services import ResplitRefused, challenge_load_bundle
+        from hackathon.challenges.services import ResplitRefused
+        from hackathon.organizing.services import challenge_load_bundle
 
         data = BundleUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -16,8 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from grader.notebook import is_notebook
+from hackathon.accounts.selectors import is_organizer
 from hackathon.api.errors import ApiError
-from hackathon.api.permissions import is_organizer
 from hackathon.api.schema import error_responses
 from hackathon.api.serializers import (
     FinalSelectionSerializer,

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from hackathon.challenges.bundle import find_bundles, read_bundle_dir
 from hackathon.challenges.downloads import download_file
 from hackathon.challenges.errors import ChallengeDataError
-from hackathon.challenges.services import challenge_load_bundle, challenge_queue_baseline
+from hackathon.organizing.services import challenge_load_bundle, challenge_queue_baseline
 
 
 class Command(BaseCommand):

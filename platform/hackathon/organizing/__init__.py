@@ -1,0 +1,1 @@
+"""Organizer workflows that span the challenges and submissions apps (see services.py)."""
