@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import psutil
 import pytest
 from hackathon import embedded_redis
 from hackathon.cli import up
@@ -34,39 +35,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def proc_stat(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rfind(")") + 2 :].split()
-
-
-def identity(pid: int) -> tuple[int, str] | None:
+def identity(pid: int) -> tuple[int, float] | None:
     """(pid, start time): survives pid reuse."""
-    fields = proc_stat(pid)
-    return (pid, fields[19]) if fields else None
+    try:
+        return pid, psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
 
 
-def alive(ident: tuple[int, str]) -> bool:
-    fields = proc_stat(ident[0])
-    return bool(fields and fields[19] == ident[1] and fields[0] != "Z")
+def alive(ident: tuple[int, float]) -> bool:
+    """The same process (not a new one with its pid) is still running; a zombie is not."""
+    try:
+        process = psutil.Process(ident[0])
+        return process.create_time() == ident[1] and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def in_session(sid: int) -> list[int]:
+    """Live processes in session or process group `sid`."""
     pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = proc_stat(int(entry))
-            if fields and fields[0] != "Z" and (int(fields[2]) == sid or int(fields[3]) == sid):
-                pids.append(int(entry))
+    for process in psutil.process_iter(["status"]):
+        if process.info["status"] in (None, psutil.STATUS_ZOMBIE):
+            continue
+        try:
+            if sid in (os.getsid(process.pid), os.getpgid(process.pid)):
+                pids.append(process.pid)
+        except OSError:
+            continue
     return pids
 
 
 def cmdline(pid: int) -> str:
+    """The command line, each argument followed by a space ("" once it is gone)."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
+        return "".join(f"{arg} " for arg in psutil.Process(pid).cmdline())
+    except psutil.Error:
         return ""
 
 
@@ -296,8 +300,7 @@ def test_a_descendant_that_left_for_its_own_session_is_still_stopped() -> None:
     assert result.returncode == 0, result.stderr
     orphan, adopted = result.stdout.split()
     assert adopted == "True"  # re-parented to the supervisor, not to init
-    fields = proc_stat(int(orphan))
-    assert fields is None, fields  # killed and reaped
+    assert not psutil.pid_exists(int(orphan))  # killed and reaped
 
 
 @pytest.mark.django_db

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import psutil
 import pytest
 from hackathon import embedded_redis
 from hackathon.cli import up
@@ -92,7 +93,7 @@ def _env(var: Path, challenges: Path) -> dict[str, str]:
 def _child(root: int, needle: str) -> int | None:
     """The direct child of `root` whose command line contains `needle`."""
     for pid in up.direct_children(root):
-        if needle in cmdline(pid) and up.process_state(pid) != "Z":
+        if needle in cmdline(pid) and up.process_state(pid) != psutil.STATUS_ZOMBIE:
             return pid
     return None
 

@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from hackathon.envconf import CHALLENGE_DATA_SECRET_FILE, ensure_secret_file
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -316,7 +318,7 @@ class Supervisor:
         """Collect zombies of adopted orphans (we are their subreaper)."""
         ours = {c.process.pid for c in self.children}
         for pid in direct_children(os.getpid()):
-            if pid not in ours and process_state(pid) == "Z":
+            if pid not in ours and process_state(pid) == psutil.STATUS_ZOMBIE:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, os.WNOHANG)
 
@@ -362,55 +364,43 @@ class _FailedStart:
 
 
 def direct_children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and parent_of(int(entry)) == pid:
-            found.append(int(entry))
-    return found
+    """Pids of the children of `pid`, zombies included (ours to reap)."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.Error:
+        return []
 
 
 def parent_of(pid: int) -> int | None:
-    stat = _stat_fields(pid)
-    return int(stat[1]) if stat else None
+    try:
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
+        return None
 
 
 def process_state(pid: int) -> str | None:
-    stat = _stat_fields(pid)
-    return stat[0] if stat else None
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, session..."""
+    """psutil's status of `pid` (`psutil.STATUS_ZOMBIE`: exited, not yet reaped), or None."""
     try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return str(psutil.Process(pid).status())
+    except psutil.Error:
         return None
-    return raw[raw.rfind(")") + 2 :].split()
 
 
 def descendants(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            ppid = parent_of(int(entry))
-            if ppid is not None:
-                parents[int(entry)] = ppid
-    found: list[int] = []
-    frontier = [root]
-    while frontier:
-        current = frontier.pop()
-        for pid, ppid in parents.items():
-            if ppid == current:
-                found.append(pid)
-                frontier.append(pid)
-    return found
+    """Every process below `root` (by parent links, whatever session it moved to)."""
+    try:
+        return [child.pid for child in psutil.Process(root).children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def kill_all_descendants(timeout: float = 10.0) -> None:
     """SIGKILL whatever is left below us and reap it, until nothing is left."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        alive = [pid for pid in descendants(os.getpid()) if process_state(pid) != "Z"]
+        alive = [
+            pid for pid in descendants(os.getpid()) if process_state(pid) != psutil.STATUS_ZOMBIE
+        ]
         for pid in alive:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
