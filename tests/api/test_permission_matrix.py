@@ -70,6 +70,14 @@ CASES = [
         "/api/v1/challenges/{draft}/training.csv",
         every(404, organizer=200),
     ),
+    Case("training npz", "get", "/api/v1/challenges/{slug}/train.npz", every(200)),
+    Case("training csv.gz", "get", "/api/v1/challenges/{slug}/train.csv.gz", every(200)),
+    Case(
+        "draft training npz",
+        "get",
+        "/api/v1/challenges/{draft}/train.npz",
+        every(404, organizer=200),
+    ),
     Case("starter kit", "get", "/api/v1/challenges/{slug}/starter-kit.zip", every(200)),
     Case("public leaderboard", "get", "/api/v1/challenges/{slug}/leaderboard/", every(200)),
     Case(

@@ -154,13 +154,13 @@ def test_loading_prepares_the_downloads_unless_told_not_to(
     assert not downloads.exists() or not any(downloads.iterdir())
     _load(bundle, "--force")
     names = sorted(p.name.rsplit("-", 1)[-1] for p in (downloads / "tiny").iterdir())
-    assert names == ["kit.zip", "train.csv"]
+    assert names == ["kit.zip", "train.csv.gz", "train.npz"]
     before = {p.name for p in (downloads / "tiny").iterdir()}
     # A new version replaces the old files instead of piling up.
     _write(bundle, bundle_files(seed=3))
     _load(bundle)
     after = {p.name for p in (downloads / "tiny").iterdir()}
-    assert len(after) == 2 and not after & before
+    assert len(after) == 3 and not after & before
 
 
 def test_loading_submits_the_baseline_once_for_grading(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import io
 import json
 import zipfile
 
+import nbformat
 import numpy as np
 from django.test import Client
 from django.utils import timezone
@@ -135,18 +137,25 @@ def test_the_starter_kit_has_training_data_starter_readme_and_manifest(
         for n in (
             "README.md",
             "challenge.json",
+            "solution.ipynb",
             "solution.py",
-            "train.csv",
-            "train_X.npy",
-            "train_y.npy",
+            "train.csv.gz",
+            "train.npz",
         )
     ]
     readme = archive.read("kit/README.md").decode()
-    assert "hackathon evaluate solution.py --data train.csv" in readme
+    assert "hackathon evaluate solution.py --data train.npz" in readme
     assert "hackathon evaluate solution.py --challenge kit" in readme and "class Model:" in readme
     assert archive.read("kit/solution.py").decode() == challenge.starter_code
-    X = np.load(io.BytesIO(archive.read("kit/train_X.npy")), allow_pickle=False)
+    with np.load(io.BytesIO(archive.read("kit/train.npz")), allow_pickle=False) as npz:
+        X, y = npz["X"], npz["y"]
     assert X.shape == (challenge.n_train, 3)
+    assert np.array_equal(X, npy_load(bytes(challenge.train_X.data)))
+    assert np.array_equal(y, npy_load(bytes(challenge.train_y.data)))
+    csv_text = gzip.decompress(archive.read("kit/train.csv.gz"))
+    assert csv_text == training_csv(challenge)
+    notebook = nbformat.reads(archive.read("kit/solution.ipynb").decode(), as_version=4)
+    assert challenge.starter_code.strip() in [c.source for c in notebook.cells]
     manifest = json.loads(archive.read("kit/challenge.json"))
     assert (
         manifest["metric"] == "rmse"

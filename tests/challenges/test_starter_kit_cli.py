@@ -1,4 +1,4 @@
-"""The starter kit works as its README says: `hackathon evaluate solution.py --data train.csv`
+"""The starter kit works as its README says: `hackathon evaluate solution.py --data train.npz` (or train.csv.gz)
 runs the starter solution through the local grader, with the challenge's settings."""
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from hackathon.challenges.downloads import starter_kit_zip
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.parametrize("data", ["train.npz", "train.csv.gz"])
 def test_the_starter_kit_evaluates_locally_with_the_cli(
-    make_challenge: object, tmp_path: Path
+    make_challenge: object, tmp_path: Path, data: str
 ) -> None:
     challenge = make_challenge(slug="kit-cli")
     zipfile.ZipFile(io.BytesIO(starter_kit_zip(challenge))).extractall(tmp_path)
@@ -32,7 +34,7 @@ def test_the_starter_kit_evaluates_locally_with_the_cli(
             "evaluate",
             "solution.py",
             "--data",
-            "train.csv",
+            data,
         ],
         cwd=kit,
         capture_output=True,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -65,15 +66,15 @@ def test_a_new_participant_does_everything_from_the_terminal(
     out = cli.ok("download", "cli-regression", "kit")
     kit = cli.home / "kit"
     assert (kit / "solution.py").read_text() == STARTER
-    assert (kit / "train.csv").read_text().startswith("a,b,c,d,y\n")
+    assert gzip.decompress((kit / "train.csv.gz").read_bytes()).startswith(b"a,b,c,d,y\n")
     assert "solution.py" in out
 
-    out = cli.ok("evaluate", "kit/solution.py", "--data", "kit/train.csv")
+    out = cli.ok("evaluate", "kit/solution.py", "--data", "kit/train.npz")
     assert "verdict:  Scored" in out
     assert re.search(r"rmse \(validation, public part, \d+ rows\): [0-9.]+", out), out
     assert re.search(r"loss curve \(300 points", out), out
     out = cli.ok("evaluate", "kit/solution.py", "--challenge", "cli-regression")
-    assert "Evaluated on 63 held-out rows of cli-regression-train.csv (trained on 147" in out, out
+    assert "Evaluated on 63 held-out rows of cli-regression-train.npz (trained on 147" in out, out
 
     result = cli.run("submit", "cli-regression", "kit/solution.py", "--wait")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -32,6 +32,8 @@ class ChallengeLimitsSerializer(serializers.Serializer):
 class ChallengeLinksSerializer(serializers.Serializer):
     self = serializers.URLField()
     training_csv = serializers.URLField()
+    training_npz = serializers.URLField()
+    training_csv_gz = serializers.URLField()
     starter_kit = serializers.URLField()
     leaderboard = serializers.URLField()
     submissions = serializers.URLField()
@@ -91,6 +93,8 @@ class ChallengeSerializer(serializers.ModelSerializer):
         return {
             "self": api("challenge-detail"),
             "training_csv": api("challenge-training-csv"),
+            "training_npz": api("challenge-training-npz"),
+            "training_csv_gz": api("challenge-training-csv-gz"),
             "starter_kit": api("challenge-starter-kit"),
             "leaderboard": api("challenge-leaderboard"),
             "submissions": api("challenge-submissions"),
@@ -125,6 +129,7 @@ class ChallengeDetailSerializer(ChallengeSerializer):
             "limits",
             "test_fraction",
             "public_fraction",
+            "training_data_version",
         ]
         read_only_fields = fields
 

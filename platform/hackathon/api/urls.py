@@ -27,6 +27,16 @@ v1 = [
         name="challenge-training-csv",
     ),
     path(
+        "challenges/<slug:slug>/train.npz",
+        challenges.TrainingNpzView.as_view(),
+        name="challenge-training-npz",
+    ),
+    path(
+        "challenges/<slug:slug>/train.csv.gz",
+        challenges.TrainingCsvGzView.as_view(),
+        name="challenge-training-csv-gz",
+    ),
+    path(
         "challenges/<slug:slug>/starter-kit.zip",
         challenges.StarterKitView.as_view(),
         name="challenge-starter-kit",

@@ -1,19 +1,30 @@
-"""Public downloads: the training rows as CSV and the starter kit zip.
+"""Public downloads: the training rows (train.npz, train.csv.gz, plain train.csv on request)
+and the starter kit zip.
 
-Only the training blobs are read here, never the hidden test rows. Large files are built
-once per split and cached on disk (keyed by the split hash), then served as files.
+Only the training blobs are read here, never the hidden test rows. Files are built once per
+data and texts version, written straight to disk (a large challenge is never held in memory
+twice), cached, and served as files with HTTP range support (`ranged_file_response`), so a
+broken download resumes.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
+import re
 import tempfile
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
+import nbformat
+import numpy as np
 from django.conf import settings
+from django.http import FileResponse, HttpRequest, HttpResponse
 
-from hackathon.challenges.archive import write_zip
 from hackathon.challenges.bundle import metric_direction
 from hackathon.challenges.data import npy_load, training_csv_bytes
 from hackathon.challenges.models import Challenge
@@ -44,14 +55,71 @@ def _training_arrays(challenge: Challenge) -> tuple:
     return npy_load(bytes(challenge.train_X.data)), npy_load(bytes(challenge.train_y.data))
 
 
+# A kit holds both compressed forms of the data while they fit in this many bytes together;
+# past it (the 200,000-row challenge) train.csv.gz is a separate download the README names.
+KIT_DATA_MAX_BYTES_DEFAULT = 120 * 1000 * 1000
+_CSV_CHUNK_ROWS = 20_000
+CONTENT_TYPES = {
+    "train.csv": "text/csv",
+    "train.csv.gz": "application/gzip",
+    "train.npz": "application/octet-stream",
+    "starter-kit.zip": "application/zip",
+}
+
+
 def training_csv(challenge: Challenge) -> bytes:
     """The training rows (features then the target) as CSV; never a hidden row."""
     return download_file(challenge, "train.csv").read_bytes()
 
 
-def _build_training_csv(challenge: Challenge) -> bytes:
+def _write_csv(challenge: Challenge, out: BinaryIO) -> None:
     X, y = _training_arrays(challenge)
-    return training_csv_bytes(X, y, list(challenge.feature_names), challenge.target_name)
+    names, target = list(challenge.feature_names), challenge.target_name
+    for start in range(0, max(len(y), 1), _CSV_CHUNK_ROWS):
+        chunk = training_csv_bytes(
+            X[start : start + _CSV_CHUNK_ROWS], y[start : start + _CSV_CHUNK_ROWS], names, target
+        )
+        out.write(chunk if start == 0 else chunk.split(b"\n", 1)[1])
+
+
+def _build_training_csv(challenge: Challenge, out: BinaryIO) -> None:
+    _write_csv(challenge, out)
+
+
+def _build_training_csv_gz(challenge: Challenge, out: BinaryIO) -> None:
+    # mtime=0 and no file name: the same rows give the same bytes.
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0, filename="") as gz:
+        _write_csv(challenge, gz)  # type: ignore[arg-type]
+
+
+def _build_training_npz(challenge: Challenge, out: BinaryIO) -> None:
+    X, y = _training_arrays(challenge)
+    np.savez_compressed(out, X=X, y=y, feature_names=np.array(challenge.feature_names))
+
+
+def starter_notebook(challenge: Challenge) -> str:
+    """The starter solution as a notebook: the same code, plus a cell that grades it locally."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(
+            f"# {challenge.title}\n\nThe code cells, in order, are your solution: submit this "
+            "notebook as it is (the web form, the API or `hackathon submit`). Cells that load "
+            "files, train or show things are your experiments and are left out of the "
+            "submission."
+        ),
+        nbformat.v4.new_code_cell(challenge.starter_code.strip()),
+        nbformat.v4.new_markdown_cell(
+            "Grade the `Model` above with the platform's own grader on this kit's data "
+            "(no quota used):"
+        ),
+        nbformat.v4.new_code_cell("from hackathon.notebook import evaluate\n\nevaluate(Model)"),
+    ]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nbformat.writes(notebook)
 
 
 def challenge_manifest(challenge: Challenge) -> dict:
@@ -77,7 +145,7 @@ def challenge_manifest(challenge: Challenge) -> dict:
     }
 
 
-def starter_kit_readme(challenge: Challenge) -> str:
+def starter_kit_readme(challenge: Challenge, *, csv_in_kit: bool = True) -> str:
     proba_metrics = {"log_loss", "roc_auc"} & {challenge.metric, *challenge.extra_metrics}
     proba = (
         " and `predict_proba`. This challenge is scored on predicted probabilities"
@@ -87,6 +155,13 @@ def starter_kit_readme(challenge: Challenge) -> str:
         if proba_metrics
         else ""
     )
+    csv_line = (
+        f"`train.csv.gz`: the same rows as gzipped CSV; the last column, "
+        f"`{challenge.target_name}`, is the target."
+        if csv_in_kit
+        else f"The same rows as gzipped CSV are a separate download (too large to ship twice "
+        f"in this kit): `/challenges/{challenge.slug}/train.csv.gz`."
+    )
     return f"""# {challenge.title}: starter kit
 
 Task: {challenge.get_task_display()}. Ranked by **{challenge.get_metric_display()}**
@@ -95,8 +170,13 @@ Task: {challenge.get_task_display()}. Ranked by **{challenge.get_metric_display(
 
 ## Files
 - `solution.py`: the starter solution (gradient descent); edit it and submit it.
-- `train.csv`: the {challenge.n_train} training rows; the last column, `{challenge.target_name}`, is the target.
-- `train_X.npy`, `train_y.npy`: the same rows as NumPy arrays (much faster to load).
+- `solution.ipynb`: the same starter as a Jupyter notebook; submit the notebook itself if you
+  prefer (its code cells, in order, are the solution), and grade it from inside Jupyter with
+  `from hackathon.notebook import evaluate; evaluate(Model)`.
+- `train.npz`: the {challenge.n_train} training rows as NumPy arrays, exactly as the grader
+  gives them to `fit`: `data = np.load("train.npz"); X, y = data["X"], data["y"]`
+  (`data["feature_names"]` names the columns).
+- {csv_line}
 - `challenge.json`: task, metric, allowed imports and limits, for the local evaluator.
 
 ## The submission contract
@@ -114,13 +194,15 @@ on them are scored on a public part (live leaderboard) and a private part (final
 With the platform's command-line tool installed (`pip install` of this project):
 
 ```
-hackathon evaluate solution.py --data train.csv
+hackathon evaluate solution.py --data train.npz
+hackathon evaluate solution.ipynb --data train.npz
 hackathon evaluate solution.py --challenge {challenge.slug}
 ```
 
-`--data` holds out part of `train.csv` and scores your model on it with the challenge's
-metric (using `challenge.json` next to it); `--challenge` fetches the same settings
-from the platform. Both run your code the way the grader does.
+`--data` (train.npz, train.csv.gz or a CSV) holds out part of the training rows and scores
+your model on them with the challenge's metric (using `challenge.json` next to it);
+`--challenge` fetches the same settings and the data from the platform (downloaded once,
+then kept in `~/.cache/hackathon`). Both run your code the way the grader does.
 """
 
 
@@ -129,16 +211,40 @@ def starter_kit_zip(challenge: Challenge) -> bytes:
     return download_file(challenge, "starter-kit.zip").read_bytes()
 
 
-def _build_starter_kit(challenge: Challenge) -> bytes:
-    files = {
-        "README.md": starter_kit_readme(challenge).encode(),
+def kit_includes_csv(challenge: Challenge) -> bool:
+    npz = download_file(challenge, "train.npz").stat().st_size
+    csv_gz = download_file(challenge, "train.csv.gz").stat().st_size
+    limit = getattr(settings, "STARTER_KIT_DATA_MAX_BYTES", KIT_DATA_MAX_BYTES_DEFAULT)
+    return npz + csv_gz <= limit
+
+
+def _build_starter_kit(challenge: Challenge, out: BinaryIO) -> None:
+    with_csv = kit_includes_csv(challenge)
+    texts = {
+        "README.md": starter_kit_readme(challenge, csv_in_kit=with_csv).encode(),
         "solution.py": challenge.starter_code.encode(),
-        "train.csv": training_csv(challenge),
-        "train_X.npy": bytes(challenge.train_X.data),
-        "train_y.npy": bytes(challenge.train_y.data),
+        "solution.ipynb": starter_notebook(challenge).encode(),
         "challenge.json": json.dumps(challenge_manifest(challenge), indent=2).encode(),
     }
-    return write_zip(files, prefix=f"{challenge.slug}/")
+    data = {"train.npz": download_file(challenge, "train.npz")}
+    if with_csv:
+        data["train.csv.gz"] = download_file(challenge, "train.csv.gz")
+    prefix = f"{challenge.slug}/"
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in sorted([*texts, *data]):
+            info = zipfile.ZipInfo(f"{prefix}{name}", date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100644 << 16
+            if name in texts:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, texts[name])
+            else:  # already compressed: stored, copied in chunks
+                info.compress_type = zipfile.ZIP_STORED
+                with (
+                    archive.open(info, "w", force_zip64=True) as dest,
+                    data[name].open("rb") as src,
+                ):
+                    while chunk := src.read(1 << 20):
+                        dest.write(chunk)
 
 
 def _cache_dir() -> Path:
@@ -146,11 +252,16 @@ def _cache_dir() -> Path:
 
 
 def download_file(challenge: Challenge, kind: str) -> Path:
-    """A cached file for `kind` in ("train.csv", "starter-kit.zip"), built on first use.
+    """A cached file for `kind` (a key of CONTENT_TYPES), built on first use.
 
     One folder per challenge; a new version (new split, starter or limits) replaces the
     old file of the same kind, so the cache does not grow with every reload."""
-    builders = {"train.csv": _build_training_csv, "starter-kit.zip": _build_starter_kit}
+    builders: dict[str, Callable[[Challenge, BinaryIO], None]] = {
+        "train.csv": _build_training_csv,
+        "train.csv.gz": _build_training_csv_gz,
+        "train.npz": _build_training_npz,
+        "starter-kit.zip": _build_starter_kit,
+    }
     folder = _cache_dir() / challenge.slug
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{challenge.split_hash[:16]}-{hash_texts(challenge)}-{kind}"
@@ -158,7 +269,7 @@ def download_file(challenge: Challenge, kind: str) -> Path:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".dl-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(builders[kind](challenge))
+                builders[kind](challenge, handle)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -175,3 +286,82 @@ def hash_texts(challenge: Challenge) -> str:
 
     manifest = json.dumps(challenge_manifest(challenge), sort_keys=True)
     return hashlib.sha256((manifest + challenge.starter_code).encode()).hexdigest()[:12]
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def ranged_file_response(
+    request: HttpRequest, path: Path, *, filename: str, content_type: str
+) -> HttpResponse:
+    """`path` as an attachment, honouring a single `Range: bytes=a-b` (206, or 416 when it
+    lies outside the file) and `If-Range` with the ETag, so a broken download resumes."""
+    size = path.stat().st_size
+    etag = f'"{path.name.rsplit("-", 1)[0]}-{size}"'
+    header = request.headers.get("Range", "")
+    if_range = request.headers.get("If-Range")
+    # Several ranges, another unit or a stale If-Range: the whole file, as RFC 9110 allows.
+    match = _RANGE.match(header.strip()) if header and if_range in (None, etag) else None
+    if match and (match.group(1) or match.group(2)):
+        first, last = match.group(1), match.group(2)
+        if first:
+            start, end = int(first), min(int(last), size - 1) if last else size - 1
+        else:
+            start, end = max(size - int(last), 0), size - 1
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            response["Accept-Ranges"] = "bytes"
+            return response
+        handle = path.open("rb")
+        handle.seek(start)
+        response = FileResponse(
+            _limited(handle, end - start + 1),
+            status=206,
+            as_attachment=True,
+            filename=filename,
+            content_type=content_type,
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    else:
+        response = FileResponse(
+            path.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+        )
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    return response
+
+
+def _limited(handle: BinaryIO, length: int) -> io.BufferedReader:
+    """A reader over the next `length` bytes of `handle` (closed with the response)."""
+
+    class Limited(io.RawIOBase):
+        remaining = length
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+            if self.remaining <= 0:
+                return 0
+            data = handle.read(min(len(buffer), self.remaining))
+            buffer[: len(data)] = data
+            self.remaining -= len(data)
+            return len(data)
+
+        def close(self) -> None:
+            handle.close()
+            super().close()
+
+    return io.BufferedReader(Limited(), buffer_size=1 << 16)
+
+
+def download_response(request: HttpRequest, challenge: Challenge, kind: str) -> HttpResponse:
+    """The response both the pages and the API give for a challenge's download `kind`."""
+    return ranged_file_response(
+        request,
+        download_file(challenge, kind),
+        filename=f"{challenge.slug}-{kind}",
+        content_type=CONTENT_TYPES[kind],
+    )

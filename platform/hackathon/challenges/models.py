@@ -5,6 +5,8 @@ Hidden test features and labels live in the database as content-addressed blobs
 workers on other machines fetch them by hash and cache them locally.
 """
 
+import hashlib
+
 from django.db import models
 from django.utils import timezone
 
@@ -109,6 +111,17 @@ class Challenge(models.Model):
     @property
     def higher_is_better(self) -> bool:
         return self.metric in {Metric.R2, Metric.ACCURACY, Metric.F1_MACRO, Metric.ROC_AUC}
+
+    @property
+    def training_data_version(self) -> str:
+        """Names the public training rows' version (from their blobs' hashes only, so it says
+        nothing about the hidden rows): the CLI caches the data under it."""
+        parts = (
+            self.train_X_id or "",
+            self.train_y_id or "",
+            "\x1f".join(self.feature_names or []),
+        )
+        return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:16]
 
     @property
     def is_open(self) -> bool:

@@ -14,6 +14,22 @@ urlpatterns = [
     path("manage/<slug:slug>/baseline/", views.manage_baseline, name="manage_baseline"),
     path("manage/<slug:slug>/bundle.zip", views.manage_bundle_download, name="manage_bundle"),
     path("<slug:slug>/", views.challenge_detail, name="detail"),
-    path("<slug:slug>/train.csv", views.challenge_training_csv, name="train_csv"),
-    path("<slug:slug>/starter-kit.zip", views.challenge_starter_kit, name="starter_kit"),
+    path(
+        "<slug:slug>/train.csv", views.challenge_download, {"kind": "train.csv"}, name="train_csv"
+    ),
+    path(
+        "<slug:slug>/train.csv.gz",
+        views.challenge_download,
+        {"kind": "train.csv.gz"},
+        name="train_csv_gz",
+    ),
+    path(
+        "<slug:slug>/train.npz", views.challenge_download, {"kind": "train.npz"}, name="train_npz"
+    ),
+    path(
+        "<slug:slug>/starter-kit.zip",
+        views.challenge_download,
+        {"kind": "starter-kit.zip"},
+        name="starter_kit",
+    ),
 ]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,7 +24,7 @@ from hackathon.challenges.authoring import (
     spec_from_form,
 )
 from hackathon.challenges.bundle import metric_direction, spec_files
-from hackathon.challenges.downloads import CONTRACT, download_file
+from hackathon.challenges.downloads import CONTRACT, download_response
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.forms import BundleUploadForm, ChallengeForm
 from hackathon.challenges.models import Challenge
@@ -91,26 +91,9 @@ def _team_usage(user: Any, challenge: Challenge) -> Any:
     return quota_usage(team=team, challenge=challenge) if team else None
 
 
-def challenge_training_csv(request: HttpRequest, slug: str) -> FileResponse:
-    challenge = challenge_get_for(slug=slug, user=request.user)
-    path = download_file(challenge, "train.csv")
-    return FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=f"{challenge.slug}-train.csv",
-        content_type="text/csv",
-    )
-
-
-def challenge_starter_kit(request: HttpRequest, slug: str) -> FileResponse:
-    challenge = challenge_get_for(slug=slug, user=request.user)
-    path = download_file(challenge, "starter-kit.zip")
-    return FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=f"{challenge.slug}-starter-kit.zip",
-        content_type="application/zip",
-    )
+def challenge_download(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """train.csv, train.csv.gz, train.npz or the starter kit, with HTTP range support."""
+    return download_response(request, challenge_get_for(slug=slug, user=request.user), kind)
 
 
 # --- organizers ---------------------------------------------------------------------------

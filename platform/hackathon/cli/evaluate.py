@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
@@ -39,8 +40,8 @@ METRICS = ("rmse", "mae", "r2", "accuracy", "f1_macro", "log_loss", "roc_auc")
 class EvaluationSetup:
     """What to grade against: the data and every parameter that decides the score."""
 
-    csv_bytes: bytes
-    csv_name: str
+    data_bytes: bytes  # train.npz, train.csv.gz or train.csv, as its name says
+    data_name: str
     target: str
     task: str
     metric: str
@@ -53,6 +54,17 @@ class EvaluationSetup:
     allowed_imports: tuple[str, ...] | None
     gradient_descent_only: bool = False
     min_loss_curve_points: int = 0
+
+
+def _csv_text(data: bytes, name: str) -> bytes:
+    if not name.endswith(".gz"):
+        return data
+    import gzip
+
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as exc:
+        raise CliError(f"{name} is not a gzip file: {exc}") from None
 
 
 def infer_task(csv_bytes: bytes, target: str) -> str:
@@ -84,19 +96,25 @@ def infer_task(csv_bytes: bytes, target: str) -> str:
 
 def split_arrays(setup: EvaluationSetup) -> Any:
     """The training/validation split, computed by the platform's own split function."""
-    from hackathon.challenges.data import make_split, parse_csv
+    from hackathon.challenges.data import make_split, parse_csv, parse_npz
     from hackathon.challenges.errors import ChallengeDataError
 
     try:
-        dataset = parse_csv(
-            setup.csv_bytes, target=setup.target, task=setup.task, file=setup.csv_name
-        )
+        if setup.data_name.endswith(".npz"):
+            dataset = parse_npz(setup.data_bytes, task=setup.task, file=setup.data_name)
+        else:
+            dataset = parse_csv(
+                _csv_text(setup.data_bytes, setup.data_name),
+                target=setup.target,
+                task=setup.task,
+                file=setup.data_name,
+            )
         return dataset, make_split(
             dataset,
             test_fraction=setup.validation_fraction,
             public_fraction=setup.public_fraction,
             seed=setup.seed,
-            file=setup.csv_name,
+            file=setup.data_name,
         )
     except ChallengeDataError as exc:
         raise CliError(str(exc)) from None
@@ -178,7 +196,7 @@ def print_result(result: Any, setup: EvaluationSetup, sizes: dict[str, int], out
     verdict = result.verdict
     label = getattr(verdict, "label", str(verdict))
     print(
-        f"Evaluated on {sizes['validation']} held-out rows of {setup.csv_name} "
+        f"Evaluated on {sizes['validation']} held-out rows of {setup.data_name} "
         f"(trained on {sizes['train']}; seed {setup.seed}, validation fraction "
         f"{setup.validation_fraction}).",
         file=out,
@@ -226,6 +244,48 @@ def print_result(result: Any, setup: EvaluationSetup, sizes: dict[str, int], out
                 print(f"    {line}", file=out)
 
 
+def _npz_task(data: bytes, name: str) -> str:
+    import io
+
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            y = npz["y"]
+    except (ValueError, OSError, KeyError, EOFError) as exc:
+        raise CliError(f"{name} is not an .npz with arrays X and y ({exc}).") from None
+    values = np.unique(y)
+    if y.dtype.kind == "f" and (len(values) > 50 or not np.all(values == np.round(values))):
+        return "regression"
+    return "binary" if len(values) == 2 else "multiclass" if len(values) > 2 else "regression"
+
+
+def data_cache_dir() -> Path:
+    """Where `--challenge` keeps training data, by challenge and data version."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hackathon" / "data"
+
+
+def cached_training_data(client: Any, challenge: dict[str, Any]) -> bytes:
+    """The challenge's train.npz, downloaded once per data version (the API names it)."""
+    version = str(challenge.get("training_data_version") or "")
+    slug = str(challenge["slug"])
+    folder = data_cache_dir()
+    path = folder / f"{slug}-{version}.npz"
+    if version and path.is_file():
+        return path.read_bytes()
+    data = client.download(challenge["links"]["training_npz"])
+    if version:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob(f"{slug}-*.npz"):
+                old.unlink(missing_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.part")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only home: grade anyway, download again next time
+            sys.stderr.write(f"(could not cache the data in {folder}: {exc.strerror})\n")
+    return data
+
+
 def _read_manifest(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
@@ -245,22 +305,27 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
     if args.data:
         path = Path(args.data)
         check_readable_file(path)
-        csv_bytes = path.read_bytes()
-        if not csv_bytes.strip():
+        data = path.read_bytes()
+        if not data.strip():
             raise CliError(f"{path} is empty.")
-        # The starter kit puts the challenge's settings next to train.csv.
+        # The starter kit puts the challenge's settings next to the data.
         manifest = _read_manifest(path.parent / "challenge.json")
-        header = csv_bytes.decode("utf-8-sig", errors="replace").splitlines()[0].split(",")
-        target = args.target or manifest.get("target_name") or header[-1].strip()
-        task = args.task or manifest.get("task") or infer_task(csv_bytes, target)
+        if path.name.endswith(".npz"):
+            target = args.target or manifest.get("target_name") or "target"
+            task = args.task or manifest.get("task") or _npz_task(data, path.name)
+        else:
+            csv_bytes = _csv_text(data, path.name)
+            header = csv_bytes.decode("utf-8-sig", errors="replace").splitlines()[0].split(",")
+            target = args.target or manifest.get("target_name") or header[-1].strip()
+            task = args.task or manifest.get("task") or infer_task(csv_bytes, target)
         metric = (
             args.metric
             or manifest.get("metric")
             or ("rmse" if task == "regression" else "accuracy")
         )
         return EvaluationSetup(
-            csv_bytes=csv_bytes,
-            csv_name=path.name,
+            data_bytes=data,
+            data_name=path.name,
             target=target,
             task=task,
             metric=metric,
@@ -276,11 +341,10 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
         )
     client = client_from_config()
     challenge = client.get(f"{API}/challenges/{args.challenge}/")
-    csv_bytes = client.download(challenge["links"]["training_csv"])
     limits = challenge.get("limits") or {}
     return EvaluationSetup(
-        csv_bytes=csv_bytes,
-        csv_name=f"{challenge['slug']}-train.csv",
+        data_bytes=cached_training_data(client, challenge),
+        data_name=f"{challenge['slug']}-train.npz",
         target=args.target or challenge.get("target_name") or "target",
         task=args.task or challenge["task"],
         metric=args.metric or challenge["metric"],

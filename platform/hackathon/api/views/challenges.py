@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from hackathon.api.errors import ApiError
 from hackathon.api.schema import error_responses
 from hackathon.api.serializers import ChallengeDetailSerializer, ChallengeSerializer
+from hackathon.challenges.downloads import download_response
 from hackathon.challenges.models import Challenge
 
 
@@ -64,8 +65,42 @@ class TrainingCsvView(APIView):
             **error_responses(404),
         },
     )
-    def get(self, request: Request, slug: str) -> FileResponse:
-        return _download(get_challenge(request, slug), "train.csv", "text/csv")
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        return _download(request, slug, "train.csv")
+
+
+class TrainingNpzView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="challenges_training_npz",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="Public training data as a compressed .npz (arrays X, y, "
+                "feature_names), exactly as the grader gives it to fit; supports Range",
+            ),
+            **error_responses(404),
+        },
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        return _download(request, slug, "train.npz")
+
+
+class TrainingCsvGzView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="challenges_training_csv_gz",
+        responses={
+            (200, "application/gzip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="Public training data as gzipped CSV"
+            ),
+            **error_responses(404),
+        },
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        return _download(request, slug, "train.csv.gz")
 
 
 class StarterKitView(APIView):
@@ -80,21 +115,13 @@ class StarterKitView(APIView):
             **error_responses(404),
         },
     )
-    def get(self, request: Request, slug: str) -> FileResponse:
-        return _download(get_challenge(request, slug), "starter-kit.zip", "application/zip")
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        return _download(request, slug, "starter-kit.zip")
 
 
-def _download(challenge: Challenge, kind: str, content_type: str) -> FileResponse:
-    """The challenges app's cached file (built once per data and texts version)."""
-    from hackathon.challenges.downloads import download_file
-
-    path = download_file(challenge, kind)
-    return FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=f"{challenge.slug}-{kind}",
-        content_type=content_type,
-    )
+def _download(request: Request, slug: str, kind: str) -> HttpResponse:
+    """The challenges app's cached file (built once per data and texts version), with Range."""
+    return download_response(request, get_challenge(request, slug), kind)
 
 
 class LeaderboardRowSerializer(serializers.Serializer):

@@ -76,8 +76,9 @@ class Command(BaseCommand):
                 elif queued.reason != "this baseline was already submitted":
                     self.stdout.write(f"  baseline not submitted: {queued.reason}")
             if not options["skip_downloads"]:
-                # Large training CSVs take many seconds to write: better here than in a request.
-                for kind in ("train.csv", "starter-kit.zip"):
+                # Large training files take many seconds to write: better here than in a
+                # request. (The plain train.csv is built on its first request.)
+                for kind in ("train.npz", "train.csv.gz", "starter-kit.zip"):
                     download_file(outcome.challenge, kind)
         if failures:
             raise CommandError(f"{len(failures)} bundle(s) not loaded")
