@@ -134,6 +134,12 @@ def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | 
             f"the solution wrote more than {hard // 1024} KiB to {run.output_exceeded} "
             f"(the first {limits.output_bytes // 1024} KiB are kept)"
         )
+    if run.memory_exceeded_kb is not None and run.memory_control == "cgroup":
+        return Verdict.MEMORY_LIMIT, (
+            f"the sandbox's processes and files reached the {limits.memory_mb} MiB memory limit "
+            f"together (peak {run.memory_exceeded_kb / 1024:.0f} MiB, as the kernel counted it: "
+            "memory, shared memory and files in /tmp and /work); the kernel stopped it"
+        )
     if run.memory_exceeded_kb is not None:
         return Verdict.MEMORY_LIMIT, (
             f"the sandbox's processes and files used {run.memory_exceeded_kb / 1024:.0f} MiB "
@@ -249,6 +255,19 @@ def grade(
         raise InternalError(
             "the sandbox failed before the solution started "
             f"(exit status {run.exit_status}): {run.stderr[-2000:].strip()}"
+        )
+    if (
+        run.exit_status is not None
+        and run.exit_status < 0
+        and not run.stopped
+        and run.memory_exceeded_kb is None
+        and sandbox.level is not SandboxLevel.DEGRADED
+    ):
+        # bwrap itself (outside the solution's reach) died of a signal nobody here sent: the
+        # host or another program killed it. Not the team's verdict: retried elsewhere.
+        raise InternalError(
+            f"the sandbox was killed from outside by {_signal_name(-run.exit_status)} "
+            "while the solution ran (not by a limit of the run)"
         )
     ended = _verdict_from_run(run, job.limits) or _rule_verdict(result, job)
     if ended is not None:
@@ -540,8 +559,20 @@ def _selftest_with(sandbox: Sandbox) -> tuple[SandboxLevel, str]:
         reasons.append(why)
     elif level is SandboxLevel.STANDARD:
         seccomp = "seccomp deny-list" if facts.get("SECCOMP") == "2" else "no seccomp"
-        reasons.append(f"not root: runs as the worker's own uid, rlimits, {seccomp}")
+        if sandbox.per_slot_uid:
+            reasons.append(
+                f"unprivileged uid per slot, {seccomp}, but no memory cgroup (strong needs one)"
+            )
+        else:
+            reasons.append(f"not root: runs as the worker's own uid, rlimits, {seccomp}")
     else:
         reasons.append("GRADER_INSECURE_NO_SANDBOX=1: NOT a security boundary")
+    if sandbox.cgroups is not None:
+        reasons.append(f"memory, pids and CPU limited by {sandbox.cgroups_detail}")
+    else:
+        reasons.append(
+            "memory by the sampling watchdog (processes, shared memory, tmpfs), no cgroup: "
+            + sandbox.cgroups_detail
+        )
     reasons.append(f"self-test graded in {result.wall_seconds or 0:.2f} s")
     return level, "; ".join(reasons)

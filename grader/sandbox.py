@@ -23,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import cgroups
 from grader import runtime as rt
 from grader.contract import Limits, SandboxLevel
 from grader.errors import ConfigError, InternalError
-from grader.seccomp import UnsupportedArchitecture, deny_filter
+from grader.seccomp import SeccompUnavailable, deny_filter
 from grader.slots import Slot, check_uid_range, slot_lease
 from grader.supervisor import SandboxRun, supervise
 
@@ -59,6 +60,9 @@ class SandboxConfig:
     bwrap: str | None = None
     # Docker's masked /proc refuses a new procfs: GRADER_SANDBOX_PROC=0 runs without /proc.
     mount_proc: bool = True
+    cgroup: str = "auto"  # GRADER_CGROUP: auto | required | off (see grader.cgroups)
+    cgroup_parent: str | None = None  # GRADER_CGROUP_PARENT: default the worker's own cgroup
+    cpus: float = 1.0  # GRADER_SANDBOX_CPUS: CPU quota of one sandbox (0: no quota)
 
     @classmethod
     def from_env(cls) -> SandboxConfig:
@@ -88,7 +92,28 @@ class SandboxConfig:
             allow_degraded=os.environ.get("GRADER_INSECURE_NO_SANDBOX", "") == "1",
             bwrap=bwrap,
             mount_proc=os.environ.get("GRADER_SANDBOX_PROC", "1") != "0",
+            cgroup=_env_choice("GRADER_CGROUP", "auto", ("auto", "required", "off")),
+            cgroup_parent=os.environ.get("GRADER_CGROUP_PARENT") or None,
+            cpus=_env_float("GRADER_SANDBOX_CPUS", 1.0),
         )
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value} is not one of {', '.join(choices)}")
+    return value
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1024:
+        raise ConfigError(f"{name}={raw} is not a number of CPUs (0 for no quota)")
+    return value
 
 
 def _env_int(name: str, default: int, *, minimum: int) -> int:
@@ -139,13 +164,19 @@ class Sandbox:
             self.level = SandboxLevel.STRONG if self.is_root else SandboxLevel.STANDARD
             try:
                 self.seccomp = deny_filter()
-            except UnsupportedArchitecture:
+            except SeccompUnavailable:
                 if self.level is SandboxLevel.STRONG:
                     self.level = SandboxLevel.STANDARD
         _check_state_dir(config.state_dir)
-        if self.level is SandboxLevel.STRONG:
+        # The kernel's memory, pids and cpu control, or (None) the sampling watchdog.
+        self.cgroups, self.cgroups_detail = cgroups.discover(config.cgroup, config.cgroup_parent)
+        # As root every sandbox runs as a leased uid of its own, whatever the level.
+        self.per_slot_uid = self.is_root and self.level is not SandboxLevel.DEGRADED
+        if self.level is SandboxLevel.STRONG and self.cgroups is None:
+            self.level = SandboxLevel.STANDARD  # strong requires a memory cgroup
+        if self.per_slot_uid:
             check_uid_range(uid_base=config.uid_base, count=config.slots)
-        if self.is_root and self.level is not SandboxLevel.DEGRADED:
+        if self.per_slot_uid:
             self.runtime = rt.private_runtime(config.state_dir)
             self.bwrap = rt.runnable_by_anyone(Path(config.bwrap or "bwrap"), config.state_dir)
         else:
@@ -267,7 +298,7 @@ class Sandbox:
         optimizer track's runner."""
         if entry not in ENTRY_MODULES:
             raise InternalError(f"unknown sandbox entry module {entry!r}")
-        if self.level is SandboxLevel.STRONG:
+        if self.per_slot_uid:
             with slot_lease(count=self.config.slots, uid_base=self.config.uid_base) as slot:
                 self.used_uids.add(slot.uid)
                 return self._run(harness_config, pass_fds, limits, array_cap, progress, slot, entry)
@@ -291,7 +322,15 @@ class Sandbox:
         info_r, info_w = os.pipe()
         seccomp_fd = None
         own_fds = [command_r, command_w, result_r, result_w, info_r, info_w]
+        group = None
         try:
+            if self.cgroups is not None:
+                group = cgroups.create(
+                    self.cgroups,
+                    memory_mb=limits.memory_mb,
+                    pids=limits.processes,
+                    cpus=self.config.cpus,
+                )
             if self.seccomp is not None and self.level is not SandboxLevel.DEGRADED:
                 seccomp_fd = os.memfd_create("seccomp", os.MFD_CLOEXEC)
                 own_fds.append(seccomp_fd)
@@ -324,7 +363,15 @@ class Sandbox:
                 (seccomp_fd,) if seccomp_fd is not None else ()
             )
             user_args: dict = {}
-            if slot is not None:
+            if group is not None:
+                if slot is not None:
+                    # Join the cgroup as the worker, then drop to the slot uid (setpriv execs).
+                    argv = [
+                        self._setpriv(), f"--reuid={slot.uid}", f"--regid={slot.uid}",
+                        "--clear-groups", *argv,
+                    ]  # fmt: skip
+                argv = group.join_argv(argv)
+            elif slot is not None:
                 user_args = {"user": slot.uid, "group": slot.uid, "extra_groups": []}
             try:
                 proc = subprocess.Popen(  # noqa: S603 - argv built above, no shell
@@ -348,17 +395,42 @@ class Sandbox:
                 proc, command_w, result_r, info_r, limits, array_cap, progress, started,
                 conversation=entry == rt.HARNESS_MODULE,
                 uid=None if slot is None else slot.uid,
+                memory_probe=None if group is None else group.limit_probe(limits.memory_mb),
             )  # fmt: skip
+            if group is not None:
+                self._account(run, group, limits)
         finally:
             for fd in own_fds:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
+            if group is not None:
+                group.destroy()
         if run.pid_namespace:
             self.recent_namespaces = [*self.recent_namespaces[-99:], run.pid_namespace]
         run.wall_seconds = time.monotonic() - started
         return run
+
+    def _setpriv(self) -> str:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise InternalError("util-linux 'setpriv' is missing: it starts the sandbox's uid")
+        return setpriv
+
+    @staticmethod
+    def _account(run: SandboxRun, group: cgroups.RunCgroup, limits: Limits) -> None:
+        """Peak memory and the memory verdict from the kernel's counters of the run's cgroup."""
+        if run.exit_status == cgroups.JOIN_FAILED_STATUS and not run.ready:
+            raise InternalError(
+                f"the sandbox could not join its cgroup {group.name}: {run.stderr[-500:].strip()}"
+            )
+        usage = group.usage(limits.memory_mb * 1024 * 1024)
+        run.memory_control = "cgroup"
+        if usage.peak_kb is not None:
+            run.peak_memory_kb = usage.peak_kb
+        if usage.limit_hit and run.memory_exceeded_kb is None:
+            run.memory_exceeded_kb = usage.peak_kb or limits.memory_mb * 1024
 
 
 def _check_state_dir(state_dir: Path) -> None:

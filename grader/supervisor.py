@@ -43,13 +43,18 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _anon_bytes(pid: int) -> int:
-    """Proportional anonymous memory of `pid`: pages a fork still shares are split among the
-    processes sharing them (a forking solution is not charged for copies it never made)."""
+    """Proportional anonymous and shared memory of `pid`: pages a fork still shares are split
+    among the processes sharing them (a forking solution is not charged for copies it never
+    made); Pss_Shmem counts mapped shmem (MAP_SHARED anonymous, mapped memfd and SysV)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            total, found = 0, False
             for line in f:
-                if line.startswith(b"Pss_Anon:"):
-                    return int(line.split()[1]) * 1024
+                if line.startswith((b"Pss_Anon:", b"Pss_Shmem:")):
+                    total += int(line.split()[1]) * 1024
+                    found = True
+            if found:
+                return total
         with open(f"/proc/{pid}/statm", "rb") as f:  # kernels before 5.8: no Pss_Anon
             fields = f.read().split()
         return (int(fields[1]) - int(fields[2])) * PAGE_SIZE
@@ -57,11 +62,30 @@ def _anon_bytes(pid: int) -> int:
         return 0  # exited meanwhile
 
 
+def _memory_files(pid: int, seen: dict[tuple[int, int], int]) -> None:
+    """Add the memory-backed files `pid` holds open (memfd, /dev/shm), once per file."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if not target.startswith(("/memfd:", "/dev/shm/")):  # noqa: S108 - a path read, not made
+                continue
+            st = os.stat(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        seen[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+
+
 class MemoryWatch:
     """One memory budget for the whole sandbox, sampled from the host.
 
     RLIMIT_AS binds each process alone (forty 60 MB children pass a 256 MiB limit), so the total
-    is summed here: the proportional anonymous memory (Pss_Anon) of every process of the sandbox
+    is summed here (where no memory cgroup can do it, see grader.cgroups): the proportional
+    anonymous and mapped shared memory (Pss_Anon, Pss_Shmem) of every process of the sandbox,
+    the memfd and /dev/shm files they hold open
     (every process of the slot uid when there is one, else every process in the sandbox's pid
     namespace) plus the bytes stored on its /work and /tmp (tmpfs is memory),
     read through /proc/<pid 1>/root when this process may. Sampled every MEMORY_SAMPLE_S: a
@@ -76,8 +100,11 @@ class MemoryWatch:
 
     def sample_kb(self) -> int:
         total = 0
+        files: dict[tuple[int, int], int] = {}
         for pid in self._pids():
             total += _anon_bytes(pid)
+            _memory_files(pid, files)
+        total += sum(files.values())
         if self.child_pid is not None:
             for mount in ("work", "tmp"):
                 try:
@@ -134,6 +161,7 @@ class SandboxRun:
     phase: Phase = Phase.STARTING  # how far the conversation went
     exit_status: int | None = None  # as os.waitstatus_to_exitcode: negative = signal
     timed_out: bool = False
+    stopped: bool = False  # the supervisor killed the sandbox (a limit, a protocol error)
     output_exceeded: str | None = None  # "stdout" | "stderr"
     memory_exceeded_kb: int | None = None  # the sandbox's total when the watchdog killed it
     protocol_error: str | None = None
@@ -145,7 +173,8 @@ class SandboxRun:
     live_curve: list[float] = field(default_factory=list)  # progress answers during fit
     live_fp: dict = field(default_factory=dict)
     measured: dict[Phase, Measured] = field(default_factory=dict)
-    peak_memory_kb: int | None = None  # the largest total the watchdog saw (or one process's)
+    peak_memory_kb: int | None = None  # the cgroup's peak, or the largest total the watchdog saw
+    memory_control: str = "watchdog"  # "cgroup": the kernel enforced the limit and measured it
     pid_namespace: str | None = None  # e.g. "pid:[4026532412]", for checks that it is empty
     wall_seconds: float = 0.0
     run_seconds: float = 0.0  # from "ready" to the end
@@ -190,6 +219,9 @@ class Supervisor:
     """One run of the sandbox, watched until it and its pid namespace are gone.
 
     `uid` is the sandbox's own slot uid, if any (its processes are the sandbox's memory).
+    `memory_probe` replaces the sampling watchdog where a cgroup enforces the memory limit:
+    it returns the peak in KiB once the kernel has killed for the limit, and the whole sandbox
+    is then stopped (cgroup v1 kills one process at a time).
     """
 
     def __init__(
@@ -204,8 +236,10 @@ class Supervisor:
         started: float,
         uid: int | None = None,
         conversation: bool = True,
+        memory_probe: Callable[[], int | None] | None = None,
     ) -> None:
         self.proc = proc
+        self.memory_probe = memory_probe
         self.command_w: int | None = command_w
         self.result_r = result_r
         self.info_r = info_r
@@ -255,6 +289,7 @@ class Supervisor:
             return
         self.state = RunState.KILLED
         self.killed_at = time.monotonic()
+        self.run.stopped = True
         self.conversation.fail()
         self._close_commands()
         # Killing the namespace's pid 1 makes the kernel kill every process inside it.
@@ -283,6 +318,12 @@ class Supervisor:
         if self.state is RunState.KILLED or now < self.next_sample:
             return
         self.next_sample = now + MEMORY_SAMPLE_S
+        if self.memory_probe is not None:
+            exceeded_kb = self.memory_probe()
+            if exceeded_kb is not None:
+                self.run.memory_exceeded_kb = exceeded_kb
+                self.kill()
+            return
         used_kb = self.watch.sample_kb()
         if used_kb > self.limits.memory_mb * 1024:
             self.run.memory_exceeded_kb = used_kb
@@ -455,11 +496,13 @@ def supervise(
     started: float,
     uid: int | None = None,
     conversation: bool = True,
+    memory_probe: Callable[[], int | None] | None = None,
 ) -> SandboxRun:
     """Watch `proc` until it and its pid namespace are gone (see `Supervisor`)."""
     return Supervisor(
-        proc, command_w, result_r, info_r, limits, array_cap, progress, started, uid, conversation
-    ).supervise()
+        proc, command_w, result_r, info_r, limits, array_cap, progress, started, uid,
+        conversation, memory_probe,
+    ).supervise()  # fmt: skip
 
 
 def _all_pids() -> list[int]:

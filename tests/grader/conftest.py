@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from grader import cgroups
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, Limits
 from grader.grading import get_sandbox
 from grader.supervisor import processes_in_namespace
@@ -94,7 +96,8 @@ def make_job(datasets: dict[str, dict[str, Path]]) -> Callable[..., GradingJob]:
 
 @pytest.fixture(autouse=True)
 def no_process_left_behind() -> object:
-    """Every grader test ends with no live process in the pid namespace of any of its runs.
+    """Every grader test ends with no live process in the pid namespace of any of its runs,
+    and no cgroup of its runs left.
 
     (Namespaces, not uids: other test sessions on this machine may reuse a released slot.)
     """
@@ -104,3 +107,18 @@ def no_process_left_behind() -> object:
     namespaces = list(sandbox.recent_namespaces)
     leftovers = {ns: processes_in_namespace(ns) for ns in namespaces}
     assert {ns: pids for ns, pids in leftovers.items() if pids} == {}
+    assert run_cgroups_left() == []
+
+
+def run_cgroups_left() -> list[str]:
+    """Run cgroups this process created that still exist (each run removes its own)."""
+    sandbox = get_sandbox()
+    if sandbox.cgroups is None:
+        return []
+    mine = f"{cgroups.PREFIX}{os.getpid()}-"
+    return sorted(
+        str(entry)
+        for parent in set(sandbox.cgroups.parents.values())
+        for entry in parent.iterdir()
+        if entry.name.startswith(mine)
+    )
