@@ -245,8 +245,9 @@ def discover(mode: str, parent: str | None = None) -> tuple[Hierarchy | None, st
     if mode == "required":
         raise ConfigError(
             f"GRADER_CGROUP=required but no writable memory cgroup: {why}. Give the worker a "
-            "delegated cgroup (docker compose: `cgroup: private` and a writable /sys/fs/cgroup; "
-            "systemd: Delegate=yes), or set GRADER_CGROUP=auto to fall back to the watchdog"
+            "delegated cgroup (docker compose: the worker's `cgroup: host` and read-write "
+            "/sys/fs/cgroup mount; systemd: Delegate=yes), or set GRADER_CGROUP=auto to fall "
+            "back to the watchdog"
         )
     return None, why
 
@@ -259,6 +260,8 @@ def _probe_v2(
         return "cgroup v2: not mounted"
     mount, root = mounts["cgroup2"]
     base = _under(mount, root, parent or own[""])
+    if not base.is_dir():
+        return f"cgroup v2: no cgroup {base}"
     available = (base / "cgroup.controllers").read_text().split()
     wanted = [c for c in CONTROLLERS if c in available]
     if "memory" not in wanted:
@@ -295,9 +298,10 @@ def _probe_v1(
             continue
         mount, root = mounts[controller]
         base = _under(mount, root, parent or own[controller])
-        if not os.access(base, os.W_OK | os.X_OK):
+        if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
             if controller == "memory":
-                return f"cgroup v1 memory at {base}: not writable"
+                what = "not writable" if base.is_dir() else "no such cgroup"
+                return f"cgroup v1 memory at {base}: {what}"
             continue
         parents[controller] = base
     if "memory" not in parents:

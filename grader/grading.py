@@ -26,7 +26,7 @@ from grader.contract import (
     Verdict,
 )
 from grader.diagnostics import diagnose
-from grader.errors import InternalError
+from grader.errors import ConfigError, InternalError
 from grader.protocol import Phase
 from grader.sandbox import Sandbox, SandboxConfig
 from grader.supervisor import OUTPUT_HARD_FACTOR, SandboxRun
@@ -503,6 +503,8 @@ def selftest() -> tuple[SandboxLevel, str]:
     global _sandbox
     try:
         sandbox = get_sandbox()
+    except ConfigError as exc:
+        return SandboxLevel.DEGRADED, f"configuration error: {exc}"
     except InternalError as exc:
         return SandboxLevel.DEGRADED, f"no sandbox: {exc}"
     level, detail = _selftest_with(sandbox)

@@ -169,6 +169,8 @@ def evaluate(
         job, sizes = build_job(setup, source, Path(tmp))
         try:
             result = grader.grade(job, progress=progress if progress_out is not None else None)
+        except grader.ConfigError as exc:
+            raise CliError(f"The grader's configuration cannot work here: {exc}") from None
         except grader.InternalError as exc:
             raise CliError(
                 f"The grader could not run here: {exc}. Evaluating your own code on your own "

@@ -149,7 +149,7 @@ def prepare_grading_worker(*, nodename: str, queues: Queues) -> WorkerState:
     if accepts:
         _prewarm()
     else:
-        logger.error("worker %s %s", STATE.name, why)
+        logger.error("worker %s %s: %s", STATE.name, why, detail)
         for queue in GRADING_QUEUES:
             queues.deselect(queue)
         # Keep one private queue so the worker stays up, visible and heartbeating.
