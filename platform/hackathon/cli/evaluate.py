@@ -470,10 +470,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="grade a solution locally on the public training data (no quota used)",
     )
-    p.add_argument("file", help="your solution.py")
+    p.add_argument("file", help="your solution.py, or a notebook (.ipynb)")
     source = p.add_argument_group("data (one of)")
-    source.add_argument("--challenge", metavar="SLUG", help="download the challenge's training CSV")
-    source.add_argument("--data", metavar="CSV", help="a local CSV (header row, numbers only)")
+    source.add_argument(
+        "--challenge",
+        metavar="SLUG",
+        help="the challenge's training data, downloaded once (kept in ~/.cache/hackathon)",
+    )
+    source.add_argument(
+        "--data",
+        metavar="FILE",
+        help="the kit's train.npz or train.csv.gz, or any CSV (header row, numbers only)",
+    )
     p.add_argument("--target", help="the target column (default: the challenge's, or the last)")
     p.add_argument("--task", choices=TASKS, help="default: the challenge's, or inferred")
     p.add_argument("--metric", choices=METRICS, help="default: the challenge's, or rmse/accuracy")
