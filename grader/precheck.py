@@ -120,7 +120,8 @@ def closed_form_use(tree, forbidden):
                 found.append((node.lineno, name, ast.unparse(node)))
     return min(found) if found else None
 
-def analyse(source, allowed, needs_proba=False, proba_message='', closed_form=()):
+def analyse(source, allowed, needs_proba=False, proba_message='', closed_form=(),
+            cls='Model', required=('fit', 'predict')):
     allowed = set(allowed)
     listed = ", ".join(sorted(allowed))
     try:
@@ -263,18 +264,19 @@ def analyse(source, allowed, needs_proba=False, proba_message='', closed_form=()
             found |= inherited
         return found
 
-    model = resolve("Model")
+    model = resolve(cls)
+    wanted = " and ".join(required)
     if model not in classes:
-        if model in unknown or "Model" in unknown:
+        if model in unknown or cls in unknown:
             return {"verdict": None, "message": ""}  # made at run time: the run will tell
         return {"verdict": "syntax_error", "message":
-                "solution.py must define a class named Model (with fit and predict)"}
-    found = methods("Model", set())
+                f"solution.py must define a class named {cls} (with {wanted})"}
+    found = methods(cls, set())
     if found is not None:
-        missing = [m for m in ("fit", "predict") if m not in found]
+        missing = [m for m in required if m not in found]
         if missing:
             return {"verdict": "syntax_error", "message":
-                    "class Model must define " + " and ".join(f"{m}()" for m in missing)}
+                    f"class {cls} must define " + " and ".join(f"{m}()" for m in missing)}
         if needs_proba and "predict_proba" not in found:
             return {"verdict": "syntax_error", "message": proba_message}
     return {"verdict": None, "message": ""}
@@ -331,8 +333,12 @@ def precheck(
     proba_metric: str | None = None,
     task: str = "binary",
     gradient_descent_only: bool = False,
+    track: str = "model",
 ) -> PrecheckResult:
     """Check a solution without running it. Never raises for bad input.
+
+    `track`: "model" wants `class Model` with fit and predict; "optimizer" (the optimizer
+    track) wants `class Optimizer` with step.
 
     `proba_metric`: the name of a metric the challenge ranks or reports that needs
     Model.predict_proba (log_loss, roc_auc); such a Model without it is refused here.
@@ -366,6 +372,7 @@ def precheck(
         proba_metric is not None,
         proba_fix(proba_metric, task) if proba_metric else "",
         list(CLOSED_FORM_FUNCTIONS) if gradient_descent_only else [],
+        *(("Optimizer", ["step"]) if track == "optimizer" else ("Model", ["fit", "predict"])),
     ]
     if len(data) <= IN_PROCESS_MAX_BYTES:
         return _parse_in_process(data, options)

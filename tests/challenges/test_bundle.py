@@ -1,4 +1,4 @@
-"""Parsing bundles: the five built-ins, and every error naming file, field and expectation."""
+"""Parsing bundles: the eleven built-ins, and every error naming file, field and expectation."""
 
 from __future__ import annotations
 
@@ -11,14 +11,22 @@ from .conftest import BUILTIN, bundle_files
 BUILTIN_SLUGS = sorted(p.name for p in BUILTIN.iterdir() if (p / "challenge.toml").exists())
 
 
-def test_there_are_eight_builtin_bundles_each_with_starter_and_baseline() -> None:
-    assert len(BUILTIN_SLUGS) == 8  # five competition-grade, three classic
+def test_there_are_eleven_builtin_bundles_each_with_starter_and_baseline() -> None:
+    # Five competition-grade and three classic model challenges, three optimizer-track ones.
+    assert len(BUILTIN_SLUGS) == 11
+    tracks = {"model": 0, "optimizer": 0}
     for slug in BUILTIN_SLUGS:
         spec = load_bundle_dir(BUILTIN / slug)
         assert spec.slug == slug
-        assert "class Model" in spec.starter_code and "loss_curve_" in spec.starter_code
-        assert "class Model" in spec.baseline_code
+        tracks[spec.track] += 1
+        if spec.track == "optimizer":
+            assert "class Optimizer" in spec.starter_code
+            assert "class Optimizer" in spec.baseline_code
+        else:
+            assert "class Model" in spec.starter_code and "loss_curve_" in spec.starter_code
+            assert "class Model" in spec.baseline_code
         assert "## Reference figures (measured)" in spec.description_md
+    assert tracks == {"model": 8, "optimizer": 3}
 
 
 def test_builtin_metrics_and_limits_are_what_the_challenges_teach() -> None:

@@ -33,18 +33,21 @@ def _load(path: Path, *args: str) -> str:
 @pytest.mark.django_db(transaction=True)
 def test_the_builtin_challenges_load_and_reload_unchanged() -> None:
     first = _load(BUILTIN, "--skip-downloads")
-    assert first.count("created") == 8  # five competition-grade, three classic
+    # Five competition-grade and three classic model challenges, three optimizer-track ones.
+    assert first.count("created") == 11
     assert (
-        Challenge.objects.count() == 8 and Challenge.objects.filter(is_published=True).count() == 8
+        Challenge.objects.count() == 11
+        and Challenge.objects.filter(is_published=True).count() == 11
     )
+    assert Challenge.objects.filter(track="optimizer").count() == 3
     classic = set(Challenge.objects.filter(public_labels=True).values_list("slug", flat=True))
     assert classic == {"diabetes-gd-classic", "breast-cancer-sgd-classic", "digits-softmax-classic"}
-    assert Challenge.objects.filter(gradient_descent_only=True).count() == 8
+    assert Challenge.objects.filter(gradient_descent_only=True, track="model").count() == 8
     big = Challenge.objects.get(slug="large-scale-regression")
     assert (big.n_train, big.n_test, big.n_features) == (140_000, 60_000, 100)
     blobs = DataBlob.objects.count()
     hashes = dict(Challenge.objects.values_list("slug", "split_hash"))
-    assert _load(BUILTIN, "--skip-downloads").count("unchanged") == 8
+    assert _load(BUILTIN, "--skip-downloads").count("unchanged") == 11
     assert DataBlob.objects.count() == blobs
     assert dict(Challenge.objects.values_list("slug", "split_hash")) == hashes
 

@@ -54,6 +54,7 @@ class ChallengeSerializer(serializers.ModelSerializer):
             "title",
             "summary",
             "task",
+            "track",
             "metric",
             "display_precision",
             "direction",
@@ -110,6 +111,13 @@ class ChallengeDetailSerializer(ChallengeSerializer):
         "rule when on, and the note of a classic challenge whose labels are public."
     )
     limits = serializers.SerializerMethodField()
+    workload = serializers.DictField(
+        read_only=True,
+        help_text="Optimizer track: the model, loss, budget and scoring ({} otherwise).",
+    )
+    public_seeds = serializers.SerializerMethodField(
+        help_text="Optimizer track: seeds of the public instances (the starter kit's)."
+    )
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_rules(self, challenge: Challenge) -> list[str]:
@@ -126,12 +134,22 @@ class ChallengeDetailSerializer(ChallengeSerializer):
             "allowed_imports",
             "min_loss_curve_points",
             "rules",
+            "workload",
+            "public_seeds",
             "limits",
             "test_fraction",
             "public_fraction",
             "training_data_version",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_public_seeds(self, challenge: Challenge) -> list[int]:
+        if not challenge.is_optimizer_track:
+            return []
+        from hackathon.challenges.optimizer import kit_seeds
+
+        return list(kit_seeds(challenge))
 
     @extend_schema_field(ChallengeLimitsSerializer)
     def get_limits(self, challenge: Challenge) -> dict[str, Any]:
@@ -248,6 +266,13 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
 
 class SubmissionDetailSerializer(SubmissionSerializer):
+    instances = serializers.SerializerMethodField(
+        help_text=(
+            "Optimizer track: the platform's measurements per instance (score, examples, "
+            "steps, how it ended, training and validation curves, diagnostics); private "
+            "instances only once the private board is visible to you."
+        )
+    )
     queue_position = serializers.SerializerMethodField(
         help_text="1 = next to be graded; null unless queued."
     )
@@ -268,6 +293,7 @@ class SubmissionDetailSerializer(SubmissionSerializer):
             "stderr",
             "loss_curve",
             "diagnostics",
+            "instances",
             "sandbox_level",
             "code_sha256",
             "code",
@@ -277,6 +303,15 @@ class SubmissionDetailSerializer(SubmissionSerializer):
     @extend_schema_field(serializers.DictField(child=serializers.FloatField(allow_null=True)))
     def get_extra_scores(self, submission: Submission) -> dict[str, float | None]:
         return self._published(submission)["extra_scores"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_instances(self, submission: Submission) -> list[dict]:
+        from hackathon.challenges.optimizer import visible_instances
+
+        may_see = self.context.get("private_visible", {})
+        return visible_instances(
+            submission.instances, show_private=bool(may_see.get(submission.challenge_id))
+        )
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_queue_position(self, submission: Submission) -> int | None:

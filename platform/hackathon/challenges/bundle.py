@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader import workloads as wl
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
 from hackathon.challenges.errors import BundleError
 from hackathon.challenges.precision import (
@@ -30,6 +31,14 @@ STARTER = "starter/solution.py"
 BASELINE = "baseline/solution.py"
 
 TASKS = ("regression", "binary", "multiclass")
+TRACKS = ("model", "optimizer")  # teams write a Model (fit/predict), or an Optimizer (step)
+# What each optimizer-track model fits: linear regression, logistic regression, ...
+MODEL_TASKS = {
+    "linear": ("regression",),
+    "logistic": ("binary",),
+    "softmax": ("binary", "multiclass"),
+    "mlp": ("regression", "binary", "multiclass"),
+}
 METRICS_FOR_TASK: dict[str, tuple[str, ...]] = {
     "regression": ("rmse", "mae", "r2"),
     "binary": ("log_loss", "accuracy", "f1_macro", "roc_auc"),
@@ -52,6 +61,63 @@ BUNDLE_MAX_FILE_BYTES = 200 * 1024 * 1024
 
 def metric_direction(metric: str) -> str:
     return "higher is better" if metric in HIGHER_IS_BETTER else "lower is better"
+
+
+def _parse_workload(table: _Table, task: str) -> dict[str, Any]:
+    """The `[workload]` table of an optimizer challenge, as `grader.workloads.Workload` fields."""
+    model = table.text("model")
+    if model not in wl.MODELS:
+        raise table.fail("model", f"one of {', '.join(wl.MODELS)}", model)
+    if task not in MODEL_TASKS[model]:
+        raise table.fail(
+            "model", f"a model for a {task} task ({model} fits {', '.join(MODEL_TASKS[model])})"
+        )
+    budget = table.integer("budget", low=1, high=wl.MAX_BUDGET)
+    scoring = table.text("scoring")
+    if scoring not in wl.SCORINGS:
+        raise table.fail("scoring", f"one of {', '.join(wl.SCORINGS)}", scoring)
+    hidden = table.get("hidden", list, "a list of layer widths such as [32, 16]", [])
+    if model == "mlp" and not hidden:
+        raise table.fail("hidden", "at least one hidden layer width for an mlp, such as [32]")
+    if model != "mlp" and hidden:
+        raise table.fail("hidden", "no hidden layers (only an mlp has them)", hidden)
+    if len(hidden) > 4 or not all(
+        isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= 1024 for h in hidden
+    ):
+        raise table.fail("hidden", "at most 4 whole numbers between 1 and 1024", hidden)
+    activation = table.text("activation", "tanh")
+    if activation not in wl.ACTIVATIONS:
+        raise table.fail("activation", f"one of {', '.join(wl.ACTIVATIONS)}", activation)
+    init = table.text("init", "normal")
+    if init not in wl.INITS:
+        raise table.fail("init", f"one of {', '.join(wl.INITS)}", init)
+    target = table.number("target", None, low=-1e12, high=1e12)
+    if scoring == "budget_to_target" and target is None:
+        raise table.fail("target", "the validation loss to reach (scoring budget_to_target)")
+    instances = table.integer("instances", 6, low=2, high=50)
+    values = {
+        "model": model,
+        "budget": budget,
+        "scoring": scoring,
+        "hidden": tuple(hidden),
+        "activation": activation,
+        "l1": table.number("l1", 0.0, low=0, high=100),
+        "l2": table.number("l2", 0.0, low=0, high=100),
+        "init": init,
+        "init_scale": table.number("init_scale", 1.0, low=0, high=1000),
+        "train_rows": table.integer("train_rows", 0, low=0, high=10_000_000),
+        "validation_rows": table.integer("validation_rows", 200, low=5, high=1_000_000),
+        "label_noise": table.number("label_noise", 0.0, low=0, high=0.5),
+        "standardize": table.get("standardize", bool, "true or false", True),
+        "target": target,
+        "penalty": table.integer("penalty", budget, low=0, high=wl.MAX_BUDGET),
+        "validate_every": table.integer("validate_every", 0, low=0, high=wl.MAX_BUDGET),
+        "validation_cost": table.integer("validation_cost", 0, low=0, high=wl.MAX_BUDGET),
+        "instances": instances,
+        "public_instances": table.integer("public_instances", 2, low=1, high=20),
+    }
+    table.reject_unknown()
+    return wl.Workload(**values).as_dict()
 
 
 def check_metric_fits_task(
@@ -149,6 +215,8 @@ class ChallengeSpec:
     starter_code: str = ""
     baseline_code: str = ""
     data_files: Mapping[str, bytes] = field(default_factory=dict)
+    track: str = "model"
+    workload: Mapping[str, Any] = field(default_factory=dict)  # optimizer track only
 
 
 # --- reading a folder ------------------------------------------------------------------
@@ -304,13 +372,27 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
     task = top.text("task")
     if task not in TASKS:
         raise top.fail("task", f"one of {', '.join(TASKS)}", task)
-    metric = top.text("metric")
-    check_metric_fits_task(metric, task, file=toml_name)
-    extra = top.get("extra_metrics", list, "a list of metric names", [])
-    for i, name in enumerate(extra):
-        if not isinstance(name, str):
-            raise top.fail(f"extra_metrics[{i}]", "a metric name", name)
-        check_metric_fits_task(name, task, file=toml_name, field=f"extra_metrics[{i}]")
+    track = top.text("track", "model")
+    if track not in TRACKS:
+        raise top.fail("track", f"one of {', '.join(TRACKS)}", track)
+    workload: dict[str, Any] = {}
+    if track == "optimizer":
+        # Ranked by the workload's scoring; the metric, if given, must say the same.
+        workload = _parse_workload(top.table("workload", required=True), task)
+        metric = top.text("metric", workload["scoring"])
+        if metric != workload["scoring"]:
+            raise top.fail("metric", f"{workload['scoring']!r} (workload.scoring)", metric)
+        extra = top.get("extra_metrics", list, "no extra metrics (optimizer track)", [])
+        if extra:
+            raise top.fail("extra_metrics", "no extra metrics on the optimizer track", extra)
+    else:
+        metric = top.text("metric")
+        check_metric_fits_task(metric, task, file=toml_name)
+        extra = top.get("extra_metrics", list, "a list of metric names", [])
+        for i, name in enumerate(extra):
+            if not isinstance(name, str):
+                raise top.fail(f"extra_metrics[{i}]", "a metric name", name)
+            check_metric_fits_task(name, task, file=toml_name, field=f"extra_metrics[{i}]")
     published = top.get("published", bool, "true or false", True)
 
     data = _parse_data(top.table("data", required=True), files, origin)
@@ -399,6 +481,8 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
         starter_code=_decode(files, STARTER, origin),
         baseline_code=_decode(files, BASELINE, origin) if BASELINE in files else "",
         data_files={data.file: files[data.file]} if data.file else {},
+        track=track,
+        workload=workload,
     )
 
 
@@ -505,6 +589,7 @@ def spec_to_toml(spec: ChallengeSpec) -> str:
         f"title = {_toml_value(spec.title)}",
         f"summary = {_toml_value(spec.summary)}",
         f"task = {_toml_value(spec.task)}",
+        f"track = {_toml_value(spec.track)}",
         f"metric = {_toml_value(spec.metric)}",
         f"extra_metrics = {_toml_value(list(spec.extra_metrics))}",
         f"published = {_toml_value(spec.published)}",
@@ -546,6 +631,13 @@ def spec_to_toml(spec: ChallengeSpec) -> str:
         f"gradient_descent_only = {_toml_value(spec.gradient_descent_only)}",
         f"min_loss_curve_points = {spec.min_loss_curve_points}",
     ]
+    if spec.track == "optimizer":
+        lines += ["", "[workload]"]
+        lines += [
+            f"{k} = {_toml_value(list(v) if isinstance(v, tuple) else v)}"
+            for k, v in spec.workload.items()
+            if v is not None
+        ]
     times = {"start": spec.start_at, "end": spec.end_at, "freeze": spec.freeze_at}
     if any(times.values()):
         lines += ["", "[times]"]

@@ -51,6 +51,35 @@ class Model:
 """
 
 
+OPTIMIZER_CONTRACT = """\
+import numpy as np
+
+
+class Optimizer:
+    batch_size = 32          # read before every step; None = the whole training set
+
+    def start(self, info):   # optional, once: info.budget, info.n_train, info.shapes
+        self.lr, self.beta, self.velocity = 0.1, 0.9, None
+
+    def step(self, params, grad, loss):
+        # params, grad: lists of float64 arrays in the model's shapes (info.names order);
+        # loss: the training loss of the batch the gradient was computed on.
+        if self.velocity is None:
+            self.velocity = [np.zeros_like(g) for g in grad]
+        for v, g in zip(self.velocity, grad):
+            v *= self.beta
+            v -= self.lr * g
+        # Optional: self.validate = True asks for the validation loss (costs budget);
+        # it arrives as self.validation_loss before the next step.
+        return [p + v for p, v in zip(params, self.velocity)]  # or None to stop
+"""
+
+
+def contract_for(challenge: Challenge) -> str:
+    """The contract example shown on the challenge page and in the starter kit."""
+    return OPTIMIZER_CONTRACT if challenge.is_optimizer_track else CONTRACT
+
+
 def _training_arrays(challenge: Challenge) -> tuple:
     return npy_load(bytes(challenge.train_X.data)), npy_load(bytes(challenge.train_y.data))
 
@@ -123,7 +152,19 @@ def starter_notebook(challenge: Challenge) -> str:
 
 
 def challenge_manifest(challenge: Challenge) -> dict:
+    """challenge.json of the starter kit: what `hackathon evaluate` needs (optimizer track:
+    the workload and the public instances' seeds too)."""
+    extra: dict = {}
+    if challenge.is_optimizer_track:
+        from hackathon.challenges.optimizer import kit_seeds
+
+        extra = {
+            "track": challenge.track,
+            "workload": dict(challenge.workload),
+            "public_seeds": list(kit_seeds(challenge)),
+        }
     return {
+        **extra,
         "slug": challenge.slug,
         "title": challenge.title,
         "task": challenge.task,
@@ -146,6 +187,8 @@ def challenge_manifest(challenge: Challenge) -> dict:
 
 
 def starter_kit_readme(challenge: Challenge, *, csv_in_kit: bool = True) -> str:
+    if challenge.is_optimizer_track:
+        return _optimizer_kit_readme(challenge)
     proba_metrics = {"log_loss", "roc_auc"} & {challenge.metric, *challenge.extra_metrics}
     proba = (
         " and `predict_proba`. This challenge is scored on predicted probabilities"
@@ -203,6 +246,45 @@ hackathon evaluate solution.py --challenge {challenge.slug}
 your model on them with the challenge's metric (using `challenge.json` next to it);
 `--challenge` fetches the same settings and the data from the platform (downloaded once,
 then kept in `~/.cache/hackathon`). Both run your code the way the grader does.
+"""
+
+
+def _optimizer_kit_readme(challenge: Challenge) -> str:
+    w = challenge.workload
+    return f"""# {challenge.title}: starter kit (optimizer track)
+
+You write the optimizer; the platform owns the data, the model ({w["model"]}) and the
+gradient. Ranked by **{challenge.get_metric_display()}** (lower is better), over
+{w["instances"]} hidden instances from a seed you cannot know. Budget: {w["budget"]}
+examples per instance. Time limit: {challenge.time_limit_s:g} s for all instances together.
+
+## Files
+- `solution.py`: the starter optimizer (plain SGD); edit it and submit it.
+- `train.npz` (and `train.csv.gz` when small enough): the training pool every instance
+  draws its training and validation rows from.
+- `challenge.json`: the workload and the seeds of the {w["public_instances"]} public
+  instances, for the local evaluator.
+
+## The submission contract
+One UTF-8 file `solution.py` (at most 1 MiB) defining `class Optimizer`, built without
+arguments, with `step(params, grad, loss)`:
+
+```python
+{OPTIMIZER_CONTRACT}```
+
+`params` and `grad` are lists of float64 arrays in the model's shapes; return the next
+parameters (same shapes; a list, or a dict by name) or `None` to stop. Wrong shapes, NaN
+or infinity end the run with the verdict "Invalid optimizer step", naming the step and the
+parameter. Allowed imports: {", ".join(challenge.allowed_imports)}.
+
+## Evaluate locally
+```
+hackathon evaluate solution.py --data train.npz
+hackathon evaluate solution.py --challenge {challenge.slug}
+```
+Both run the platform's own driver, in the same sandbox, on the public instances (drawn
+from the training pool with the seeds in `challenge.json`), and print the score the
+platform computes on them, the curves and the diagnostics.
 """
 
 

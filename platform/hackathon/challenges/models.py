@@ -35,6 +35,14 @@ class Metric(models.TextChoices):
     F1_MACRO = "f1_macro", "Macro F1"
     LOG_LOSS = "log_loss", "Log loss"
     ROC_AUC = "roc_auc", "ROC AUC"
+    # The optimizer track (lower is better for both).
+    LOSS_AT_BUDGET = "loss_at_budget", "Test loss at budget"
+    BUDGET_TO_TARGET = "budget_to_target", "Examples to target"
+
+
+class Track(models.TextChoices):
+    MODEL = "model", "Model (fit/predict)"
+    OPTIMIZER = "optimizer", "Optimizer (step)"
 
 
 class Challenge(models.Model):
@@ -44,6 +52,9 @@ class Challenge(models.Model):
     description_md = models.TextField(blank=True)
 
     task = models.CharField(max_length=20, choices=Task.choices)
+    # The optimizer track: teams write the Optimizer; the platform owns data, model, gradient.
+    track = models.CharField(max_length=20, choices=Track.choices, default=Track.MODEL)
+    workload = models.JSONField(default=dict, blank=True)  # grader.workloads.Workload fields
     metric = models.CharField(max_length=20, choices=Metric.choices)
     extra_metrics = models.JSONField(default=list, blank=True)  # shown beside the ranked one
     n_classes = models.PositiveIntegerField(null=True, blank=True)
@@ -122,6 +133,10 @@ class Challenge(models.Model):
             "\x1f".join(self.feature_names or []),
         )
         return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:16]
+
+    @property
+    def is_optimizer_track(self) -> bool:
+        return self.track == Track.OPTIMIZER
 
     @property
     def is_open(self) -> bool:

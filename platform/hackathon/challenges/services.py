@@ -84,6 +84,8 @@ _TEXT_AND_LIMIT_FIELDS = (
     "summary",
     "description_md",
     "task",
+    "track",
+    "workload",
     "metric",
     "extra_metrics",
     "time_limit_s",
@@ -153,6 +155,8 @@ def challenge_store_spec(
         challenge.summary = spec.summary
         challenge.description_md = spec.description_md
         challenge.task = spec.task
+        challenge.track = spec.track
+        challenge.workload = dict(spec.workload)
         challenge.metric = spec.metric
         challenge.extra_metrics = list(spec.extra_metrics)
         challenge.n_classes = dataset.n_classes
@@ -241,6 +245,8 @@ def challenge_to_spec(challenge: Challenge) -> ChallengeSpec:
         starter_code=challenge.starter_code,
         baseline_code=challenge.baseline_code,
         data_files=data_files,
+        track=challenge.track,
+        workload=dict(challenge.workload or {}),
     )
 
 

@@ -24,7 +24,7 @@ from hackathon.challenges.authoring import (
     spec_from_form,
 )
 from hackathon.challenges.bundle import metric_direction, spec_files
-from hackathon.challenges.downloads import CONTRACT, download_response
+from hackathon.challenges.downloads import contract_for, download_response
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.forms import BundleUploadForm, ChallengeForm
 from hackathon.challenges.models import Challenge
@@ -73,7 +73,8 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "direction": metric_direction(challenge.metric),
         "needs_proba": challenge.metric in ("log_loss", "roc_auc")
         or bool({"log_loss", "roc_auc"} & set(challenge.extra_metrics)),
-        "contract": CONTRACT,
+        "contract": contract_for(challenge),
+        "workload": challenge.workload,
         "usage": _team_usage(request.user, challenge),
         "leaderboard_url": f"/leaderboard/{challenge.slug}/",
         "submit_url": f"/submissions/new/{challenge.slug}/",

@@ -54,6 +54,10 @@ class EvaluationSetup:
     allowed_imports: tuple[str, ...] | None
     gradient_descent_only: bool = False
     min_loss_curve_points: int = 0
+    # Optimizer track: the workload and the public instances' seeds (from the kit or the API).
+    track: str = "model"
+    workload: dict[str, Any] | None = None
+    public_seeds: tuple[int, ...] = ()
 
 
 def _csv_text(data: bytes, name: str) -> bytes:
@@ -94,21 +98,31 @@ def infer_task(csv_bytes: bytes, target: str) -> str:
     return "multiclass" if len(values) > 2 else "regression"
 
 
-def split_arrays(setup: EvaluationSetup) -> Any:
-    """The training/validation split, computed by the platform's own split function."""
-    from hackathon.challenges.data import make_split, parse_csv, parse_npz
+def load_dataset(setup: EvaluationSetup) -> Any:
+    """The training rows, read by the platform's own parsers (npz, csv or csv.gz)."""
+    from hackathon.challenges.data import parse_csv, parse_npz
     from hackathon.challenges.errors import ChallengeDataError
 
     try:
         if setup.data_name.endswith(".npz"):
-            dataset = parse_npz(setup.data_bytes, task=setup.task, file=setup.data_name)
-        else:
-            dataset = parse_csv(
-                _csv_text(setup.data_bytes, setup.data_name),
-                target=setup.target,
-                task=setup.task,
-                file=setup.data_name,
-            )
+            return parse_npz(setup.data_bytes, task=setup.task, file=setup.data_name)
+        return parse_csv(
+            _csv_text(setup.data_bytes, setup.data_name),
+            target=setup.target,
+            task=setup.task,
+            file=setup.data_name,
+        )
+    except ChallengeDataError as exc:
+        raise CliError(str(exc)) from None
+
+
+def split_arrays(setup: EvaluationSetup) -> Any:
+    """The training/validation split, computed by the platform's own split function."""
+    from hackathon.challenges.data import make_split
+    from hackathon.challenges.errors import ChallengeDataError
+
+    dataset = load_dataset(setup)
+    try:
         return dataset, make_split(
             dataset,
             test_fraction=setup.validation_fraction,
@@ -340,6 +354,9 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
             allowed_imports=tuple(manifest.get("allowed_imports") or ()) or None,
             gradient_descent_only=bool(manifest.get("gradient_descent_only")),
             min_loss_curve_points=int(manifest.get("min_loss_curve_points") or 0),
+            track=manifest.get("track") or "model",
+            workload=manifest.get("workload"),
+            public_seeds=tuple(manifest.get("public_seeds") or ()),
         )
     client = client_from_config()
     challenge = client.get(f"{API}/challenges/{args.challenge}/")
@@ -364,6 +381,9 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
         allowed_imports=tuple(challenge.get("allowed_imports") or ()) or None,
         gradient_descent_only=bool(challenge.get("gradient_descent_only")),
         min_loss_curve_points=int(challenge.get("min_loss_curve_points") or 0),
+        track=challenge.get("track") or "model",
+        workload=challenge.get("workload") or None,
+        public_seeds=tuple(challenge.get("public_seeds") or ()),
     )
 
 
@@ -386,13 +406,14 @@ def solution_source(text: str, filename: str, setup: EvaluationSetup, notes_out:
             notes_out.write(f"  - {render.terminal_text(note)}\n")
         text = converted.source
     metrics = (setup.metric, *setup.extra_metrics)
-    proba_metric = next((m for m in metrics if METRICS[m].needs_proba), None)
+    proba_metric = next((m for m in metrics if m in METRICS and METRICS[m].needs_proba), None)
     checked = precheck(
         text,
         allowed,
         proba_metric=proba_metric,
         task=setup.task,
         gradient_descent_only=setup.gradient_descent_only,
+        track=setup.track,
     )
     if not checked.ok:
         raise CliError(f"{filename} would be refused at upload: {checked.message}")
@@ -412,6 +433,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     setup = setup_from_args(args)
     source = solution_source(source, solution.name, setup, sys.stderr)
     progress_out = sys.stderr if sys.stderr.isatty() and not args.json else None
+    if setup.track == "optimizer":
+        from hackathon.cli.evaluate_optimizer import run_optimizer_evaluation
+
+        return run_optimizer_evaluation(setup, source, as_json=args.json, progress_out=progress_out)
     result, sizes = evaluate(setup, source, progress_out=progress_out)
     if args.json:
         print(json.dumps(result_as_dict(result, setup, sizes), indent=2, default=str))

@@ -32,8 +32,10 @@ from django.utils import timezone
 import grader
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, GradingResult, Limits
 from grader.contract import Verdict as GraderVerdict
+from grader.optimizer_track import grade_optimizer
 from hackathon import live
 from hackathon.challenges.datasets import challenge_dataset_paths
+from hackathon.challenges.optimizer import optimizer_job
 from hackathon.challenges.precision import score_round
 from hackathon.submissions import hooks, scheduling
 from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
@@ -251,9 +253,28 @@ class ProgressPublisher:
         )
 
 
+class OptimizerProgressPublisher:
+    """The optimizer track's progress callback: the current instance's trusted curves (the
+    driver puts curves in public instances' events only, about twice a second)."""
+
+    def __init__(self, submission_id: int) -> None:
+        self.topic = f"submission:{submission_id}"
+        self.submission_id = submission_id
+
+    def __call__(self, event: dict) -> None:
+        live.publish(
+            self.topic,
+            "progress",
+            json_safe({**event, "id": self.submission_id, "epochs": event.get("steps", 0)}),
+        )
+
+
 def _grade_in_sandbox(submission: Submission) -> GradingResult:
     cache_dir = settings.DATASET_CACHE_DIR
     paths = challenge_dataset_paths(submission.challenge, cache_dir)
+    if submission.challenge.is_optimizer_track:
+        job = optimizer_job(submission.challenge, source=submission.code, paths=paths)
+        return grade_optimizer(job, progress=OptimizerProgressPublisher(submission.pk))
     job = build_job(submission, paths)
     return grader.grade(job, progress=ProgressPublisher(submission.pk))
 
@@ -369,6 +390,7 @@ def _result_fields(result: GradingResult) -> dict:
         "stderr": clean_text(result.stderr),
         "loss_curve": clean_curve(result.loss_curve)[:100_000],
         "diagnostics": json_safe(list(result.diagnostics or [])),
+        "instances": json_safe(list(result.instances or [])),
         "sandbox_level": str(result.sandbox_level or "")[:20],
     }
 

@@ -71,6 +71,9 @@ class Submission(models.Model):
     stderr = models.TextField(blank=True)
     loss_curve = models.JSONField(default=list, blank=True)
     diagnostics = models.JSONField(default=list, blank=True)
+    # Optimizer track: one dict per instance run (score, examples, steps, curves, findings),
+    # measured by the trusted driver; private instances are shown only with the private board.
+    instances = models.JSONField(default=list, blank=True)
     sandbox_level = models.CharField(max_length=20, blank=True)
 
     counts_toward_quota = models.BooleanField(default=True)

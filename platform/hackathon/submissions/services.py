@@ -208,6 +208,7 @@ def submission_create(
         proba_metric=_proba_metric(challenge),
         task=challenge.task,
         gradient_descent_only=challenge.gradient_descent_only,
+        track=challenge.track,
     )
     if not checked.ok:
         raise PrecheckFailed(

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from hackathon.accounts.models import Team
 from hackathon.accounts.selectors import is_organizer, user_team
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.optimizer import visible_instances
 from hackathon.challenges.selectors import challenge_get_for
 from hackathon.challenges.visibility import viewer_may_see_private
 from hackathon.submissions import selectors, services
@@ -144,6 +145,9 @@ def _status_payload(submission: Submission, user: AbstractBaseUser | AnonymousUs
         "peak_memory_mb": submission.peak_memory_mb,
         "loss_curve": submission.loss_curve,
         "diagnostics": submission.diagnostics,
+        "track": challenge.track,
+        # Optimizer track: the trusted runs per instance (private ones with the private board).
+        "instances": visible_instances(submission.instances, show_private=show_private),
         # The page is shown only to the team and organizers, who may read the logs.
         "stdout": submission.stdout,
         "stderr": submission.stderr,

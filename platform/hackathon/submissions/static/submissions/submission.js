@@ -91,7 +91,72 @@
     if (hint) hint.hidden = selectable;
   }
 
-  function render() { badge(); line(); facts(); diagnostics(); extras(); redraw(); }
+  // Optimizer track: one block per instance with its trusted curves (training loss per step,
+  // validation loss at intervals), live while it runs and from the stored result after.
+  var live = {};  // instance index -> {part, steps, examples, budget, loss_curve, validation}
+
+  function stretch(validation, examples) {
+    // Validation points (examples, loss) held as a step line over the training curve's x.
+    if (!validation || !validation.length || !examples || !examples.length) return [];
+    var out = [], j = 0, current = null;
+    examples.forEach(function (e) {
+      while (j < validation.length && validation[j][0] <= e) { current = validation[j][1]; j++; }
+      out.push(current);
+    });
+    return out;
+  }
+
+  function instanceBlock(container, inst, fromLive) {
+    var div = document.createElement("div");
+    div.className = "instance";
+    div.dataset.index = inst.index;
+    var h = document.createElement("h3");
+    h.textContent = "Instance " + (inst.index + 1) + " (" + inst.part + ")" + (fromLive && !inst.done ? ": running" : "");
+    div.appendChild(h);
+    var p = document.createElement("p");
+    p.textContent = (inst.score !== undefined && inst.score !== null ? "Score " + num(inst.score, 6) + " · " : "") +
+      inst.steps + " steps · " + inst.examples + " of " + inst.budget + " examples" + (inst.ended ? " · ended: " + inst.ended : "");
+    div.appendChild(p);
+    var losses = fromLive ? inst.loss_curve : (inst.train || {}).loss;
+    var xs = fromLive ? inst.curve_examples : (inst.train || {}).examples;
+    if (losses && losses.length) {
+      var chartBox = document.createElement("div");
+      chartBox.className = "loss-chart instance-chart";
+      chartBox.setAttribute("role", "img");
+      chartBox.setAttribute("aria-label", "Training and validation loss of instance " + (inst.index + 1));
+      div.appendChild(chartBox);
+      container.appendChild(div);
+      window.LossChart.draw(chartBox, [
+        { label: "training loss", values: losses },
+        { label: "validation loss", values: stretch(inst.validation, xs) }
+      ], { log: logBox && logBox.checked });
+    } else {
+      container.appendChild(div);
+    }
+    (inst.diagnostics || []).forEach(function (d) {
+      var li = document.createElement("p"); li.className = "diagnostic";
+      li.textContent = (d.title || d.code) + ": " + (d.detail || "");
+      div.appendChild(li);
+    });
+  }
+
+  function instances() {
+    var container = document.getElementById("instances");
+    if (!container || status.track !== "optimizer") return;
+    container.textContent = "";
+    var stored = status.instances || [];
+    var seen = {};
+    stored.forEach(function (inst) { seen[inst.index] = true; instanceBlock(container, inst, false); });
+    if (status.state !== "finished") {
+      Object.keys(live).forEach(function (k) { if (!seen[k]) instanceBlock(container, live[k], true); });
+    }
+    if (!container.children.length) {
+      var p = document.createElement("p"); p.className = "muted"; p.textContent = "No instance has started yet.";
+      container.appendChild(p);
+    }
+  }
+
+  function render() { badge(); line(); facts(); diagnostics(); extras(); redraw(); instances(); }
 
   // Bumped by every pushed event about this submission: an answer to a fetch that started
   // before the newest event may predate it (e.g. "queued" arriving after "running"), so it is
@@ -119,7 +184,13 @@
     }
     pushed += 1;
     if (payload.event === "progress" && status.state !== "finished") {
-      status.loss_curve = data.loss_curve || [];
+      if (data.instance !== undefined) {
+        live[data.instance] = data;
+        if (data.loss_curve) status.loss_curve = data.loss_curve;
+        instances();
+      } else {
+        status.loss_curve = data.loss_curve || [];
+      }
       redraw();
     } else if (payload.event === "state") {
       status.state = data.state;
@@ -140,7 +211,7 @@
     source.onopen = function () { refresh(); };  // catch up on anything before the stream
   }
 
-  if (logBox) logBox.addEventListener("change", redraw);
+  if (logBox) logBox.addEventListener("change", function () { redraw(); instances(); });
   Array.prototype.forEach.call(document.querySelectorAll(".overlay-choice"), function (box) {
     box.addEventListener("change", function () {
       var id = box.value;
