@@ -4,6 +4,7 @@ runs the starter solution through the local grader, with the challenge's setting
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -76,3 +77,31 @@ def test_the_bundle_and_data_modules_work_without_django_settings() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "309"
+
+
+def test_without_a_usable_sandbox_evaluate_runs_the_code_anyway_and_says_so(
+    make_challenge: object, tmp_path: Path
+) -> None:
+    """As on macOS or in a container without user namespaces: the same harness and scoring,
+    one line saying there is no sandbox, the same score as in the sandbox."""
+    challenge = make_challenge(slug="kit-nosandbox")
+    zipfile.ZipFile(io.BytesIO(starter_kit_zip(challenge))).extractall(tmp_path)
+    kit = tmp_path / "kit-nosandbox"
+    base = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    argv = [sys.executable, "-m", "hackathon.cli.main", "evaluate", "solution.py"]
+    argv += ["--data", "train.npz", "--json"]
+    runs = {}
+    for name, env in (("sandbox", base), ("none", {**base, "GRADER_BWRAP": "/bin/false"})):
+        proc = subprocess.run(
+            argv, cwd=kit, capture_output=True, text=True, timeout=300, env=env, check=False
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs[name] = (json.loads(proc.stdout), proc.stderr)
+    result, notice = runs["none"]
+    assert notice.count("No usable sandbox on this machine") == 1
+    assert result["sandbox_level"] == "degraded" and result["verdict"] == "scored"
+    assert runs["sandbox"][0]["sandbox_level"] != "degraded"
+    assert "No usable sandbox" not in runs["sandbox"][1]
+    assert result["public_score"] == runs["sandbox"][0]["public_score"]

@@ -169,7 +169,8 @@ def evaluate(
     setup: EvaluationSetup, source: str, *, progress_out: TextIO | None = None
 ) -> tuple[Any, dict[str, int]]:
     """Grade `source` on the held-out split; returns the GradingResult and the row counts."""
-    import grader
+    import grader  # the grader's import is this command's cost: not paid by `hackathon --help`
+    from grader import grading
 
     def progress(curve: list[float]) -> None:
         if progress_out is not None and curve:
@@ -179,21 +180,39 @@ def evaluate(
             )
             progress_out.flush()
 
+    on_progress = progress if progress_out is not None else None
     with tempfile.TemporaryDirectory(prefix="hackathon-evaluate-") as tmp:
         job, sizes = build_job(setup, source, Path(tmp))
         try:
-            result = grader.grade(job, progress=progress if progress_out is not None else None)
+            try:
+                result = grader.grade(job, progress=on_progress)
+            except grader.InternalError as exc:
+                level, detail = grader.selftest()
+                if str(level) != "degraded":
+                    raise
+                # No sandbox can start here: this is the participant's own code on their own
+                # machine, so it runs without one (the same harness, scoring and diagnostics).
+                grading.run_without_sandbox()
+                sys.stderr.write(
+                    "No usable sandbox on this machine "
+                    f"({render.terminal_text(_first_line(detail or str(exc)))}): running your "
+                    "code without one; verdict, score and diagnostics are computed as the "
+                    "platform does.\n"
+                )
+                result = grader.grade(job, progress=on_progress)
         except grader.ConfigError as exc:
             raise CliError(f"The grader's configuration cannot work here: {exc}") from None
         except grader.InternalError as exc:
-            raise CliError(
-                f"The grader could not run here: {exc}. Evaluating your own code on your own "
-                "machine, GRADER_INSECURE_NO_SANDBOX=1 runs it without the sandbox."
-            ) from None
+            raise CliError(f"The grader could not run here: {exc}") from None
     if progress_out is not None:
         progress_out.write("\r" + " " * 79 + "\r")
         progress_out.flush()
     return result, sizes
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "unknown reason"
+    return line if len(line) <= 160 else line[:157] + "..."
 
 
 def result_as_dict(result: Any, setup: EvaluationSetup, sizes: dict[str, int]) -> dict[str, Any]:
