@@ -4,18 +4,21 @@
 
 Prints a table: median wall time of grading a trivial solution through the sandbox and
 scoring (grader.grade), against the floor (a bare subprocess `python -c "import numpy"`),
-measured interleaved in the same run; and the static pre-check on a normal and on a
-pathological file. Target: grade <= 1.3 x floor.
+measured interleaved in the same run; grade() without cgroups (the sampling watchdog instead)
+where the machine has them, to show what the per-run cgroup costs; and the static pre-check on
+a normal and on a pathological file. Target: grade <= 1.3 x floor.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,7 @@ import grader
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob
 from grader.grading import get_sandbox
 from grader.precheck import precheck
+from grader.sandbox import Sandbox
 
 TRIVIAL = """
 import numpy as np
@@ -78,17 +82,20 @@ def main() -> None:
             # The interpreter flags the sandbox itself uses: no site, isolated mode.
             subprocess.run([sys.executable, "-I", "-S", "-c", strict_code], check=True)  # noqa: S603 - this interpreter on a fixed script
 
-        def grade() -> None:
-            result = grader.grade(job)
+        def grade(on: Sandbox | None = None) -> None:
+            result = grader.grade(job, sandbox=on)
             if result.verdict != "scored":
                 raise SystemExit(f"the reference solution did not score: {result.message}")
 
+        watchdog = Sandbox(replace(sandbox.config, cgroup="off")) if sandbox.cgroups else None
         grade()  # the first run pays for page cache and lazy imports
-        floors, stricts, grades = [], [], []
+        floors, stricts, grades, watched = [], [], [], []
         for _ in range(args.runs):
             floors.append(_time(floor))
             stricts.append(_time(strict_floor))
             grades.append(_time(grade))
+            if watchdog is not None:
+                watched.append(_time(lambda: grade(watchdog)))
 
     ok = "\n".join(
         ["import numpy as np", "", "class Model:"]
@@ -104,6 +111,10 @@ def main() -> None:
 
     f, g = statistics.median(floors), statistics.median(grades)
     print(f"sandbox level: {sandbox.level.value}; bwrap: {sandbox.config.bwrap}; runs: {args.runs}")
+    memory = sandbox.cgroups.describe() if sandbox.cgroups else "sampling watchdog"
+    print(
+        f"resource control: {memory}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"one-time prewarm (runtime + scikit-learn import): {t_warm * 1000:.0f} ms")
     print()
     print(f"| {'measure':<56} | {'median ms':>9} | {'min ms':>7} |")
@@ -112,6 +123,7 @@ def main() -> None:
         ('floor: subprocess `python -c "import numpy"`', floors),
         ("strict floor: same with `python -I -S` (sandbox's flags)", stricts),
         ("grade(): sandbox + harness + trivial fit + scoring", grades),
+        *([("grade() without cgroups (the watchdog samples instead)", watched)] if watched else []),
         (f"precheck: {len(ok) // 1024} KiB file with 2000 methods", pre_ok),
         (f"precheck: pathological {len(nasty) // 1024} KiB expression", pre_nasty),
     ]

@@ -141,6 +141,17 @@ def test_the_grading_worker_can_run_bubblewrap_without_being_privileged() -> Non
     assert "bubblewrap" in (ROOT / "Dockerfile").read_text()
 
 
+def test_the_grading_worker_gets_cgroup_delegation_and_host_wide_uid_leases() -> None:
+    """The kernel limits each sandbox (grader/cgroups.py) only where the worker can write its
+    own cgroup; uid leases (grader/slots.py) are shared by every worker container of a host."""
+    worker = OURS["worker"]
+    assert worker["cgroup"] == "host"
+    volumes = [str(v) for v in worker.get("volumes", [])]
+    assert "/sys/fs/cgroup:/sys/fs/cgroup:rw" in volumes
+    assert "/run/hackathon-sandbox:/run/hackathon-sandbox" in volumes
+    assert "libseccomp2" in (ROOT / "Dockerfile").read_text()
+
+
 def test_one_shot_commands_are_real_management_commands() -> None:
     command = OURS["migrate"]["command"]
     script = command[-1] if command[:2] == ["sh", "-c"] else shlex.join(command)
