@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "hackathon.challenges",
     "hackathon.submissions",
     "hackathon.leaderboard",
+    "hackathon.integrity",
     "hackathon.api",
 ]
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("dashboard/", organizer_dashboard, name="dashboard"),
     path("submissions/", include("hackathon.submissions.urls")),
     path("leaderboard/", include("hackathon.leaderboard.urls")),
+    path("review/", include("hackathon.integrity.urls")),
     path("api/", include("hackathon.api.urls")),
 ]

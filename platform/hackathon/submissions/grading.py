@@ -410,6 +410,7 @@ def submission_store_result(*, submission: Submission, token: str, result: Gradi
             stored = Submission.objects.select_related("challenge", "team").get(pk=submission.pk)
             hooks.result_changed(submission=stored)
             transaction.on_commit(lambda: publish_finished(stored))
+            transaction.on_commit(lambda: scheduling.send_integrity_check(stored.pk))
             return stored
 
     stored = with_db_retry(store, what="storing a result")

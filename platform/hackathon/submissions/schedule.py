@@ -9,11 +9,18 @@ from __future__ import annotations
 import os
 
 SWEEPER_INTERVAL_S = float(os.environ.get("SWEEPER_INTERVAL_S", "30"))
+INTEGRITY_SWEEP_INTERVAL_S = float(os.environ.get("INTEGRITY_SWEEP_INTERVAL_S", "120"))
 
 BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-submissions": {
         "task": "hackathon.submissions.tasks.sweep_submissions",
         "schedule": SWEEPER_INTERVAL_S,
         "options": {"queue": "default", "expires": SWEEPER_INTERVAL_S},
+    },
+    # Integrity checks a lost message left undone (hackathon.integrity.services).
+    "integrity-sweep": {
+        "task": "hackathon.integrity.tasks.sweep",
+        "schedule": INTEGRITY_SWEEP_INTERVAL_S,
+        "options": {"queue": "default", "expires": INTEGRITY_SWEEP_INTERVAL_S},
     },
 }

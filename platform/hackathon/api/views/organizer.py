@@ -23,6 +23,7 @@ from hackathon.api.serializers import (
 from hackathon.api.views.challenges import get_challenge
 from hackathon.api.views.submissions import get_submission
 from hackathon.challenges.models import Challenge
+from hackathon.integrity.selectors import flags_by_submission
 from hackathon.submissions.models import Submission
 
 
@@ -136,6 +137,14 @@ class SubmissionDisqualifyView(APIView):
         return Response(SubmissionDetailSerializer(submission, context=context).data)
 
 
+class ExportFlagSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    detail = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+    other_submission = serializers.IntegerField(allow_null=True)
+    dismissed = serializers.BooleanField()
+
+
 class ExportRowSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     team = serializers.CharField(allow_null=True)
@@ -155,6 +164,9 @@ class ExportRowSerializer(serializers.Serializer):
     disqualified = serializers.BooleanField()
     disqualified_reason = serializers.CharField(allow_blank=True)
     code_sha256 = serializers.CharField()
+    integrity_flags = serializers.ListField(
+        child=ExportFlagSerializer(), help_text="The integrity review's flags (never acted on)."
+    )
 
 
 class ExportSerializer(serializers.Serializer):
@@ -175,6 +187,7 @@ class ChallengeExportView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         challenge = get_challenge(request, slug)
         rows = []
+        flags = flags_by_submission(challenge=challenge)
         submissions = (
             Submission.objects.filter(challenge=challenge)
             .select_related("team", "user")
@@ -201,6 +214,7 @@ class ChallengeExportView(APIView):
                     "disqualified": s.disqualified,
                     "disqualified_reason": s.disqualified_reason,
                     "code_sha256": s.code_sha256,
+                    "integrity_flags": flags.get(s.pk, []),
                 }
             )
         return Response(
