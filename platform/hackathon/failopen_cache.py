@@ -35,39 +35,34 @@ def _or_default(operation: str, call: Callable[[], T], default: T) -> T:
 
 class FailOpenRedisCache(RedisCache):
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        parent = super()
-        return _or_default("get", lambda: parent.get(key, default, version), default)
+        return _or_default("get", lambda: RedisCache.get(self, key, default, version), default)
 
     def set(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> None:
-        parent = super()
-        _or_default("set", lambda: parent.set(key, value, timeout, version), None)
+        _or_default("set", lambda: RedisCache.set(self, key, value, timeout, version), None)
 
     def add(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
-        parent = super()
-        return _or_default("add", lambda: parent.add(key, value, timeout, version), False)
+        return _or_default("add", lambda: RedisCache.add(self, key, value, timeout, version), False)
 
     def delete(self, key: Any, version: int | None = None) -> bool:
-        parent = super()
-        return _or_default("delete", lambda: parent.delete(key, version), False)
+        return _or_default("delete", lambda: RedisCache.delete(self, key, version), False)
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        parent = super()
         # As if the counter started now: the caller's limit is not reached by an outage.
-        return _or_default("incr", lambda: parent.incr(key, delta, version), delta)
+        return _or_default("incr", lambda: RedisCache.incr(self, key, delta, version), delta)
 
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
-        parent = super()
-        return _or_default("get_many", lambda: parent.get_many(keys, version), {})
+        return _or_default("get_many", lambda: RedisCache.get_many(self, keys, version), {})
 
     def set_many(
         self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> list[Any]:
-        parent = super()
-        return _or_default("set_many", lambda: parent.set_many(data, timeout, version), list(data))
+        return _or_default(
+            "set_many", lambda: RedisCache.set_many(self, data, timeout, version), list(data)
+        )
 
     def run_script(self, script: str, *, keys: Sequence[str], args: Sequence[Any], default: T) -> T:
         """Run a Lua `script` on `keys` (cache keys, prefixed here as every other cache key):

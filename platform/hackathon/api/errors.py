@@ -123,16 +123,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     if isinstance(exc, DjangoValidationError):
         set_rollback()
-        if hasattr(exc, "error_dict"):
-            fields = {
-                key: [str(m) for e in errs for m in e.messages]
-                for key, errs in exc.error_dict.items()
-            }
-            message = "; ".join(m for messages in fields.values() for m in messages)
-        else:
-            fields = {}
-            message = " ".join(exc.messages)
-        return error_response(status_code=400, code="invalid", message=message, fields=fields)
+        return _django_validation_response(exc)
     if isinstance(exc, RequestDataTooBig):
         return error_response(
             status_code=413, code="too_large", message="The request body is too large."
@@ -146,17 +137,30 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None  # a bug: Django's 500 handling and logging take over
 
     set_rollback()
-    code = "error"
-    for klass, name in _CODES_BY_EXCEPTION:
-        if isinstance(exc, klass):
-            code = name
-            break
+    return _api_exception_response(exc)
+
+
+def _django_validation_response(exc: DjangoValidationError) -> Response:
+    if hasattr(exc, "error_dict"):
+        fields = {
+            key: [str(m) for e in errs for m in e.messages] for key, errs in exc.error_dict.items()
+        }
+        message = "; ".join(m for messages in fields.values() for m in messages)
+    else:
+        fields = {}
+        message = " ".join(exc.messages)
+    return error_response(status_code=400, code="invalid", message=message, fields=fields)
+
+
+def _api_exception_response(exc: exceptions.APIException) -> Response:
+    """DRF's own exceptions (and the Django ones mapped to them) in the one error shape."""
+    code = next((name for klass, name in _CODES_BY_EXCEPTION if isinstance(exc, klass)), "error")
     headers: dict[str, str] = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-    extra: dict[str, Any] = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        retry_after = max(1, int(exc.wait + 0.999))
+    wait = getattr(exc, "wait", None)  # Throttled's, absent from the stubs
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        retry_after = max(1, int(wait + 0.999))
         headers["Retry-After"] = str(retry_after)
         extra = {"quota": "rate", "retry_after": retry_after}
         message = f"Too many requests. Try again in {retry_after} s."
