@@ -15,7 +15,7 @@ import inspect
 import io
 import math
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,6 +307,22 @@ def parse_csv(
     data: bytes, *, target: str, task: str, file: str, max_bytes: int | None = None
 ) -> Dataset:
     """A CSV with a header row, numbers in every cell, and the target in column `target`."""
+    reader = csv.reader(io.StringIO(_csv_text(data, file, max_bytes), newline=""), strict=True)
+    try:
+        header = _csv_header(next(reader, None), target=target, file=file)
+        rows = _csv_rows(reader, header, file=file)
+    except csv.Error as exc:
+        raise ChallengeDataError(file, f"line {reader.line_num}: malformed CSV ({exc})") from None
+    if not rows:
+        raise ChallengeDataError(file, "expected data rows after the header, found none")
+    table = np.array(rows, dtype=np.float64)
+    t = header.index(target)
+    X = np.delete(table, t, axis=1)
+    names = [h for i, h in enumerate(header) if i != t]
+    return _finish(X, table[:, t], names, target, task, file=file)
+
+
+def _csv_text(data: bytes, file: str, max_bytes: int | None) -> str:
     if max_bytes is not None and len(data) > max_bytes:
         raise ChallengeDataError(
             file, f"file of {len(data)} bytes is over the limit of {max_bytes} bytes"
@@ -319,66 +335,59 @@ def parse_csv(
         ) from None
     if "\x00" in text:
         raise ChallengeDataError(file, "expected text, found a NUL byte (is this a binary file?)")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    return text
+
+
+def _csv_header(row: list[str] | None, *, target: str, file: str) -> list[str]:
+    """The column names: distinct, the target among them, one feature at least."""
+    if not row or not any(h.strip() for h in row):
+        raise ChallengeDataError(file, "expected a header row naming the columns")
+    header = [h.strip() for h in row]
+    if len(set(header)) != len(header):
+        dupe = next(h for h in header if header.count(h) > 1)
+        raise ChallengeDataError(file, f"expected distinct column names, {dupe!r} appears twice")
+    if target not in header:
+        raise ChallengeDataError(
+            file,
+            f"target column {target!r} not found; columns are "
+            f"{', '.join(header[:20])}{' ...' if len(header) > 20 else ''}",
+            field="target",
+        )
+    if len(header) < 2:
+        raise ChallengeDataError(file, "expected at least one feature column besides the target")
+    return header
+
+
+def _csv_rows(reader: Iterator[list[str]], header: list[str], *, file: str) -> list[list[float]]:
+    """Every data row as finite numbers, as wide as the header; blank lines skipped."""
+    width = len(header)
+    rows: list[list[float]] = []
+    for line_no, row in enumerate(reader, start=2):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        if len(row) != width:
+            raise ChallengeDataError(
+                file, f"line {line_no}: expected {width} cells like the header, got {len(row)}"
+            )
+        rows.append([_csv_number(cell, line_no, header[col], file) for col, cell in enumerate(row)])
+        if len(rows) * width > MAX_CELLS:
+            raise ChallengeDataError(file, f"more than {MAX_CELLS} cells")
+    return rows
+
+
+def _csv_number(cell: str, line_no: int, column: str, file: str) -> float:
     try:
-        header = next(reader, None)
-        if not header or not any(h.strip() for h in header):
-            raise ChallengeDataError(file, "expected a header row naming the columns")
-        header = [h.strip() for h in header]
-        if len(set(header)) != len(header):
-            dupe = next(h for h in header if header.count(h) > 1)
-            raise ChallengeDataError(
-                file, f"expected distinct column names, {dupe!r} appears twice"
-            )
-        if target not in header:
-            raise ChallengeDataError(
-                file,
-                f"target column {target!r} not found; columns are "
-                f"{', '.join(header[:20])}{' ...' if len(header) > 20 else ''}",
-                field="target",
-            )
-        if len(header) < 2:
-            raise ChallengeDataError(
-                file, "expected at least one feature column besides the target"
-            )
-        width = len(header)
-        rows: list[list[float]] = []
-        for line_no, row in enumerate(reader, start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
-            if len(row) != width:
-                raise ChallengeDataError(
-                    file, f"line {line_no}: expected {width} cells like the header, got {len(row)}"
-                )
-            values = []
-            for col, cell in enumerate(row):
-                try:
-                    value = float(cell)
-                except ValueError:
-                    raise ChallengeDataError(
-                        file,
-                        f"line {line_no}, column {header[col]!r}: expected a number, "
-                        f"got {cell[:40]!r}",
-                    ) from None
-                if not math.isfinite(value):
-                    raise ChallengeDataError(
-                        file,
-                        f"line {line_no}, column {header[col]!r}: expected a finite "
-                        f"number, got {cell.strip()!r}",
-                    )
-                values.append(value)
-            rows.append(values)
-            if len(rows) * width > MAX_CELLS:
-                raise ChallengeDataError(file, f"more than {MAX_CELLS} cells")
-    except csv.Error as exc:
-        raise ChallengeDataError(file, f"line {reader.line_num}: malformed CSV ({exc})") from None
-    if not rows:
-        raise ChallengeDataError(file, "expected data rows after the header, found none")
-    table = np.array(rows, dtype=np.float64)
-    t = header.index(target)
-    X = np.delete(table, t, axis=1)
-    names = [h for i, h in enumerate(header) if i != t]
-    return _finish(X, table[:, t], names, target, task, file=file)
+        value = float(cell)
+    except ValueError:
+        raise ChallengeDataError(
+            file, f"line {line_no}, column {column!r}: expected a number, got {cell[:40]!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise ChallengeDataError(
+            file,
+            f"line {line_no}, column {column!r}: expected a finite number, got {cell.strip()!r}",
+        )
+    return value
 
 
 def parse_npz(data: bytes, *, task: str, file: str, max_bytes: int | None = None) -> Dataset:

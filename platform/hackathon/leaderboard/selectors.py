@@ -246,6 +246,40 @@ def _overlaps(row: LeaderboardRow, above: LeaderboardRow) -> bool:
     return row.ci_low <= above.ci_high and above.ci_low <= row.ci_high
 
 
+def _page_rows(
+    challenge: Challenge, cols: _Columns, *, offset: int, page_size: int, own: int | None
+) -> list[LeaderboardRow]:
+    """The ranked rows of one page, ties marked against the row above (the one before the
+    page included)."""
+    columns = [
+        "team_id",
+        "private_from_finals",
+        *{cols.score, cols.at, cols.entries, cols.last},
+        *[c for c in (cols.ci_low, cols.ci_high) if c],
+    ]
+    window = list(
+        _ordered(challenge, cols).values(*columns)[max(0, offset - 1) : offset + page_size]
+    )
+    # Names for this page only: joining teams before the LIMIT would look up every team
+    # ranked above the page.
+    names = _team_names([ts["team_id"] for ts in window])
+    for ts in window:
+        ts["team__name"] = names.get(ts["team_id"], "")
+    digits = challenge.display_precision
+    above = _row(window.pop(0), cols, offset, None, digits) if offset and window else None
+    rows = [_row(ts, cols, offset + i + 1, own, digits) for i, ts in enumerate(window)]
+    for row in rows:
+        if above is not None:
+            row.statistically_tied = _overlaps(row, above)
+            if row.score is not None and row.score == above.score:
+                # Tied at display precision: one shared rank.
+                row.rank = (
+                    above.rank if row is not rows[0] else _rank_of(challenge, cols, row.score)
+                )
+        above = row
+    return rows
+
+
 def leaderboard_view(
     *,
     challenge: Challenge,
@@ -272,34 +306,7 @@ def leaderboard_view(
     num_pages = max(1, math.ceil(total / page_size))
     page = max(1, min(int(page), num_pages))
     offset = (page - 1) * page_size
-    columns = [
-        "team_id",
-        "private_from_finals",
-        *{cols.score, cols.at, cols.entries, cols.last},
-        *[c for c in (cols.ci_low, cols.ci_high) if c],
-    ]
-    window = list(
-        _ordered(challenge, cols).values(*columns)[max(0, offset - 1) : offset + page_size]
-    )
-    # Names for this page only: joining teams before the LIMIT would look up every team
-    # ranked above the page.
-    names = _team_names([ts["team_id"] for ts in window])
-    for ts in window:
-        ts["team__name"] = names.get(ts["team_id"], "")
-    digits = challenge.display_precision
-    above = _row(window.pop(0), cols, offset, None, digits) if offset and window else None
-    rows = [
-        _row(ts, cols, offset + i + 1, visibility.team_id, digits) for i, ts in enumerate(window)
-    ]
-    for row in rows:
-        if above is not None:
-            row.statistically_tied = _overlaps(row, above)
-            if row.score is not None and row.score == above.score:
-                # Tied at display precision: one shared rank.
-                row.rank = (
-                    above.rank if row is not rows[0] else _rank_of(challenge, cols, row.score)
-                )
-        above = row
+    rows = _page_rows(challenge, cols, offset=offset, page_size=page_size, own=visibility.team_id)
     rows = _with_baselines(challenge, cols, rows, offset, page == num_pages, frozen)
 
     return LeaderboardView(

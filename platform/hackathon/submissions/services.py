@@ -167,30 +167,21 @@ def notebook_solution(text: str, *, filename: str, challenge: Challenge) -> str:
     return "\n".join(header) + "\n\n" + converted.source
 
 
-def submission_create(
-    *, challenge: Challenge, user: User, code: str, filename: str = "solution.py"
-) -> Submission:
-    """Accept a solution for grading, or raise a SubmissionRejected subclass saying why.
+def _require_open(challenge: Challenge) -> None:
+    if challenge.is_open:
+        return
+    if challenge.has_ended:
+        raise ChallengeClosed(f"{challenge.title} ended at {challenge.end_at:%Y-%m-%d %H:%M} UTC.")
+    if challenge.start_at and timezone.now() < challenge.start_at:
+        raise ChallengeClosed(
+            f"{challenge.title} opens at {challenge.start_at:%Y-%m-%d %H:%M} UTC."
+        )
+    raise ChallengeClosed(f"{challenge.title} is not open for submissions.")
 
-    Order of checks: who (team member or organizer), when (challenge open), size, static
-    pre-check (answers at once, uses no quota), then the quotas, enforced under a lock on
-    the team row so that concurrent submissions cannot overshoot them. The grading message
-    is sent after the row is committed.
-    """
-    organizer = is_organizer(user)
-    team = None if organizer else user_team(user)
-    if not organizer and team is None:
-        raise NotInTeam("Join or create a team before submitting.")
-    if not organizer and not challenge.is_open:
-        if challenge.has_ended:
-            raise ChallengeClosed(
-                f"{challenge.title} ended at {challenge.end_at:%Y-%m-%d %H:%M} UTC."
-            )
-        if challenge.start_at and timezone.now() < challenge.start_at:
-            raise ChallengeClosed(
-                f"{challenge.title} opens at {challenge.start_at:%Y-%m-%d %H:%M} UTC."
-            )
-        raise ChallengeClosed(f"{challenge.title} is not open for submissions.")
+
+def _prechecked_code(code: object, *, filename: str, challenge: Challenge) -> str:
+    """The solution's source (a notebook's code cells), refused with a PrecheckFailed or
+    SubmissionTooLarge unless it is text within the size limit that passes the pre-check."""
     if not isinstance(code, str):
         raise PrecheckFailed(f"{filename} must be UTF-8 text.", verdict="syntax_error")
     if is_notebook(filename):
@@ -215,6 +206,26 @@ def submission_create(
             checked.message or f"{filename} did not pass the pre-check.",
             verdict=str(checked.verdict or ""),
         )
+    return code
+
+
+def submission_create(
+    *, challenge: Challenge, user: User, code: str, filename: str = "solution.py"
+) -> Submission:
+    """Accept a solution for grading, or raise a SubmissionRejected subclass saying why.
+
+    Order of checks: who (team member or organizer), when (challenge open), size, static
+    pre-check (answers at once, uses no quota), then the quotas, enforced under a lock on
+    the team row so that concurrent submissions cannot overshoot them. The grading message
+    is sent after the row is committed.
+    """
+    organizer = is_organizer(user)
+    team = None if organizer else user_team(user)
+    if not organizer and team is None:
+        raise NotInTeam("Join or create a team before submitting.")
+    if not organizer:
+        _require_open(challenge)
+    code = _prechecked_code(code, filename=filename, challenge=challenge)
 
     queue = scheduling.queue_for(challenge)
     with transaction.atomic():
