@@ -1,5 +1,6 @@
 """The platform as real processes for benchmarks: a PostgreSQL database of its own, a private
-redis-server, grading workers (`celery -A hackathon worker`) and a web process (uvicorn).
+redis-server, grading workers (`celery -A hackathon worker`) and a web process (uvicorn),
+launched as the tests launch them (hackathon.testing).
 
 Used by throughput.py, memory.py and load_run.py (not a benchmark itself: run_all.py skips
 modules whose name starts with "_"). Everything listens on 127.0.0.1 only.
@@ -13,16 +14,26 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.parse
-from collections.abc import Callable
 from pathlib import Path
+
+import psutil
+from hackathon.testing import (
+    SERVICE_URLS,
+    ManagedProcess,
+    RedisServer,
+    celery_worker_argv,
+    child_environment,
+    database_name,
+    free_port,
+    fresh_postgres_database,
+    http_ok,
+    uvicorn_argv,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_faults"
@@ -41,12 +52,6 @@ class Model:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -60,42 +65,32 @@ def median(values: list[float]) -> float:
 
 def rss_mb(pid: int) -> float:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0.0
+        return psutil.Process(pid).memory_info().rss / 2**20
+    except psutil.Error:
+        return 0.0
 
 
 def pss_mb(pid: int) -> float:
     """Proportional set size: shared pages (copy-on-write after fork) split between sharers,
     so the PSS of several processes adds up, unlike their RSS."""
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
-    return 0.0
+        return psutil.Process(pid).memory_full_info().pss / 2**20
+    except psutil.Error:
+        return 0.0
 
 
 def children_of(pid: int) -> list[int]:
-    """Direct children, from /proc/<pid>/task/*/children."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            found += [int(x) for x in (task / "children").read_text().split()]
-    return found
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.Error:
+        return []
 
 
 def descendants_of(pid: int) -> list[int]:
-    out, todo = [], children_of(pid)
-    while todo:
-        child = todo.pop()
-        out.append(child)
-        todo += children_of(child)
-    return out
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def machine() -> str:
@@ -108,33 +103,23 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
-def wait_until(predicate: Callable[[], object], *, timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
-
-
 class Stack:
     """Start with `with Stack() as stack:`; every process it started is stopped on exit."""
 
     def __init__(self, *, heartbeat_s: float = 2.0) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="hk-bench-"))
         self.database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-        self.redis_port = free_port()
-        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        self.redis = RedisServer(self.workdir / "redis")
+        self.redis_port = self.redis.port
+        self.redis_url = self.redis.url()
         self.heartbeat_s = heartbeat_s
-        self.processes: list[subprocess.Popen] = []
-        self.workers: dict[str, subprocess.Popen] = {}
+        self.processes: list[ManagedProcess] = []
+        self.workers: dict[str, ManagedProcess] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> Stack:
-        self._recreate_database()
-        self._start_redis()
+        fresh_postgres_database(self.database_url, database_name(self.database_url))
+        self.redis.start()
         env = self.env()
         os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")})
         os.environ["DJANGO_SETTINGS_MODULE"] = "hackathon.settings"
@@ -151,62 +136,16 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         for process in reversed(self.processes):
-            self._stop(process)
+            process.stop(grace=20)
+        self.redis.stop()
         from django.db import connections
 
         connections.close_all()
 
-    def _recreate_database(self) -> None:
-        import psycopg
-
-        parts = urllib.parse.urlsplit(self.database_url)
-        name = parts.path.lstrip("/")
-        admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-    def _start_redis(self) -> None:
-        from hackathon.embedded_redis import find_redis_server
-
-        log = (self.workdir / "redis.log").open("wb")
-        self.processes.append(
-            subprocess.Popen(  # noqa: S603 - the project's own commands
-                [
-                    find_redis_server(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.redis_port),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(self.workdir),
-                ],  # fmt: skip
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-        import redis
-
-        def answers() -> bool:
-            try:
-                return bool(redis.Redis(port=self.redis_port, socket_timeout=1).ping())
-            except redis.RedisError:
-                return False
-
-        wait_until(answers, timeout=20, what="redis-server")
-
     def env(self, **extra: str) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("CELERY_")
-        }
-        env.update(
+        env = child_environment(
+            drop_prefixes=("CELERY_",),
+            drop_keys=SERVICE_URLS,
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
             SECRET_KEY="benchmark-only-secret-key-not-for-production",  # noqa: S106 - a throwaway stack on 127.0.0.1
@@ -220,54 +159,21 @@ class Stack:
         env.update(extra)
         return env
 
-    def _stop(self, process: subprocess.Popen) -> None:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-
     # -- processes ------------------------------------------------------------------------
-    def start_worker(self, name: str, *, wait: bool = True) -> subprocess.Popen:
+    def start_worker(self, name: str, *, wait: bool = True) -> ManagedProcess:
         workdir = self.workdir / name
         workdir.mkdir(parents=True, exist_ok=True)
-        log_path = workdir / "worker.log"
         env = self.env(
             WORKER_NAME=name,
             DATASET_CACHE_DIR=str(workdir / "datasets"),
             LOG_LEVEL="INFO",
         )
-        process = subprocess.Popen(  # noqa: S603 - the project's own commands
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "hackathon",
-                "worker",
-                "-Q",
-                "grading,grading-long",
-                "-c",
-                "1",
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel",
-                "INFO",
-            ],  # fmt: skip
-            cwd=str(workdir),
+        process = ManagedProcess.spawn(
+            name,
+            celery_worker_argv(hostname=f"{name}@%h", queues="grading,grading-long"),
+            log_path=workdir / "worker.log",
             env=env,
-            stdout=log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            cwd=workdir,
         )
         self.processes.append(process)
         self.workers[name] = process
@@ -276,56 +182,29 @@ class Stack:
         return process
 
     def wait_worker(self, name: str) -> None:
-        log_path = self.workdir / name / "worker.log"
         process = self.workers[name]
 
         def ready() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"worker {name} exited:\n{log_path.read_text()[-3000:]}")
-            return " ready." in log_path.read_text(errors="replace")
+            process.check_alive()
+            return " ready." in process.log_text()
 
-        wait_until(ready, timeout=120, what=f"worker {name}")
+        wait_until(ready, timeout=120, message=f"worker {name}", interval=0.1)
 
     def stop_worker(self, name: str) -> None:
-        process = self.workers.pop(name)
-        self._stop(process)
+        self.workers.pop(name).stop(grace=20)
 
-    def start_web(self) -> tuple[subprocess.Popen, int]:
+    def start_web(self) -> tuple[ManagedProcess, int]:
         port = free_port()
-        log_path = self.workdir / "web.log"
-        process = subprocess.Popen(  # noqa: S603 - the project's own commands
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "hackathon.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],  # fmt: skip
-            cwd=str(ROOT),
-            env=self.env(),
-            stdout=log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        process = ManagedProcess.spawn(
+            "web", uvicorn_argv(port), log_path=self.workdir / "web.log", env=self.env(), cwd=ROOT
         )
         self.processes.append(process)
-        import urllib.request
 
         def answers() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"web exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                    return response.status == 200
-            except OSError:
-                return False
+            process.check_alive()
+            return http_ok(f"http://127.0.0.1:{port}/", timeout=2)
 
-        wait_until(answers, timeout=60, what="the web process")
+        wait_until(answers, timeout=60, message="the web process", interval=0.1)
         return process, port
 
     # -- data -----------------------------------------------------------------------------
@@ -390,7 +269,7 @@ def wait_all_finished(ids: list[int], *, timeout: float) -> None:
     def done() -> bool:
         return Submission.objects.filter(pk__in=ids, state=State.FINISHED).count() == len(ids)
 
-    wait_until(done, timeout=timeout, what=f"{len(ids)} submissions to be graded")
+    wait_until(done, timeout=timeout, message=f"{len(ids)} submissions to be graded", interval=0.1)
 
 
 def print_table(title: str, header: list[str], rows: list[list[object]]) -> None:

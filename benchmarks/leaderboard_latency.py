@@ -16,13 +16,14 @@ import argparse
 import http.client
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from hackathon.testing import ManagedProcess, free_port, port_open, uvicorn_argv, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_leaderboard"
@@ -42,12 +43,6 @@ def _ensure_database(url: str) -> None:
 
 def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)  # noqa: S603
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -123,38 +118,19 @@ def main() -> int:
             selector_ms.append((time.perf_counter() - t0) * 1000)
 
     load_before = os.getloadavg()[0]
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="bench-uvicorn-", suffix=".log", delete=False)  # noqa: SIM115
-    server = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "hackathon.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
+    port = free_port()
+    log_path = Path(tempfile.mkdtemp(prefix="bench-uvicorn-")) / "uvicorn.log"
+    server = ManagedProcess.spawn(
+        "uvicorn", uvicorn_argv(port), log_path=log_path, env=env, cwd=ROOT
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print(Path(log.name).read_text(), file=sys.stderr)
-                    return 1
-                time.sleep(0.2)
+        try:
+            wait_until(
+                lambda: server.check_alive() or port_open(port), timeout=60, message="uvicorn"
+            )
+        except (AssertionError, RuntimeError):
+            print(server.log_text(), file=sys.stderr)
+            return 1
 
         base = f"/leaderboard/{SLUG}"
         own_page = leaderboard_view(challenge=challenge, viewer=member).own.page
@@ -193,8 +169,7 @@ def main() -> int:
             csv_times.append((time.perf_counter() - t0) * 1000)
         csv_conn.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop(grace=30, group=False)
 
     cpu = next(
         (

@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,13 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+from hackathon.testing import ManagedProcess, free_port, port_open, uvicorn_argv, wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -41,10 +37,16 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def _listening(server: ManagedProcess, port: int) -> bool:
+    """Wait up to 60 s for uvicorn to listen; False if it exited or never did."""
+    try:
+        wait_until(lambda: server.check_alive() or port_open(port), timeout=60, message="uvicorn")
+    except (AssertionError, RuntimeError):
+        return False
+    return True
 
 
 class Client:
@@ -145,47 +147,24 @@ def main() -> int:
     def publish(n: int) -> None:
         live.publish(topic, "leaderboard", {"challenge": challenge.pk, "n": n})
 
-    port = _free_port()
-    log = (workdir / "uvicorn.log").open("w")
-    server = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "hackathon.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "4096",
-        ],
+    port = free_port()
+    server = ManagedProcess.spawn(
+        "uvicorn",
+        [*uvicorn_argv(port), "--backlog", "4096"],
+        log_path=workdir / "uvicorn.log",
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
         cwd=ROOT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print((workdir / "uvicorn.log").read_text(), file=sys.stderr)
-                    return 1
-                time.sleep(0.2)
+        if not _listening(server, port):
+            print(server.log_text(), file=sys.stderr)
+            return 1
         idle_rss = _rss_mb(server.pid)
         load_before = os.getloadavg()[0]
         result = asyncio.run(run(port, topic, args.clients, args.events, args.gap, publish))
         busy_rss = _rss_mb(server.pid)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop(grace=30, group=False)
 
     clients, sent = result["clients"], result["sent"]
     print()

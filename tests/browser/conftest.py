@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hackathon.testing import UpSite
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.browser.livesite import ROOT, LiveSite
+from tests.browser.livesite import ROOT, up_site
 
 # Debian's package (what bootstrap.py installs); HACKATHON_CHROMIUM names another build.
 CHROMIUM = os.environ.get("HACKATHON_CHROMIUM") or "/usr/bin/chromium"
@@ -50,9 +51,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 
 @pytest.fixture(scope="package")
-def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    site = LiveSite(
-        workdir=tmp_path_factory.mktemp("live-site"),
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpSite]:
+    site = up_site(
+        tmp_path_factory.mktemp("live-site"),
         database_url=os.environ.get("DATABASE_URL"),
         challenges_dir=BUNDLES_DIR,
     )
@@ -115,7 +116,7 @@ document.addEventListener('DOMContentLoaded', () => {
 
 @pytest.fixture
 def open_browser(
-    request: pytest.FixtureRequest, chromium: Browser, live_site: LiveSite
+    request: pytest.FixtureRequest, chromium: Browser, live_site: UpSite
 ) -> Iterator[BrowserFactory]:
     """Open a page in a fresh browser profile (own cookies): one person at one screen."""
     contexts: list[tuple[str, BrowserContext]] = []

