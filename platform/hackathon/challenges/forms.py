@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
 from hackathon.challenges.bundle import ALL_METRICS, DEFAULT_MIN_LOSS_CURVE_POINTS, TASKS
@@ -132,7 +134,7 @@ class ChallengeForm(forms.Form):
         help_text="Allow a data or split change on a challenge with scored submissions (they are rejudged).",
     )
 
-    def __init__(self, *args, editing: bool = False, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.editing = editing
         if editing:
@@ -150,7 +152,7 @@ class ChallengeForm(forms.Form):
                 raise forms.ValidationError(f"{name!r} is not a module name")
         return names
 
-    def clean_data_file(self):  # noqa: ANN201
+    def clean_data_file(self) -> UploadedFile | None:
         upload = self.cleaned_data.get("data_file")
         if upload and upload.size > settings.BUNDLE_MAX_BYTES:
             raise forms.ValidationError(
@@ -176,7 +178,7 @@ class BundleUploadForm(forms.Form):
     )
     allow_resplit = forms.BooleanField(required=False)
 
-    def clean_bundle(self):  # noqa: ANN201
+    def clean_bundle(self) -> UploadedFile:
         upload = self.cleaned_data["bundle"]
         if upload.size > settings.BUNDLE_MAX_BYTES:
             raise forms.ValidationError(
