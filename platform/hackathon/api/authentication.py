@@ -13,6 +13,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from hackathon.accounts.services import api_token_authenticate
+
 KEYWORDS = ("token", "bearer")
 
 
@@ -31,8 +33,6 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raw_key = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token: not ASCII.") from None
-
-        from hackathon.accounts.services import api_token_authenticate
 
         user = api_token_authenticate(raw_key)
         if user is None:

@@ -10,9 +10,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.optimizer import kit_seeds, visible_instances
 from hackathon.challenges.rules import gradient_descent_rule, public_labels_note
 from hackathon.submissions.models import Submission, Verdict
-from hackathon.submissions.selectors import published_scores
+from hackathon.submissions.selectors import published_scores, submission_queue_position
 
 
 def _absolute(request: Any, path: str) -> str:
@@ -147,7 +148,6 @@ class ChallengeDetailSerializer(ChallengeSerializer):
     def get_public_seeds(self, challenge: Challenge) -> list[int]:
         if not challenge.is_optimizer_track:
             return []
-        from hackathon.challenges.optimizer import kit_seeds
 
         return list(kit_seeds(challenge))
 
@@ -306,8 +306,6 @@ class SubmissionDetailSerializer(SubmissionSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_instances(self, submission: Submission) -> list[dict]:
-        from hackathon.challenges.optimizer import visible_instances
-
         may_see = self.context.get("private_visible", {})
         return visible_instances(
             submission.instances, show_private=bool(may_see.get(submission.challenge_id))
@@ -315,8 +313,6 @@ class SubmissionDetailSerializer(SubmissionSerializer):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_queue_position(self, submission: Submission) -> int | None:
-        from hackathon.submissions.selectors import submission_queue_position
-
         return submission_queue_position(submission)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from grader import workloads as wl
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
+from hackathon.challenges import data as data_module
 from hackathon.challenges.errors import BundleError
 from hackathon.challenges.precision import (
     DEFAULT_DISPLAY_PRECISION,
@@ -487,8 +488,6 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
 
 
 def _parse_data(table: _Table, files: Mapping[str, bytes], origin: str) -> DataSource:
-    from hackathon.challenges import data as data_module  # the registry of loaders
-
     kind = table.text("source")
     if kind not in DATA_KINDS:
         raise table.fail("source", f"one of {', '.join(DATA_KINDS)}", kind)

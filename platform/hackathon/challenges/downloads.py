@@ -28,6 +28,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from hackathon.challenges.bundle import metric_direction
 from hackathon.challenges.data import npy_load, training_csv_bytes
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.optimizer import kit_seeds
 from hackathon.challenges.rules import rules_markdown
 
 CONTRACT = """\
@@ -156,8 +157,6 @@ def challenge_manifest(challenge: Challenge) -> dict:
     the workload and the public instances' seeds too)."""
     extra: dict = {}
     if challenge.is_optimizer_track:
-        from hackathon.challenges.optimizer import kit_seeds
-
         extra = {
             "track": challenge.track,
             "workload": dict(challenge.workload),

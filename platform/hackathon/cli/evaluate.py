@@ -28,6 +28,7 @@ from hackathon.cli.remote import (
     client_from_config,
     reports_errors,
 )
+from hackathon.cli.training_data import csv_text, load_dataset
 
 DEFAULT_SEED = 42
 DEFAULT_VALIDATION_FRACTION = 0.3
@@ -60,17 +61,6 @@ class EvaluationSetup:
     public_seeds: tuple[int, ...] = ()
 
 
-def _csv_text(data: bytes, name: str) -> bytes:
-    if not name.endswith(".gz"):
-        return data
-    import gzip
-
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError) as exc:
-        raise CliError(f"{name} is not a gzip file: {exc}") from None
-
-
 def infer_task(csv_bytes: bytes, target: str) -> str:
     """regression unless the target holds a few integer values (then binary or multiclass)."""
     import csv
@@ -98,26 +88,9 @@ def infer_task(csv_bytes: bytes, target: str) -> str:
     return "multiclass" if len(values) > 2 else "regression"
 
 
-def load_dataset(setup: EvaluationSetup) -> Any:
-    """The training rows, read by the platform's own parsers (npz, csv or csv.gz)."""
-    from hackathon.challenges.data import parse_csv, parse_npz
-    from hackathon.challenges.errors import ChallengeDataError
-
-    try:
-        if setup.data_name.endswith(".npz"):
-            return parse_npz(setup.data_bytes, task=setup.task, file=setup.data_name)
-        return parse_csv(
-            _csv_text(setup.data_bytes, setup.data_name),
-            target=setup.target,
-            task=setup.task,
-            file=setup.data_name,
-        )
-    except ChallengeDataError as exc:
-        raise CliError(str(exc)) from None
-
-
 def split_arrays(setup: EvaluationSetup) -> Any:
     """The training/validation split, computed by the platform's own split function."""
+    # Lazy: the platform's data module (numpy, scipy) loads only when data is read.
     from hackathon.challenges.data import make_split
     from hackathon.challenges.errors import ChallengeDataError
 
@@ -136,6 +109,7 @@ def split_arrays(setup: EvaluationSetup) -> Any:
 
 def build_job(setup: EvaluationSetup, source: str, workdir: Path) -> tuple[Any, dict[str, int]]:
     """A GradingJob over `.npy` files written to `workdir`, as the worker builds one."""
+    # Lazy: the grader loads only for the commands that grade (fast start for the others).
     from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, Limits
 
     dataset, split = split_arrays(setup)
@@ -170,6 +144,8 @@ def evaluate(
 ) -> tuple[Any, dict[str, int]]:
     """Grade `source` on the held-out split; returns the GradingResult and the row counts."""
     import grader  # the grader's import is this command's cost: not paid by `hackathon --help`
+
+    # Lazy: the grader loads only for the commands that grade (fast start for the others).
     from grader import grading
 
     def progress(curve: list[float]) -> None:
@@ -349,7 +325,7 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
             target = args.target or manifest.get("target_name") or "target"
             task = args.task or manifest.get("task") or _npz_task(data, path.name)
         else:
-            csv_bytes = _csv_text(data, path.name)
+            csv_bytes = csv_text(data, path.name)
             header = csv_bytes.decode("utf-8-sig", errors="replace").splitlines()[0].split(",")
             target = args.target or manifest.get("target_name") or header[-1].strip()
             task = args.task or manifest.get("task") or infer_task(csv_bytes, target)
@@ -409,6 +385,7 @@ def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
 def solution_source(text: str, filename: str, setup: EvaluationSetup, notes_out: TextIO) -> str:
     """The solution to grade: a notebook's code cells (what was left out is listed), then the
     platform's upload pre-check, so that what the server would refuse is refused here too."""
+    # Lazy: the grader loads only for the commands that grade (fast start for the others).
     from grader.contract import DEFAULT_ALLOWED_IMPORTS
     from grader.notebook import NotebookError, convert, is_notebook
     from grader.precheck import precheck
@@ -453,6 +430,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     source = solution_source(source, solution.name, setup, sys.stderr)
     progress_out = sys.stderr if sys.stderr.isatty() and not args.json else None
     if setup.track == "optimizer":
+        # Lazy: the optimizer track's module only for optimizer challenges.
         from hackathon.cli.evaluate_optimizer import run_optimizer_evaluation
 
         return run_optimizer_evaluation(setup, source, as_json=args.json, progress_out=progress_out)

@@ -21,14 +21,15 @@ import numpy as np
 
 from hackathon.cli import render
 from hackathon.cli.remote import CliError
+from hackathon.cli.training_data import load_dataset
 
 
 def optimizer_job(setup: Any, source: str, workdir: Path) -> Any:
     """The OptimizerJob of the public instances, over `.npy` files written to `workdir`."""
+    # Lazy: the grader loads only for the commands that grade (fast start for the others).
     from grader.contract import DEFAULT_ALLOWED_IMPORTS, Limits
     from grader.optimizer_track import OptimizerJob
     from grader.workloads import Workload
-    from hackathon.cli.evaluate import load_dataset
 
     if not setup.workload or not setup.public_seeds:
         raise CliError(
@@ -56,6 +57,7 @@ def optimizer_job(setup: Any, source: str, workdir: Path) -> Any:
 
 def evaluate_optimizer(setup: Any, source: str, *, progress_out: TextIO | None = None) -> Any:
     """Grade `source` on the public instances; returns the GradingResult."""
+    # Lazy: the grader loads only for the commands that grade (fast start for the others).
     import grader
     from grader.optimizer_track import grade_optimizer
 

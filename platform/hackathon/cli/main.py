@@ -9,6 +9,7 @@ import sys
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hackathon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    # Lazy: each command's module loads only when the CLI starts (fast `--help`).
     from hackathon.cli import up
 
     up.add_parser(sub)

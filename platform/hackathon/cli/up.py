@@ -81,7 +81,7 @@ def var_dir() -> Path:
     configured = os.environ.get("HACKATHON_VAR_DIR")
     if configured:
         return Path(configured).resolve()
-    import hackathon
+    import hackathon  # lazy: only to find the checkout when no folder is configured
 
     return (Path(hackathon.__file__).resolve().parent.parent.parent / "var").resolve()
 
@@ -492,7 +492,7 @@ def run(args: argparse.Namespace) -> int:
 
 def start_redis(directory: Path, supervisor: Supervisor) -> None:
     """Use REDIS_URL when given, else start the embedded Redis and point REDIS_URL at it."""
-    from hackathon import embedded_redis
+    from hackathon import embedded_redis  # lazy: only `up` without REDIS_URL needs it
 
     redis_url = os.environ.get("REDIS_URL")
     if redis_url:
@@ -568,6 +568,7 @@ def _run_children(
 
 def record_event(name: str, message: str) -> None:
     """Show a supervision event on the organizer dashboard (Django is set up by now)."""
+    # Lazy: Django is set up by `up` before this runs.
     from hackathon.submissions.services import platform_event_record
 
     platform_event_record(source=name, message=message)

@@ -4,11 +4,11 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from hackathon.accounts.selectors import user_team
+from hackathon.challenges.models import Challenge
+
 
 def home(request: HttpRequest) -> HttpResponse:
-    from hackathon.accounts.selectors import user_team
-    from hackathon.challenges.models import Challenge
-
     challenges = Challenge.objects.filter(is_published=True).order_by("start_at", "slug")
     context = {"challenges": challenges, "has_team": user_team(request.user) is not None}
     return render(request, "web/home.html", context)

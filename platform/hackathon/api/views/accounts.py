@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 
 from hackathon.accounts.login_limits import login_failure_record, login_retry_after
 from hackathon.accounts.models import ApiToken
-from hackathon.accounts.selectors import is_organizer
+from hackathon.accounts.selectors import is_organizer, user_api_tokens, user_team
+from hackathon.accounts.services import api_token_create, api_token_revoke, team_create, team_join
 from hackathon.api.errors import ApiError
 from hackathon.api.schema import error_responses
 from hackathon.api.serializers import (
@@ -31,8 +32,6 @@ from hackathon.api.serializers import (
 
 
 def _team(user: Any) -> Any:
-    from hackathon.accounts.selectors import user_team
-
     return user_team(user)
 
 
@@ -72,8 +71,6 @@ class TeamCreateView(APIView):
         responses={201: TeamSerializer, **error_responses(400)},
     )
     def post(self, request: Request) -> Response:
-        from hackathon.accounts.services import team_create
-
         data = TeamCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         team = team_create(user=request.user, name=data.validated_data["name"])
@@ -89,8 +86,6 @@ class TeamJoinView(APIView):
         responses={200: TeamSerializer, **error_responses(400)},
     )
     def post(self, request: Request) -> Response:
-        from hackathon.accounts.services import team_join
-
         data = TeamJoinSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         team = team_join(user=request.user, code=data.validated_data["code"].strip())
@@ -118,8 +113,6 @@ class TokenListView(APIView):
         operation_id="tokens_list", responses={200: TokenSerializer(many=True), **error_responses()}
     )
     def get(self, request: Request) -> Response:
-        from hackathon.accounts.selectors import user_api_tokens
-
         return Response([_token_data(t) for t in user_api_tokens(request.user)])
 
     @extend_schema(
@@ -128,8 +121,6 @@ class TokenListView(APIView):
         responses={201: TokenCreatedSerializer, **error_responses(400)},
     )
     def post(self, request: Request) -> Response:
-        from hackathon.accounts.services import api_token_create
-
         data = TokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, key = api_token_create(user=request.user, name=data.validated_data["name"])
@@ -141,8 +132,6 @@ class TokenRevokeView(APIView):
 
     @extend_schema(operation_id="tokens_revoke", responses={204: None, **error_responses(404)})
     def delete(self, request: Request, pk: int) -> Response:
-        from hackathon.accounts.services import api_token_revoke
-
         if not ApiToken.objects.filter(pk=pk, user=request.user, revoked_at__isnull=True).exists():
             raise ApiError(f"You have no active token #{pk}.", code="not_found", status_code=404)
         api_token_revoke(user=request.user, token_id=pk)
@@ -162,8 +151,6 @@ class PasswordTokenView(APIView):
         responses={201: TokenCreatedSerializer, **error_responses(400)},
     )
     def post(self, request: Request) -> Response:
-        from hackathon.accounts.services import api_token_create
-
         data = PasswordLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]

@@ -16,12 +16,12 @@ from hackathon.api.schema import error_responses
 from hackathon.api.serializers import ChallengeDetailSerializer, ChallengeSerializer
 from hackathon.challenges.downloads import download_response
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.selectors import challenge_get_for, challenge_list_for
+from hackathon.leaderboard.selectors import leaderboard_view, viewer_may_see_private
 
 
 def get_challenge(request: Request, slug: str) -> Challenge:
     """The challenge if the user may see it; 404 otherwise (drafts stay invisible)."""
-    from hackathon.challenges.selectors import challenge_get_for
-
     return challenge_get_for(slug=slug, user=request.user)
 
 
@@ -33,8 +33,6 @@ class ChallengeListView(APIView):
         responses={200: ChallengeSerializer(many=True), **error_responses()},
     )
     def get(self, request: Request) -> Response:
-        from hackathon.challenges.selectors import challenge_list_for
-
         challenges = challenge_list_for(request.user)
         return Response(
             ChallengeSerializer(challenges, many=True, context={"request": request}).data
@@ -183,8 +181,6 @@ class LeaderboardView(APIView):
         responses={200: LeaderboardSerializer, **error_responses(400, 403, 404)},
     )
     def get(self, request: Request, slug: str) -> Response:
-        from hackathon.leaderboard.selectors import leaderboard_view, viewer_may_see_private
-
         challenge = get_challenge(request, slug)
         kind = request.query_params.get("kind", "public")
         if kind not in ("public", "private"):

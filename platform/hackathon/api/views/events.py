@@ -13,7 +13,11 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
+from hackathon import live
+from hackathon.accounts.services import api_token_authenticate
 from hackathon.api.authentication import KEYWORDS
+from hackathon.submissions.models import Submission
+from hackathon.submissions.selectors import submission_visible_to
 
 
 def _error(status: int, code: str, message: str, **headers: str) -> JsonResponse:
@@ -30,7 +34,6 @@ def _token_user(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
         return None, None
     if len(header) != 2:
         return None, _error(401, "authentication_failed", "Invalid Authorization header.")
-    from hackathon.accounts.services import api_token_authenticate
 
     user = api_token_authenticate(header[1])
     if user is None:
@@ -42,9 +45,6 @@ def _token_user(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
 
 def _visible(submission_id: int, user: Any) -> int:
     """200, 403 or 404 for this user and submission."""
-    from hackathon.submissions.models import Submission
-    from hackathon.submissions.selectors import submission_visible_to
-
     submission = Submission.objects.filter(pk=submission_id).first()
     if submission is None:
         return 404
@@ -74,8 +74,6 @@ async def submission_events(request: HttpRequest, pk: int) -> HttpResponse:
         return _error(404, "not_found", f"Submission #{pk} does not exist.")
     if status == 403:
         return _error(403, "not_your_team", f"Submission #{pk} belongs to another team.")
-
-    from hackathon import live
 
     last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     response = StreamingHttpResponse(

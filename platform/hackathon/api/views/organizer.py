@@ -22,9 +22,18 @@ from hackathon.api.serializers import (
 )
 from hackathon.api.views.challenges import get_challenge
 from hackathon.api.views.submissions import get_submission
+from hackathon.challenges.archive import read_bundle_zip
+from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.services import ResplitRefused
 from hackathon.integrity.selectors import flags_by_submission
+from hackathon.organizing.services import challenge_load_bundle
 from hackathon.submissions.models import Submission
+from hackathon.submissions.services import (
+    challenge_rejudge_all,
+    submission_disqualify,
+    submission_rejudge,
+)
 
 
 class ChallengeBundleView(APIView):
@@ -43,11 +52,6 @@ class ChallengeBundleView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        from hackathon.challenges.archive import read_bundle_zip
-        from hackathon.challenges.errors import ChallengeDataError
-        from hackathon.challenges.services import ResplitRefused
-        from hackathon.organizing.services import challenge_load_bundle
-
         data = BundleUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["bundle"]
@@ -87,8 +91,6 @@ class ChallengeRejudgeView(APIView):
         responses={202: CountSerializer, **error_responses(403, 404)},
     )
     def post(self, request: Request, slug: str) -> Response:
-        from hackathon.submissions.services import challenge_rejudge_all
-
         challenge = get_challenge(request, slug)
         batch = challenge_rejudge_all(challenge=challenge, actor=request.user)
         return Response({"count": batch.total}, status=status.HTTP_202_ACCEPTED)
@@ -103,8 +105,6 @@ class SubmissionRejudgeView(APIView):
         responses={202: SubmissionDetailSerializer, **error_responses(403, 404, 409)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        from hackathon.submissions.services import submission_rejudge
-
         submission = get_submission(request, pk)
         submission_rejudge(submission=submission, actor=request.user)
         submission.refresh_from_db()
@@ -124,8 +124,6 @@ class SubmissionDisqualifyView(APIView):
         responses={200: SubmissionDetailSerializer, **error_responses(400, 403, 404)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        from hackathon.submissions.services import submission_disqualify
-
         data = DisqualifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         submission = get_submission(request, pk)

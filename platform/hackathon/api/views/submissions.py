@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from grader.notebook import is_notebook
-from hackathon.accounts.selectors import is_organizer
+from hackathon.accounts.selectors import is_organizer, user_team
 from hackathon.api.errors import ApiError
 from hackathon.api.schema import error_responses
 from hackathon.api.serializers import (
@@ -28,13 +28,18 @@ from hackathon.api.serializers import (
 )
 from hackathon.api.throttles import SubmitRateThrottle
 from hackathon.api.views.challenges import get_challenge
+from hackathon.leaderboard.selectors import viewer_may_see_private
 from hackathon.submissions.models import Submission
+from hackathon.submissions.selectors import (
+    submission_visible_to,
+    submissions_for_team,
+    submissions_for_user,
+)
+from hackathon.submissions.services import submission_create, submission_set_final
 
 
 def private_visibility(request: Request, submissions: Any) -> dict[int, bool]:
     """challenge id -> may this viewer see private scores (THE leaderboard rule)."""
-    from hackathon.leaderboard.selectors import viewer_may_see_private
-
     seen: dict[int, bool] = {}
     for submission in submissions:
         if submission.challenge_id not in seen:
@@ -45,8 +50,6 @@ def private_visibility(request: Request, submissions: Any) -> dict[int, bool]:
 
 
 def get_submission(request: Request, pk: int) -> Submission:
-    from hackathon.submissions.selectors import submission_visible_to
-
     submission = (
         Submission.objects.select_related("challenge", "team", "user").filter(pk=pk).first()
     )
@@ -60,8 +63,6 @@ def get_submission(request: Request, pk: int) -> Submission:
 
 
 def _team_of(request: Request) -> Any:
-    from hackathon.accounts.selectors import user_team
-
     return user_team(request.user)
 
 
@@ -159,8 +160,6 @@ class ChallengeSubmissionsView(APIView):
         },
     )
     def post(self, request: Request, slug: str) -> Response:
-        from hackathon.submissions.services import submission_create
-
         challenge = get_challenge(request, slug)
         code, filename = _read_code(request)
         submission = submission_create(
@@ -180,8 +179,6 @@ class ChallengeSubmissionsView(APIView):
 
 
 def _team_submissions_page(request: Request, view: APIView, *, challenge: Any) -> Response:
-    from hackathon.submissions.selectors import submissions_for_team, submissions_for_user
-
     if is_organizer(request.user) and _team_of(request) is None:
         # Organizers submit baselines without a team: their own list is theirs.
         queryset: QuerySet[Submission] = submissions_for_user(
@@ -238,8 +235,6 @@ class SubmissionFinalView(APIView):
     permission_classes = [IsAuthenticated]
 
     def _set(self, request: Request, pk: int, selected: bool) -> Response:
-        from hackathon.submissions.services import submission_set_final
-
         submission = get_submission(request, pk)
         submission_set_final(submission=submission, user=request.user, selected=selected)
         submission.refresh_from_db()
