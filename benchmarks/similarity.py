@@ -278,7 +278,9 @@ def main() -> None:
     )
     detectable = {p for p in copy_pairs if p <= submitted}
     engine = os.environ["DATABASE_URL"].split(":", 1)[0]
+    load = os.getloadavg()[0]
     print(f"Integrity check, one challenge, {args.teams} teams, database {engine}")
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end")
     print(f"fingerprints per submission: median {statistics.median(sizes):.0f}")
     print()
     print("| submissions stored | check p50 (ms) | check max (ms) | fingerprint p50 (ms) |")

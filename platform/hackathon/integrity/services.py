@@ -49,9 +49,9 @@ MAX_TOTAL_STRING_BYTES = 8192
 SIMILARITY_THRESHOLD = 0.4
 SIMILARITY_MIN_SHARED = 10  # fingerprints in common, below which short files say nothing
 SIMILAR_TEAMS_FLAGGED = 3  # the most similar other teams, one submission each
-# A fingerprint held by at least this share of the challenge's teams (and this many) is
-# common boilerplate, not evidence of copying.
-BOILERPLATE_SHARE = 0.5
+# A fingerprint held by at least this share of the challenge's teams (and at least this
+# many teams) is common boilerplate, not evidence of copying.
+BOILERPLATE_SHARE = 0.1
 BOILERPLATE_MIN_TEAMS = 4
 
 PERFECT_SCORE: dict[str, float] = {
@@ -162,16 +162,14 @@ def similarity_findings(
     every = np.concatenate(arrays)
     teams = np.array([team for _, team, _ in others])
 
-    # Boilerplate: my fingerprints that most teams' code holds too.
+    # Boilerplate: my fingerprints that many teams' code holds too (MOSS ignores passages
+    # found in more than a few documents the same way).
     in_mine = np.isin(every, mine)
     team_count = len(set(teams.tolist())) + 1
-    boiler = np.empty(0, dtype=np.uint64)
-    if team_count >= BOILERPLATE_MIN_TEAMS:
-        pairs = np.unique(
-            np.stack([teams[owner[in_mine]].astype(np.uint64), every[in_mine]]), axis=1
-        )
-        values, holders = np.unique(pairs[1], return_counts=True)
-        boiler = values[(holders + 1) / team_count >= BOILERPLATE_SHARE]
+    pairs = np.unique(np.stack([teams[owner[in_mine]].astype(np.uint64), every[in_mine]]), axis=1)
+    values, holders = np.unique(pairs[1], return_counts=True)
+    common = max(BOILERPLATE_MIN_TEAMS, BOILERPLATE_SHARE * team_count)
+    boiler = values[holders + 1 >= common]
     mine = np.setdiff1d(mine, boiler, assume_unique=True)
     shared_mask = in_mine & ~np.isin(every, boiler)
     shared = np.bincount(owner[shared_mask], minlength=len(others))

@@ -50,11 +50,21 @@ def first_in_board_order(
     at: str = "created_at",
     key: str = "id",
 ) -> Mapping[str, Any] | None:
-    """The row that ranks first by THE rule among `rows` (those with a finite score)."""
-    candidates = [r for r in rows if board_score(challenge, r[score]) is not None]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda r: board_order_key(challenge, r[score], r[at], r[key]))
+    """The row that ranks first by THE rule among `rows` (those with a finite score).
+
+    One pass, one rounding per row: a rebuild runs it over every submission."""
+    digits = challenge.display_precision
+    sign = -1.0 if challenge.higher_is_better else 1.0
+    first: Mapping[str, Any] | None = None
+    first_key: tuple[float, Any, Any] | None = None
+    for row in rows:
+        rounded = score_round(row[score], digits)
+        if rounded is None:
+            continue
+        row_key = (sign * rounded, row[at], row[key])
+        if first_key is None or row_key < first_key:
+            first, first_key = row, row_key
+    return first
 
 
 def scored_submissions(challenge: Challenge) -> QuerySet[Submission]:

@@ -138,9 +138,12 @@ _ROW_COLUMNS = (*_SCORE_COLUMNS, "private_score", "is_final")
 def _values_from_rows(challenge: Challenge, rows: list[Mapping[str, Any]]) -> dict[str, Any]:
     """The TeamScore columns of one team from its scored submissions, by THE rule of
     `scoring` (a team's entry is its first submission in board order)."""
-    frozen_rows = [r for r in rows if _before_freeze(challenge, r["created_at"])]
     best = first_in_board_order(challenge, rows)
-    frozen = first_in_board_order(challenge, frozen_rows)
+    if challenge.freeze_at is None:
+        frozen_rows, frozen = rows, best  # the frozen columns mirror the live ones
+    else:
+        frozen_rows = [r for r in rows if _before_freeze(challenge, r["created_at"])]
+        frozen = first_in_board_order(challenge, frozen_rows)
     finals = [r for r in rows if r["is_final"] and r["private_score"] is not None]
     final = first_in_board_order(challenge, finals, score="private_score")
     return {
