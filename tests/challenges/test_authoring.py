@@ -417,3 +417,35 @@ def test_a_bundle_zip_over_the_size_limit_is_refused_and_leaves_nothing(
     assert response.status_code == 400
     assert "over the limit of 2000 bytes" in response.content.decode()
     nothing_left_behind(tmp_path)
+
+
+def test_the_form_sets_the_gradient_descent_rule_and_a_semi_synthetic_source(
+    organizer_client: Client,
+) -> None:
+    new = organizer_client.get("/challenges/manage/new/").content.decode()
+    assert (
+        'name="gradient_descent_only"' in new
+        and "checked" in new.split('name="gradient_descent_only"')[1].split(">")[0]
+    )
+    data = form_data(
+        slug="iris-like",
+        task="multiclass",
+        metric="log_loss",
+        extra_metrics="accuracy",
+        data_source="semisynthetic",
+        generator="load_iris",
+        generator_params="n_samples = 300",
+        target_column="",
+        gradient_descent_only="on",
+        min_loss_curve_points="5",
+    )
+    assert organizer_client.post("/challenges/manage/new/", data).status_code == 302
+    made = Challenge.objects.get(slug="iris-like")
+    assert made.gradient_descent_only and made.min_loss_curve_points == 5
+    assert made.n_train + made.n_test == 300 and not made.public_labels
+    assert made.source["kind"] == "semisynthetic" and "seed" not in made.source
+    edit = organizer_client.get("/challenges/manage/iris-like/edit/").content.decode()
+    assert 'name="min_loss_curve_points" value="5"' in edit
+    off = form_data(slug="no-rule", data_source="csv")  # the box unticked: the rule is off
+    assert organizer_client.post("/challenges/manage/new/", off).status_code == 302
+    assert not Challenge.objects.get(slug="no-rule").gradient_descent_only

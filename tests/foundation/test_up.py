@@ -129,7 +129,14 @@ def test_hackathon_up_serves_the_site_runs_a_worker_and_leaves_nothing_behind(sh
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SECRET_KEY",
+            "CHALLENGE_DATA_SECRET",
+            "DJANGO_SETTINGS_MODULE",
+        }
         and not k.startswith(("HACKATHON_", "PYTEST_"))
     }
     env |= {
@@ -165,6 +172,11 @@ def test_hackathon_up_serves_the_site_runs_a_worker_and_leaves_nothing_behind(sh
         secret = var / "secret_key"
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
         assert len(secret.read_text().strip()) >= 50
+        # The installation's challenge-data secret: made once, private, not the key's twin;
+        # diabetes-gd (drawn from it) loaded above.
+        data_secret = var / "challenge_data_secret"
+        assert stat.S_IMODE(data_secret.stat().st_mode) == 0o600
+        assert data_secret.read_text() != secret.read_text()
         assert (var / "hackathon.sqlite3").exists()
 
         from celery import Celery
