@@ -186,7 +186,8 @@ class ApiClient:
 
 def iter_sse(response: Any) -> Iterator[tuple[str, str]]:
     """(event, data) pairs from an SSE response; comments (heartbeats) as ("comment", text)."""
-    event, data_lines = "message", []
+    event = "message"
+    data_lines: list[str] = []
     for raw in response:
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if not line:

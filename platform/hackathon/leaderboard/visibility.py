@@ -50,7 +50,10 @@ def change_audiences(
     if team_id is not None:
         audiences.append(f"team:{team_id}")
     after_freeze = bool(
-        challenge.is_frozen and created_at is not None and created_at >= challenge.freeze_at
+        challenge.is_frozen
+        and created_at is not None
+        and challenge.freeze_at is not None
+        and created_at >= challenge.freeze_at
     )
     if is_baseline or not after_freeze:
         audiences.append("public")

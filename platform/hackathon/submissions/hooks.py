@@ -26,14 +26,14 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class LeaderboardHook:
     record_result: Callable[..., None]  # (*, submission: Submission): one result changed
-    rebuild: Callable[..., None]  # (*, challenge: Challenge): every result was reset
+    rebuild: Callable[..., object]  # (*, challenge: Challenge): every result was reset
 
 
 _registered: list[LeaderboardHook] = []
 
 
 def register_leaderboard(
-    *, record_result: Callable[..., None], rebuild: Callable[..., None]
+    *, record_result: Callable[..., None], rebuild: Callable[..., object]
 ) -> None:
     """Called once from `LeaderboardConfig.ready`; a second call replaces the first."""
     _registered[:] = [LeaderboardHook(record_result=record_result, rebuild=rebuild)]
