@@ -1,7 +1,7 @@
 """The optimizer track through the whole platform as real processes: uvicorn, a Celery worker
 grading in the bubblewrap sandbox, Redis, the database (tests/cli/livestack.py).
 
-The three built-in optimizer challenges are loaded with shorter budgets and two instances each
+The three built-in optimizer challenges are loaded with shorter budgets and two or four instances
 (the CI's time); their starters and baselines are submitted through the API and graded by the
 worker, and the baseline must win. Also: the curves reach an SSE client while the run goes
 on, a rejudge gives the same score, and `hackathon evaluate --challenge` prints the score the
@@ -26,12 +26,17 @@ from tests.cli.livestack import LiveStack
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTINS = ("valley-momentum", "noisy-logistic-sgd", "moons-mlp-adam")
-# Shorter runs for CI: same workloads, a fraction of the budget, two instances.
+# Shorter runs for CI: same workloads, a fraction of the budget.
 SHORTER = {
     "valley-momentum": {"budget": 160_000, "penalty": 160_000},
     "noisy-logistic-sgd": {"budget": 6_000},
     "moons-mlp-adam": {"budget": 12_000},
 }
+# The clear gap each built-in teaches (baseline score / starter score at most this): the
+# valley never reached by plain descent, the MLP far from trained; label noise leaves less room.
+GAP = {"valley-momentum": 0.5, "noisy-logistic-sgd": 0.95, "moons-mlp-adam": 0.5}
+# Label noise makes single instances noisy: that one runs four (two public).
+INSTANCES = {"valley-momentum": 2, "noisy-logistic-sgd": 4, "moons-mlp-adam": 2}
 PASSWORD = "optimizer-pass-1"
 API = "/api/v1"
 
@@ -42,7 +47,8 @@ def _shorter_bundle(slug: str, root: Path) -> None:
     folder = root / slug
     shutil.copytree(ROOT / "challenges" / slug, folder)
     toml = (folder / "challenge.toml").read_text()
-    for key, value in {**SHORTER[slug], "instances": 2, "public_instances": 1}.items():
+    counts = {"instances": INSTANCES[slug], "public_instances": 1}
+    for key, value in {**SHORTER[slug], **counts}.items():
         toml, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", toml)
         if not n:
             toml = toml.replace("[workload]\n", f"[workload]\n{key} = {value}\n")
@@ -120,11 +126,13 @@ def test_the_baseline_beats_the_starter_graded_by_a_real_worker(
         assert sub["verdict"] == "scored", (sub["message"], sub["stderr"][-2000:])
         assert sub["sandbox_level"] in ("strong", "standard")
         public = [i for i in sub["instances"] if i["part"] == "public"]
-        assert len(public) == 1 and not [i for i in sub["instances"] if i["part"] == "private"]
-        assert public[0]["score"] == pytest.approx(sub["public_score"], rel=1e-2)
+        assert len(public) == INSTANCES[slug] // 2
+        assert not [i for i in sub["instances"] if i["part"] == "private"]
+        mean = sum(i["score"] for i in public) / len(public)
+        assert mean == pytest.approx(sub["public_score"], rel=1e-2)
         assert public[0]["train"]["loss"] and public[0]["validation"]
-    # Lower is better for both scorings; "a clear gap": at least 20% better.
-    assert baseline["public_score"] < 0.8 * starter["public_score"], (
+    # Lower is better for both scorings.
+    assert baseline["public_score"] < GAP[slug] * starter["public_score"], (
         slug,
         starter["public_score"],
         baseline["public_score"],
