@@ -45,7 +45,7 @@ def _files(toml_edit: tuple[str, str] | None = None) -> dict[str, bytes]:
          "workload.model: expected one of linear, logistic, softmax, mlp, got 'svm'"),
         (('model = "linear"', 'model = "logistic"'),
          "workload.model: expected a model for a regression task (logistic fits binary)"),
-        (("target = 30.0\n", ""),
+        (("target = 36.0\n", ""),
          "workload.target: expected the validation loss to reach (scoring budget_to_target)"),
         (("budget = 1600000", "budget = 0"),
          "workload.budget: expected a whole number between 1 and 10000000000, got 0"),
