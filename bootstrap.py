@@ -40,8 +40,7 @@ def ensure_venv() -> None:
 
 def ensure_installed(extras: str) -> None:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
-    label = (extras or "base").replace(",", "+")
-    stamp = VENV / f".installed-{label}-{digest}"
+    stamp = VENV / f".installed-{extras or 'base'}-{digest}"
     if stamp.exists():
         return
     target = f".[{extras}]" if extras else "."
@@ -51,7 +50,7 @@ def ensure_installed(extras: str) -> None:
         cwd=ROOT,
         check=True,
     )
-    for old in VENV.glob(f".installed-{label}-*"):
+    for old in VENV.glob(f".installed-{extras or 'base'}-*"):
         old.unlink()
     stamp.touch()
 
@@ -97,7 +96,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     ensure_venv()
-    ensure_installed("server,test" if command == "test" else "server")
+    ensure_installed("test" if command == "test" else "")
     ensure_debian_packages(DEBIAN_PACKAGES[command])
     if command == "up":
         os.execv(str(BIN / "hackathon"), [str(BIN / "hackathon"), "up", *rest])  # noqa: S606 - replaces this process with the venv's own script

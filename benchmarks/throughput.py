@@ -10,11 +10,17 @@ solutions at once and times until the last is finished; rounds alternate between
 worker counts (--repeat each) and the median is reported. The ratio column is the
 throughput relative to one worker: it shows how grading scales with worker processes
 (on a 2-core machine the sandbox, the worker and PostgreSQL share those cores).
+
+Share of the floor: the floor's rate is what N processes would grade per minute if each
+submission cost only the sandbox's floor (`python -I -S -c "import numpy"`, timed between
+the rounds), N x 60 / floor; target 80% with 2 workers on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -80,6 +86,17 @@ def measure(stack: Stack, n_workers: int, count: int, challenge: object, teams: 
     }
 
 
+def floor_s() -> float:
+    """The sandbox's floor: its Python start with numpy (the flags the sandbox uses)."""
+    import numpy as np
+
+    parent = str(Path(np.__file__).resolve().parents[1])
+    code = f"import sys; sys.path.append({parent!r}); import numpy"
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-I", "-S", "-c", code], check=True)  # noqa: S603
+    return time.perf_counter() - t0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--count", type=int, default=60, help="submissions per round")
@@ -89,6 +106,7 @@ def main() -> int:
     counts = [int(x) for x in args.workers.split(",")]
 
     results: dict[int, list[dict]] = {n: [] for n in counts}
+    floors: list[float] = []
     with Stack() as stack:
         challenge = stack.make_challenge("throughput")
         teams = stack.make_teams(10)
@@ -96,6 +114,8 @@ def main() -> int:
         for _ in range(args.repeat):
             for n in counts:
                 results[n].append(measure(stack, n, args.count, challenge, teams))
+                floors.extend(floor_s() for _ in range(5))
+    floor = median(floors)
 
     def rate(n: int) -> float:
         return median([r["per_minute"] for r in results[n]])
@@ -112,6 +132,7 @@ def main() -> int:
                 f"{rate(n):.0f}",
                 f"{min(rates):.0f}-{max(rates):.0f}",
                 f"{rate(n) / base:.2f}",
+                f"{100 * rate(n) / (n * 60 / floor):.0f}%",
                 f"{median([r['grade_p50'] for r in rounds]):.2f}",
                 f"{median([r['grade_p95'] for r in rounds]):.2f}",
                 " ".join(r["split"] for r in rounds),
@@ -119,13 +140,15 @@ def main() -> int:
             ]
         )
     print_table(
-        f"Throughput: trivial submissions graded per minute ({machine()})",
+        f"Throughput: trivial submissions graded per minute ({machine()}; floor "
+        f"{floor * 1000:.0f} ms; load average {os.getloadavg()[0]:.2f})",
         [
             "worker processes",
             "rounds",
             "graded/min (median)",
             "range",
             "ratio",
+            "share of the floor's rate",
             "claim-to-result p50 s",
             "p95 s",
             "per worker",

@@ -198,8 +198,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # A message not acked within this many seconds is redelivered (worker died silently).
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # Redis hands an unacknowledged message out again after this long, whatever happened to
+    # the worker that had it: no grading message waits longer (the sweeper re-sends sooner).
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
 }
 CELERY_WORKER_SEND_TASK_EVENTS = False
 # Every periodic job, declared in one place (a plain dict module: no Django import).
@@ -213,11 +214,23 @@ GRADING_MAX_ATTEMPTS = env_int("GRADING_MAX_ATTEMPTS", 3)
 GRADING_STALE_MARGIN_S = env_float("GRADING_STALE_MARGIN_S", 60.0)
 WORKER_NAME = env_str("WORKER_NAME", "")
 GRADING_RETRY_BACKOFF_S = env_float("GRADING_RETRY_BACKOFF_S", 5.0)  # doubles per attempt
+GRADING_RETRY_BACKOFF_MAX_S = env_float("GRADING_RETRY_BACKOFF_MAX_S", 300.0)
+# A platform fault (disk, database, broker) is retried until this long after the first one
+# (and at least GRADING_MAX_ATTEMPTS times), then ends as a refunded internal error.
+GRADING_RETRY_DEADLINE_S = env_float("GRADING_RETRY_DEADLINE_S", 3600.0)
+# A worker takes a run only with the challenge's uncached data + this margin free in its
+# dataset cache, and this much free in the sandbox state dir (else it passes the run on).
+GRADING_DISK_MARGIN_MB = env_float("GRADING_DISK_MARGIN_MB", 16.0)
+GRADING_MIN_FREE_SCRATCH_MB = env_float("GRADING_MIN_FREE_SCRATCH_MB", 32.0)
+# A message delivered this long ago whose submission is still queued is lost (its worker died).
+GRADING_UNACKED_STALE_S = env_float("GRADING_UNACKED_STALE_S", 30.0)
 GRADING_DB_RETRY_S = env_float("GRADING_DB_RETRY_S", 60.0)  # wait out a database restart
-GRADING_QUEUED_GRACE_S = env_float("GRADING_QUEUED_GRACE_S", 30.0)  # then the sweeper re-sends
+GRADING_QUEUED_GRACE_S = env_float("GRADING_QUEUED_GRACE_S", 20.0)  # then the sweeper re-sends
 GRADING_LONG_THRESHOLD_S = env_float("GRADING_LONG_THRESHOLD_S", 60.0)  # -> "grading-long"
-WORKER_HEARTBEAT_INTERVAL_S = env_float("WORKER_HEARTBEAT_INTERVAL_S", 10.0)
-WORKER_HEARTBEAT_TIMEOUT_S = env_float("WORKER_HEARTBEAT_TIMEOUT_S", 45.0)
+# Heartbeat every 5 s, gone after 20 s of silence; with a sweep every 10 s
+# (SWEEPER_INTERVAL_S) a dead worker's work is back in the queue within 30 s.
+WORKER_HEARTBEAT_INTERVAL_S = env_float("WORKER_HEARTBEAT_INTERVAL_S", 5.0)
+WORKER_HEARTBEAT_TIMEOUT_S = env_float("WORKER_HEARTBEAT_TIMEOUT_S", 20.0)
 
 # --- Live updates (Server-Sent Events) -------------------------------------------------
 LIVE_HEARTBEAT_SECONDS = env_float("LIVE_HEARTBEAT_SECONDS", 15.0)

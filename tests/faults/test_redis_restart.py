@@ -18,6 +18,8 @@ from tests.faults.harness import RedisServer, wait_until
 pytestmark = pytest.mark.slow
 
 COUNT = 50
+# The workers' own sweeps wait: the test's sweeper is the one whose re-sends are counted.
+NO_OWN_SWEEP = {"SWEEPER_INTERVAL_S": "3600"}
 
 
 def _queued_messages(server: RedisServer) -> int:
@@ -33,8 +35,8 @@ def test_redis_restart_with_fifty_queued_submissions_grades_each_exactly_once(
 ) -> None:
     challenge = make_challenge("redis-restart", time_limit_s=20)
     teams = make_teams(5)
-    worker = workers.start(name="steady", wait=False)
-    other = workers.start(name="sturdy", wait=False)
+    worker = workers.start(name="steady", wait=False, env=NO_OWN_SWEEP)
+    other = workers.start(name="sturdy", wait=False, env=NO_OWN_SWEEP)
     worker.wait_ready()
     other.wait_ready()
     ids = [
@@ -92,7 +94,7 @@ def test_submission_whose_message_vanished_is_sent_again_by_the_sweeper(
     submission = submission_create(challenge=challenge, user=user, code=TRIVIAL)
     assert _queued_messages(private_redis) == 1
     private_redis.restart()
-    worker = workers.start(name="late")
+    worker = workers.start(name="late", env=NO_OWN_SWEEP)
     time.sleep(2.0)
     assert Submission.objects.get(pk=submission.pk).state == State.QUEUED  # nothing to consume
 
@@ -115,7 +117,7 @@ def test_beat_runs_the_sweeper_on_its_own_and_lost_messages_are_sent_again(
     ids = [submission_create(challenge=challenge, user=u, code=TRIVIAL).pk for u, _ in teams]
     private_redis.restart()
     assert _queued_messages(private_redis) == 0
-    workers.start(name="grader")
+    workers.start(name="grader", env=NO_OWN_SWEEP)
     workers.start_beat(env={"SWEEPER_INTERVAL_S": "1"})
     wait_until(
         lambda: all_finished(ids),

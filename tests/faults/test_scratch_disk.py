@@ -83,9 +83,11 @@ def test_unwritable_scratch_on_every_attempt_ends_as_a_refunded_internal_error(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_full_scratch_disk_is_an_internal_error_not_the_teams_fault(
+def test_full_dataset_disk_uses_no_attempt_and_is_not_the_teams_fault(
     workers: WorkerPool, tmp_path: Path
 ) -> None:
+    """The worker sees the full disk before claiming: it passes the run on, says why, and
+    the submission waits (tests/faults/test_recovery.py: graded once space is freed)."""
     if not can_mount_tmpfs(tmp_path):
         pytest.skip("a small tmpfs needs root (mount)")
     disk = SmallTmpfs(tmp_path / "tiny", size_kb=64)
@@ -96,10 +98,16 @@ def test_full_scratch_disk_is_an_internal_error_not_the_teams_fault(
         ((user, team),) = make_teams(1)
         workers.start(name="full-disk", disk=disk.path, env={"GRADING_MAX_ATTEMPTS": "2"})
         submission = submission_create(challenge=challenge, user=user, code=TRIVIAL)
-        ended = wait_for_state(submission.pk, State.FINISHED, timeout=180)
-        assert ended.verdict == "internal_error", (ended.verdict, ended.message, ended.stderr)
-        assert not ended.counts_toward_quota
-        assert quota_usage(team=team, challenge=challenge).daily_used == 0
+        note = wait_until(
+            lambda: WorkerHeartbeat.objects.get(name="full-disk").declining,
+            timeout=60,
+            message="the worker saying why it passes work on",
+        )
+        assert "dataset cache" in note
+        time.sleep(6)  # past one 5 s pause: passed on again, still no attempt
+        waiting = Submission.objects.get(pk=submission.pk)
+        assert (waiting.state, waiting.attempts, waiting.verdict) == (State.QUEUED, 0, "")
+        assert quota_usage(team=team, challenge=challenge).in_flight == 1
     finally:
         workers.shutdown()
         disk.unmount()

@@ -81,6 +81,7 @@ def test_a_late_result_of_a_requeued_attempt_is_dropped(queued) -> None:
 
 def test_internal_errors_retry_then_end_refunded(queued, settings) -> None:
     settings.GRADING_MAX_ATTEMPTS = 2
+    settings.GRADING_RETRY_DEADLINE_S = 0
     claimed, token = submission_claim(submission_id=queued.pk, worker="w1")
     assert "queued again" in submission_fail_internal(
         submission=claimed, token=token, detail="scratch disk full"
@@ -88,6 +89,8 @@ def test_internal_errors_retry_then_end_refunded(queued, settings) -> None:
     sub = Submission.objects.get(pk=queued.pk)
     assert (sub.state, sub.counts_toward_quota) == (State.QUEUED, True)
     assert "scratch disk full" in sub.last_error
+    assert submission_claim(submission_id=queued.pk, worker="w2") is None  # backing off
+    Submission.objects.filter(pk=queued.pk).update(retry_not_before=timezone.now())
     claimed, token = submission_claim(submission_id=queued.pk, worker="w2")
     assert "final" in submission_fail_internal(
         submission=claimed, token=token, detail="sandbox could not start"
@@ -245,3 +248,81 @@ def test_a_lone_surrogate_in_the_result_text_is_stored_as_a_runtime_error(queued
     assert sub.message.endswith("ValueError: bad \ufffd")
     assert (sub.stdout, sub.stderr) == ("out \ufffd", "err \ufffd")
     assert sub.diagnostics == [{"title": "t \ufffd"}]
+
+
+def test_a_platform_fault_is_held_and_retried_until_the_deadline_not_ended(
+    clean_broker, queued, settings
+) -> None:
+    settings.GRADING_MAX_ATTEMPTS = 2
+    settings.GRADING_RETRY_DEADLINE_S = 3600
+    settings.GRADING_RETRY_BACKOFF_S = 5
+    for attempt in range(1, 5):
+        Submission.objects.filter(pk=queued.pk).update(retry_not_before=None)
+        claimed, token = submission_claim(submission_id=queued.pk, worker="w1")
+        outcome = submission_fail_internal(submission=claimed, token=token, detail="disk full")
+        assert outcome == "internal error, queued again", attempt
+        sub = Submission.objects.get(pk=queued.pk)
+        assert sub.state == State.QUEUED and sub.counts_toward_quota
+        wait = (sub.retry_not_before - timezone.now()).total_seconds()
+        assert 5 * 2 ** (attempt - 1) - 1 < wait <= 5 * 2 ** (attempt - 1)  # doubling backoff
+    # The sweeper sends it once it is due, even with no message lost.
+    assert queued.pk not in resend_lost_messages().resent
+    Submission.objects.filter(pk=queued.pk).update(
+        failing_since=timezone.now() - timedelta(hours=2), retry_not_before=timezone.now()
+    )
+    assert queued.pk in resend_lost_messages().resent
+    claimed, token = submission_claim(submission_id=queued.pk, worker="w1")
+    assert "final" in submission_fail_internal(submission=claimed, token=token, detail="disk")
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.state, sub.verdict, sub.attempts) == (State.FINISHED, Verdict.INTERNAL_ERROR, 5)
+    assert not sub.counts_toward_quota
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_held_by_a_worker_that_is_gone_is_sent_again(
+    make_challenge, member_a, team_a, clean_broker, settings
+) -> None:
+    import json
+    import time
+
+    import redis
+
+    settings.GRADING_QUEUED_GRACE_S = 0
+    settings.GRADING_UNACKED_STALE_S = 30
+    sub = submission_create(challenge=make_challenge(), user=member_a, code=LINEAR_SOLUTION)
+    client = redis.Redis.from_url(clean_broker)
+
+    def deliver(delivered_at: float) -> None:
+        """What kombu does when a worker takes the message: list -> unacked (+ its time)."""
+        for key in list(client.scan_iter("grading*")):
+            for raw in client.lrange(key, 0, -1):
+                if _submission_id_of(raw) == sub.pk:
+                    client.lrem(key, 1, raw)
+                    client.hset("unacked", "tag-1", json.dumps([json.loads(raw), "", "grading"]))
+                    client.zadd("unacked_index", {"tag-1": delivered_at})
+
+    deliver(time.time())
+    # Just delivered: its worker is about to claim it.
+    assert sub.pk in pending_message_submission_ids()
+    assert resend_lost_messages(now=timezone.now() + timedelta(seconds=1)).resent == []
+    # Delivered 31 s ago and still queued: the worker that took it is gone.
+    client.zadd("unacked_index", {"tag-1": time.time() - 31})
+    assert sub.pk not in pending_message_submission_ids()
+    report = resend_lost_messages(now=timezone.now() + timedelta(seconds=1))
+    assert report.resent == [sub.pk]
+    assert sub.pk in pending_message_submission_ids()  # a fresh message in the queue
+
+
+def test_one_sweep_per_interval_and_one_at_a_time(clean_broker, settings) -> None:
+    import redis
+    from hackathon.submissions.sweeper import SWEEP_DUE_KEY, SWEEP_LOCK_KEY, sweep_if_due
+
+    client = redis.Redis.from_url(clean_broker)
+    client.delete(SWEEP_DUE_KEY, SWEEP_LOCK_KEY)
+    assert sweep_if_due(interval_s=30) is not None  # beat's job or a worker's thread
+    assert sweep_if_due(interval_s=30) is None  # another process, within the interval
+    client.delete(SWEEP_DUE_KEY)
+    client.set(SWEEP_LOCK_KEY, "someone else", ex=60)  # a sweep is running elsewhere
+    assert sweep_if_due(interval_s=30) is None
+    assert client.get(SWEEP_LOCK_KEY) == b"someone else"  # not released by the loser
+    client.delete(SWEEP_DUE_KEY, SWEEP_LOCK_KEY)

@@ -165,6 +165,8 @@ def test_a_platform_fault_is_retried_then_refunded_never_blamed_on_the_team(
             "DATASET_CACHE_DIR": str(blocker / "datasets"),
             "GRADING_MAX_ATTEMPTS": "2",
             "GRADING_RETRY_BACKOFF_S": "0.2",
+            "GRADING_RETRY_DEADLINE_S": "0",  # no held retries: two attempts, then the end
+            "SWEEPER_INTERVAL_S": "0.5",  # the worker's own sweep sends the retry
         },
     )
     sub = submission_create(challenge=make_challenge(), user=member_a, code=LINEAR_SOLUTION)

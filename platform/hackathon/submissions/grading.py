@@ -5,9 +5,16 @@
 - The result is written by a conditional UPDATE on that token, in the same transaction as
   the leaderboard change: if the sweeper re-queued the submission meanwhile (the worker
   looked dead), the old attempt's late result is dropped.
-- A platform fault (grader.InternalError, a broken dataset cache, a full scratch disk)
-  puts the submission back in the queue with a backoff, on any worker; after
-  GRADING_MAX_ATTEMPTS it ends as an internal error, refunded and shown to organizers.
+- Before claiming, the worker checks that its disks can hold the run (capacity.py); if
+  not, it passes the message on (another worker takes it) and says why on the dashboard.
+- A platform fault (grader.InternalError, a broken dataset cache, a database or broker
+  error) puts the submission back in the queue with `retry_not_before` set by a backoff
+  (GRADING_RETRY_BACKOFF_S doubling, at most GRADING_RETRY_BACKOFF_MAX_S); the sweeper
+  sends its message when that time comes, on any worker. No grading message is ever sent
+  with a countdown: a delayed message would sit in one worker's memory and die with it.
+  It ends as an internal error (refunded, shown to organizers) only after
+  GRADING_MAX_ATTEMPTS attempts and GRADING_RETRY_DEADLINE_S since its first platform
+  fault, so a disk or database that comes back within that time costs the team nothing.
 - A database that goes away for a while is waited for (bounded), not blamed on anyone.
 """
 
@@ -26,7 +33,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 import grader
@@ -35,9 +42,10 @@ from grader.contract import Verdict as GraderVerdict
 from grader.optimizer_track import grade_optimizer
 from hackathon import live
 from hackathon.challenges.datasets import challenge_dataset_paths
+from hackathon.challenges.models import Challenge
 from hackathon.challenges.optimizer import optimizer_job
 from hackathon.challenges.precision import score_round
-from hackathon.submissions import hooks, scheduling
+from hackathon.submissions import capacity, hooks, scheduling
 from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
 from hackathon.submissions.scheduling import heartbeat_timeout_s, send_grading_message
 
@@ -49,6 +57,7 @@ TEXT_CAP = 64 * 1024
 CURVE_POINTS_LIVE = 400
 PROGRESS_MIN_INTERVAL_S = 0.5
 DEFER_PAUSE_S = 0.5
+DECLINE_PAUSE_S = 5.0  # nobody else can take it: pass it on less often
 
 INTERNAL_ERROR_MESSAGE = (
     "The platform could not grade this submission (an internal error, not a fault of your "
@@ -168,8 +177,10 @@ def submission_claim(*, submission_id: int, worker: str) -> tuple[Submission, st
     }
 
     def claim() -> int:
-        claimed = Submission.objects.filter(pk=submission_id, state=State.QUEUED).update(
-            started_at=timezone.now(), **claim_fields
+        now = timezone.now()
+        due = Q(retry_not_before__isnull=True) | Q(retry_not_before__lte=now)
+        claimed = Submission.objects.filter(due, pk=submission_id, state=State.QUEUED).update(
+            started_at=now, **claim_fields
         )
         if claimed:
             return claimed
@@ -313,6 +324,12 @@ def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = ""
         time.sleep(DEFER_PAUSE_S)
         send_grading_message(Submission.objects.get(pk=submission_id))
         return "left to another worker (this one failed it with a platform fault)"
+    shortfall = with_db_retry(
+        lambda: _disk_shortfall(submission_id), what="checking the space for a run"
+    )
+    if shortfall:
+        return _decline(submission_id=submission_id, worker=worker, why=shortfall)
+    _clear_declining(worker)
     claimed = submission_claim(submission_id=submission_id, worker=worker)
     if claimed is None:
         return "nothing to claim"
@@ -361,6 +378,54 @@ def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = ""
             )
     finally:
         _set_current(worker, None)
+
+
+_declining = False  # this process told the dashboard that the worker passes work on
+
+
+def _disk_shortfall(submission_id: int) -> str:
+    challenge = Challenge.objects.filter(
+        submissions__pk=submission_id, submissions__state=State.QUEUED
+    ).first()
+    return capacity.disk_shortfall(challenge) if challenge is not None else ""
+
+
+def _decline(*, submission_id: int, worker: str, why: str) -> str:
+    """Pass the message on: this worker cannot hold the run; no attempt is used."""
+    global _declining
+    logger.warning("worker %s passes submission %s on: %s", worker, submission_id, why)
+    try:
+        WorkerHeartbeat.objects.filter(name=worker).update(declining=why[:500])
+        _declining = True
+        others = (
+            WorkerHeartbeat.objects.filter(
+                accepts_work=True,
+                declining="",
+                last_seen__gte=timezone.now() - timedelta(seconds=heartbeat_timeout_s()),
+            )
+            .exclude(name=worker)
+            .exists()
+        )
+    except DatabaseError:
+        others = False
+    # While this process waits, the message is back in the queue only after it: a worker
+    # with space takes it then; alone, this one checks again every DECLINE_PAUSE_S.
+    time.sleep(DEFER_PAUSE_S if others else DECLINE_PAUSE_S)
+    submission = Submission.objects.filter(pk=submission_id, state=State.QUEUED).first()
+    if submission is not None:
+        send_grading_message(submission)
+    return f"passed on: {why}"
+
+
+def _clear_declining(worker: str) -> None:
+    global _declining
+    if not _declining:
+        return
+    try:
+        WorkerHeartbeat.objects.filter(name=worker).update(declining="")
+        _declining = False
+    except DatabaseError:
+        logger.warning("could not clear the declining note of %s", worker)
 
 
 def _set_current(worker: str, submission_id: int | None) -> None:
@@ -445,14 +510,22 @@ def publish_finished(submission: Submission) -> None:
 
 def retry_backoff_s(attempt: int) -> float:
     base = float(getattr(settings, "GRADING_RETRY_BACKOFF_S", 5.0))
-    return min(base * (2 ** max(0, attempt - 1)), 300.0)
+    cap = float(getattr(settings, "GRADING_RETRY_BACKOFF_MAX_S", 300.0))
+    return min(base * (2 ** min(max(0, attempt - 1), 30)), cap)
 
 
 def submission_fail_internal(*, submission: Submission, token: str, detail: str) -> str:
-    """A platform fault on this attempt: queue again with a backoff, or after the last
-    attempt end as an internal error (refunded: it never counts toward a quota)."""
+    """A platform fault on this attempt: queue again after a backoff (the sweeper sends it
+    then), or, once GRADING_MAX_ATTEMPTS are used and GRADING_RETRY_DEADLINE_S has passed
+    since the first fault, end as an internal error (refunded: never counts toward a quota)."""
     detail = clean_text(f"attempt {submission.attempts} on {submission.worker}: {detail}", 8192)
-    final = submission.attempts >= settings.GRADING_MAX_ATTEMPTS
+    now = timezone.now()
+    since = submission.failing_since or now
+    deadline = float(getattr(settings, "GRADING_RETRY_DEADLINE_S", 3600.0))
+    final = (
+        submission.attempts >= settings.GRADING_MAX_ATTEMPTS
+        and (now - since).total_seconds() >= deadline
+    )
 
     def record() -> int:
         with transaction.atomic():
@@ -467,26 +540,24 @@ def submission_fail_internal(*, submission: Submission, token: str, detail: str)
                     finished_at=timezone.now(),
                     counts_toward_quota=False,
                     last_error=detail,
+                    retry_not_before=None,
                 )
                 if changed:
                     stored = Submission.objects.select_related("challenge").get(pk=submission.pk)
                     hooks.result_changed(submission=stored)
                     transaction.on_commit(lambda: publish_finished(stored))
                 return changed
-            changed = claimed.update(
+            return claimed.update(
                 state=State.QUEUED,
-                queued_at=timezone.now(),
+                queued_at=now,
                 claim_token="",
                 worker="",
                 started_at=None,
                 last_error=detail,
                 failed_on=sorted({*(submission.failed_on or []), submission.worker})[-20:],
+                failing_since=since,
+                retry_not_before=now + timedelta(seconds=retry_backoff_s(submission.attempts)),
             )
-            if changed:
-                scheduling.enqueue_on_commit(
-                    submission, countdown=retry_backoff_s(submission.attempts)
-                )
-            return changed
 
     changed = with_db_retry(record, what="recording an internal error")
     if not changed:

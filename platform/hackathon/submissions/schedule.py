@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-SWEEPER_INTERVAL_S = float(os.environ.get("SWEEPER_INTERVAL_S", "30"))
+# With the heartbeat timeout (20 s), a dead worker's work is queued again within 30 s.
+SWEEPER_INTERVAL_S = float(os.environ.get("SWEEPER_INTERVAL_S", "10"))
 INTEGRITY_SWEEP_INTERVAL_S = float(os.environ.get("INTEGRITY_SWEEP_INTERVAL_S", "120"))
 
 BEAT_SCHEDULE: dict[str, dict] = {

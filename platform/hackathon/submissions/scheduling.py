@@ -42,11 +42,11 @@ GRADE_TASK = "hackathon.submissions.tasks.grade_submission"
 
 
 def heartbeat_interval_s() -> float:
-    return float(getattr(settings, "WORKER_HEARTBEAT_INTERVAL_S", 10.0))
+    return float(getattr(settings, "WORKER_HEARTBEAT_INTERVAL_S", 5.0))
 
 
 def heartbeat_timeout_s() -> float:
-    return float(getattr(settings, "WORKER_HEARTBEAT_TIMEOUT_S", 45.0))
+    return float(getattr(settings, "WORKER_HEARTBEAT_TIMEOUT_S", 20.0))
 
 
 def queue_for(challenge: Challenge) -> str:
@@ -61,15 +61,17 @@ def priority_for(*, team_in_flight_before: int, rejudge: bool = False) -> int:
     return PRIORITY_STEPS[step]
 
 
-def send_grading_message(submission: Submission, *, countdown: float | None = None) -> bool:
+def send_grading_message(submission: Submission) -> bool:
     """Publish the grading hint now; False (and a log line) if the broker is unreachable:
-    the row stays queued and the sweeper sends it again later."""
+    the row stays queued and the sweeper sends it again later.
+
+    Never with a countdown: a delayed message waits in the memory of the worker that
+    received it and is lost with it. A retry waits in the row (`retry_not_before`)."""
     try:
         celery_app.signature(GRADE_TASK).apply_async(
             (submission.pk,),
             queue=submission.queue or QUEUE_SHORT,
             priority=submission.priority,
-            countdown=countdown,
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
         )
@@ -81,9 +83,9 @@ def send_grading_message(submission: Submission, *, countdown: float | None = No
     return True
 
 
-def enqueue_on_commit(submission: Submission, *, countdown: float | None = None) -> None:
+def enqueue_on_commit(submission: Submission) -> None:
     """Send the message only once the row that it points at is committed."""
-    transaction.on_commit(lambda: send_grading_message(submission, countdown=countdown))
+    transaction.on_commit(lambda: send_grading_message(submission))
 
 
 INTEGRITY_CHECK_TASK = "hackathon.integrity.tasks.check_submission"

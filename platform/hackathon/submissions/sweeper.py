@@ -5,9 +5,20 @@
   twice that, whatever the worker says): queued again, or after GRADING_MAX_ATTEMPTS ended
   as an internal error (refunded). The claim token changes, so a late result of the old
   attempt is dropped.
-- queued for more than GRADING_QUEUED_GRACE_S with no message for it in Redis (the broker
-  lost it: restarted without persistence, a failed send): the message is sent again. The
-  claim makes an extra message harmless.
+- queued for more than GRADING_QUEUED_GRACE_S (or past its `retry_not_before`, after a
+  platform fault) with no live message for it in Redis: the message is sent again. Not
+  live: none at all (the broker lost it: restarted without persistence, a failed send), or
+  only one delivered to a worker more than GRADING_UNACKED_STALE_S ago that still has not
+  claimed it (that worker is gone: killed before it started the task, or its countdown
+  long passed). The claim makes an extra message harmless. Past CELERY_VISIBILITY_TIMEOUT
+  (300 s) Redis itself hands any unacknowledged message out again.
+
+Who sweeps: beat sends the job every SWEEPER_INTERVAL_S to the default queue's worker, and
+every grading worker also runs it in a thread on the same interval; `sweep_if_due` lets one
+of them through per interval, under a Redis lock (one sweep at a time). Without beat or the
+default worker, the grading workers keep recovery going by themselves. With the defaults
+(heartbeat every 5 s, silent for 20 s = gone, a sweep every 10 s) a dead worker's work is
+back in the queue within 30 s.
 """
 
 from __future__ import annotations
@@ -16,11 +27,14 @@ import ast
 import base64
 import json
 import logging
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hackathon.submissions import hooks, scheduling
@@ -31,6 +45,9 @@ from hackathon.submissions.scheduling import heartbeat_timeout_s
 logger = logging.getLogger(__name__)
 
 KOMBU_PRIORITY_SEP = "\x06\x16"
+SWEEP_DUE_KEY = "hackathon:sweep:due"  # set for one interval by whoever sweeps
+SWEEP_LOCK_KEY = "hackathon:sweep:running"
+SWEEP_LOCK_TIMEOUT_S = 300  # a sweeper that died holding the lock frees it by then
 
 
 @dataclass
@@ -129,13 +146,22 @@ def _submission_id_of(raw: bytes | str) -> int | None:
         return None
 
 
-def pending_message_submission_ids() -> set[int] | None:
-    """Submission ids with a grading message in Redis (waiting or delivered unacked);
-    None when the broker cannot be inspected (then nothing is re-sent)."""
+def _redis() -> object:
     import redis
 
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+
+
+def pending_message_submission_ids(*, now: float | None = None) -> set[int] | None:
+    """Submission ids with a live grading message in Redis: waiting in a queue, or delivered
+    (unacked) less than GRADING_UNACKED_STALE_S ago; None when the broker cannot be
+    inspected (then nothing is re-sent)."""
+    import redis
+
+    now = time.time() if now is None else now
+    stale_after = float(getattr(settings, "GRADING_UNACKED_STALE_S", 30.0))
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        client = _redis()
         keys = [
             q if not p else f"{q}{KOMBU_PRIORITY_SEP}{p}"
             for q in scheduling.GRADING_QUEUES
@@ -143,10 +169,13 @@ def pending_message_submission_ids() -> set[int] | None:
         ]
         found: set[int] = set()
         for key in keys:
-            for raw in client.lrange(key, 0, -1):
+            for raw in client.lrange(key, 0, -1):  # type: ignore[attr-defined]
                 if (sid := _submission_id_of(raw)) is not None:
                     found.add(sid)
-        for raw in client.hvals("unacked"):
+        delivered = dict(client.zrange("unacked_index", 0, -1, withscores=True))  # type: ignore[attr-defined]
+        for tag, raw in client.hgetall("unacked").items():  # type: ignore[attr-defined]
+            if now - float(delivered.get(tag, now)) > stale_after:
+                continue  # its worker is gone or holds it past any countdown: lost
             if (sid := _submission_id_of(raw)) is not None:
                 found.add(sid)
         return found
@@ -160,11 +189,13 @@ def resend_lost_messages(
 ) -> SweepReport:
     report = report or SweepReport()
     now = now or timezone.now()
-    grace = float(getattr(settings, "GRADING_QUEUED_GRACE_S", 30.0))
+    grace = float(getattr(settings, "GRADING_QUEUED_GRACE_S", 20.0))
+    long_queued = Q(retry_not_before__isnull=True, queued_at__lt=now - timedelta(seconds=grace))
+    retry_due = Q(retry_not_before__lte=now)
     waiting = list(
-        Submission.objects.filter(
-            state=State.QUEUED, queued_at__lt=now - timedelta(seconds=grace)
-        ).order_by("priority", "queued_at")
+        Submission.objects.filter(long_queued | retry_due, state=State.QUEUED).order_by(
+            "priority", "queued_at"
+        )
     )
     if not waiting:
         return report
@@ -182,3 +213,41 @@ def resend_lost_messages(
 def sweep_submissions() -> SweepReport:
     report = requeue_stale_submissions()
     return resend_lost_messages(report=report)
+
+
+def sweep_if_due(*, interval_s: float | None = None) -> SweepReport | None:
+    """Sweep unless someone did within the interval or is sweeping now; None if skipped.
+
+    Beat's job and every grading worker's sweep thread call this: one sweep per interval
+    across the installation, one at a time. Without Redis nothing is swept (nothing could
+    be sent either); the database is left as it is, and the next sweep finds it."""
+    import redis
+
+    from hackathon.submissions.schedule import SWEEPER_INTERVAL_S
+
+    interval = float(interval_s if interval_s is not None else SWEEPER_INTERVAL_S)
+    token = uuid.uuid4().hex
+    try:
+        client = _redis()
+        # Due once per interval (a little less, so that a steady sweeper keeps its pace).
+        if not client.set(SWEEP_DUE_KEY, token, nx=True, px=max(100, int(interval * 900))):  # type: ignore[attr-defined]
+            return None
+        if not client.set(SWEEP_LOCK_KEY, token, nx=True, ex=SWEEP_LOCK_TIMEOUT_S):  # type: ignore[attr-defined]
+            return None
+    except redis.RedisError:
+        logger.warning("sweep skipped: Redis unavailable")
+        return None
+    try:
+        return sweep_submissions()
+    finally:
+        try:
+            # Release only our own lock (it may have expired and been taken by another).
+            client.eval(  # type: ignore[attr-defined]
+                "if redis.call('get', KEYS[1]) == ARGV[1] then "
+                "return redis.call('del', KEYS[1]) end return 0",
+                1,
+                SWEEP_LOCK_KEY,
+                token,
+            )
+        except redis.RedisError:
+            pass

@@ -2,7 +2,10 @@
 
 grade_submission runs on the grading queues (see scheduling.py) with acks_late and
 reject_on_worker_lost: a worker that dies mid-grade leaves its message to be delivered
-again, and the claim in grading.py makes any extra delivery do nothing.
+again, and the claim in grading.py makes any extra delivery do nothing. No Celery retry
+(with its countdown, the message would wait in this worker's memory and die with it): a
+database that stays away longer than grading waits for it leaves the row as it is, and
+the sweeper sends its message again.
 """
 
 from __future__ import annotations
@@ -10,13 +13,12 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
 from hackathon.submissions import workers  # noqa: F401 - connects the worker signals
 from hackathon.submissions.grading import submission_grade
 from hackathon.submissions.models import Submission
 from hackathon.submissions.scheduling import GRADE_TASK, send_grading_message
-from hackathon.submissions.sweeper import sweep_submissions
+from hackathon.submissions.sweeper import sweep_if_due
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +28,6 @@ logger = logging.getLogger(__name__)
     name=GRADE_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
-    # Only the claim can meet these (the database down before anything started): retrying
-    # is safe because the claim is conditional.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=20,
 )
 def grade_submission(self: Task, submission_id: int) -> str:
     state = workers.STATE
@@ -39,7 +35,7 @@ def grade_submission(self: Task, submission_id: int) -> str:
         # Belt and braces: a refusing worker does not consume the grading queues at all.
         submission = Submission.objects.filter(pk=submission_id).first()
         if submission is not None:
-            send_grading_message(submission, countdown=5)
+            send_grading_message(submission)
         return "refused: sandbox below the minimum level"
     name = workers.worker_name(self.request.hostname)
     outcome = submission_grade(submission_id=submission_id, worker=name, sandbox_level=state.level)
@@ -49,5 +45,7 @@ def grade_submission(self: Task, submission_id: int) -> str:
 
 @shared_task(name="hackathon.submissions.tasks.sweep_submissions", ignore_result=True)
 def sweep_submissions_task() -> dict:
-    report = sweep_submissions()
+    report = sweep_if_due()
+    if report is None:
+        return {"skipped": "swept by another process within the interval"}
     return {"requeued": report.requeued, "failed": report.failed, "resent": report.resent}

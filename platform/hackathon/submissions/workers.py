@@ -10,6 +10,9 @@ Connected to Celery's signals when the tasks module is imported (every worker im
   restarted) are queued again at once: a worker that just started is running nothing.
 - A daemon thread refreshes `WorkerHeartbeat.last_seen` every WORKER_HEARTBEAT_INTERVAL_S;
   the sweeper treats a worker silent for WORKER_HEARTBEAT_TIMEOUT_S as gone.
+- Another runs the sweeper every SWEEPER_INTERVAL_S (`sweep_if_due`: one sweep per interval
+  across the installation, under a Redis lock), so recovery does not depend on beat and
+  the default queue's worker being up.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 from celery.app.amqp import Queues
@@ -30,8 +34,13 @@ from django.utils import timezone
 import grader
 from grader.contract import SandboxLevel
 from hackathon.submissions.models import WorkerHeartbeat
-from hackathon.submissions.scheduling import GRADING_QUEUES, heartbeat_interval_s
-from hackathon.submissions.sweeper import requeue_orphans_of
+from hackathon.submissions.schedule import SWEEPER_INTERVAL_S
+from hackathon.submissions.scheduling import (
+    GRADING_QUEUES,
+    heartbeat_interval_s,
+    heartbeat_timeout_s,
+)
+from hackathon.submissions.sweeper import requeue_orphans_of, sweep_if_due
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,8 @@ class WorkerState:
     checked: bool = False
     queues: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    # Since when (monotonic) every heartbeat has reached the database; None while it fails.
+    healthy_since: float | None = None
 
 
 STATE = WorkerState()
@@ -122,13 +133,45 @@ def _heartbeat_loop(state: WorkerState) -> None:
     while not state.stop.wait(heartbeat_interval_s()):
         try:
             worker_heartbeat(state)
+            if state.healthy_since is None:
+                state.healthy_since = time.monotonic()
         except DatabaseError:
+            state.healthy_since = None
             logger.warning("heartbeat of %s not recorded (database unavailable)", state.name)
             try:
                 connection.close()
             except DatabaseError:
                 pass
     connection.close()
+
+
+def may_sweep(state: WorkerState, now: float | None = None) -> bool:
+    """Only after this worker's heartbeats have reached the database for a whole heartbeat
+    timeout: right after an outage that kept it (and so perhaps every worker) from the
+    database, silent heartbeats say nothing about who is alive."""
+    now = time.monotonic() if now is None else now
+    return state.healthy_since is not None and now - state.healthy_since >= heartbeat_timeout_s()
+
+
+def _sweep_loop(state: WorkerState) -> None:
+    while not state.stop.wait(SWEEPER_INTERVAL_S):
+        if not may_sweep(state):
+            continue
+        try:
+            report = sweep_if_due()
+            if report and (report.requeued or report.failed or report.resent):
+                logger.warning("worker %s swept: %s", state.name, report)
+        except Exception:  # noqa: BLE001 - the next interval tries again
+            logger.warning("sweep by %s failed", state.name, exc_info=True)
+        finally:
+            # Not kept open between sweeps: a pool process forked meanwhile must not share it.
+            connection.close()
+
+
+def start_sweeper(state: WorkerState) -> threading.Thread:
+    thread = threading.Thread(target=_sweep_loop, args=(state,), name="sweeper", daemon=True)
+    thread.start()
+    return thread
 
 
 def start_heartbeat(state: WorkerState) -> threading.Thread:
@@ -163,7 +206,9 @@ def prepare_grading_worker(*, nodename: str, queues: Queues) -> WorkerState:
         logger.warning(
             "worker %s re-queued %d submissions of its previous run", STATE.name, requeued
         )
+    STATE.healthy_since = time.monotonic()  # registered just now
     start_heartbeat(STATE)
+    start_sweeper(STATE)
     # The pool forks after this: children must not share this process's connection.
     connections.close_all()
     return STATE

@@ -26,4 +26,10 @@
     }
   });
 
+  var dq = document.querySelector(".lb-dq-form");
+  if (dq) {
+    dq.addEventListener("submit", function () {
+      dq.action = dq.dataset.base.replace(/0\/disqualify\/$/, dq.elements.team.value + "/disqualify/");
+    });
+  }
 })();
