@@ -20,7 +20,7 @@ COPY platform ./platform
 COPY grader ./grader
 COPY challenges ./challenges
 # Editable, as on a laptop: settings find challenges/ and manage.py beside the code.
-RUN pip install -e . \
+RUN pip install -e ".[server]" \
     && SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0
 
 # The web and beat run as this unprivileged user; the grading worker runs as root in its

@@ -40,7 +40,8 @@ def ensure_venv() -> None:
 
 def ensure_installed(extras: str) -> None:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
-    stamp = VENV / f".installed-{extras or 'base'}-{digest}"
+    label = (extras or "base").replace(",", "+")
+    stamp = VENV / f".installed-{label}-{digest}"
     if stamp.exists():
         return
     target = f".[{extras}]" if extras else "."
@@ -50,7 +51,7 @@ def ensure_installed(extras: str) -> None:
         cwd=ROOT,
         check=True,
     )
-    for old in VENV.glob(f".installed-{extras or 'base'}-*"):
+    for old in VENV.glob(f".installed-{label}-*"):
         old.unlink()
     stamp.touch()
 
@@ -96,7 +97,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     ensure_venv()
-    ensure_installed("test" if command == "test" else "")
+    ensure_installed("server,test" if command == "test" else "server")
     ensure_debian_packages(DEBIAN_PACKAGES[command])
     if command == "up":
         os.execv(str(BIN / "hackathon"), [str(BIN / "hackathon"), "up", *rest])  # noqa: S606 - replaces this process with the venv's own script

@@ -108,6 +108,7 @@ class InstanceRun:
     final_test_loss: float | None = None
     gradient_seconds: float = 0.0  # computing losses and gradients (the driver's own work)
     step_seconds: float = 0.0  # the step loop, from the first gradient to the end
+    step_cpu_seconds: float = 0.0  # CPU time of this thread in the step loop (benchmark)
     loop_seconds: float = 0.0  # the whole instance, sandbox start included
     failure: tuple[Verdict, str] | None = None
 
@@ -249,7 +250,7 @@ def _drive(
     next_report = perf() + PROGRESS_INTERVAL_S
     losses, examples = run.train_loss, run.train_examples
     reply_size = REPLY_HEADER.size + 8 * model.size
-    loop_started = perf()
+    loop_started, cpu_started = perf(), time.thread_time()
     while used < budget:
         size = n_train if batch <= 0 else min(batch, n_train)
         size = min(size, budget - used)
@@ -285,7 +286,9 @@ def _drive(
             run.ended = "failed"
             break
         new = channel.reply_params
-        if not np.isfinite(new).all():
+        # One sum is finite when every entry is (a huge but finite sum that overflows is
+        # checked entry by entry before anything is refused).
+        if not math.isfinite(new.sum()) and not np.isfinite(new).all():
             bad = int(np.flatnonzero(~np.isfinite(new))[0])
             run.failure = (
                 Verdict.INVALID_STEP,
@@ -322,6 +325,7 @@ def _drive(
     if run.validation and run.validation[-1][0] != used and run.ended != "failed":
         run.validation.append((used, model.data_loss(theta, X_val, y_val), False))
     run.step_seconds = perf() - loop_started
+    run.step_cpu_seconds = time.thread_time() - cpu_started
     run.steps, run.examples = step, used
     run.gradient_seconds = gradient_seconds
     run.final_test_loss = model.data_loss(theta, inst.X_test, inst.y_test)

@@ -231,7 +231,9 @@ class ResultStream(Conversation):
 
     def _take_checked(self, kind: bytes, payload: bytes) -> bytes | None:
         if kind == b"T":
-            bounded_json(payload)
+            data = bounded_json(payload)
+            # Kept as the runner's own (untrusted) report: only the benchmark reads it.
+            self.report = data if isinstance(data, dict) else {}
             self.phase = Phase.FINISHED
             return None
         if kind == b"E":

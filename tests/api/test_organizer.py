@@ -46,6 +46,9 @@ def test_a_bundle_creates_a_challenge_then_updates_it(as_role: Callable[[str], C
     assert updated.status_code == 200, updated.content
     assert Challenge.objects.get(slug="api-made").title == "Second"
     assert Challenge.objects.filter(slug="api-made").count() == 1
+    # Its baseline is queued for grading as by load_challenges, once per version of its code.
+    baselines = Submission.objects.filter(challenge__slug="api-made", is_baseline=True)
+    assert baselines.count() == 1 and baselines.get().state == "queued"
 
 
 def test_rejudge_requeues_a_finished_submission_and_drops_its_scores(

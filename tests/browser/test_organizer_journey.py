@@ -61,7 +61,13 @@ def test_an_organizer_creates_a_challenge_from_a_csv_and_a_starter_and_publishes
     )
     page.get_by_label(re.compile(r"^Task")).select_option("regression")
     page.get_by_label(re.compile(r"^Metric")).select_option("rmse")
+    # Only the chosen data source's fields are shown.
+    page.get_by_label(re.compile(r"^Data source")).select_option("generator")
+    expect(page.get_by_label(re.compile(r"^Generator:?$"))).to_be_visible()
+    expect(page.get_by_label(re.compile(r"^Target column"))).to_be_hidden()
+    expect(page.get_by_label(re.compile(r"^Data file"))).to_be_hidden()
     page.get_by_label(re.compile(r"^Data source")).select_option("csv")
+    expect(page.get_by_label(re.compile(r"^Generator:?$"))).to_be_hidden()
     page.get_by_label(re.compile(r"^Data file")).set_input_files(csv_path)
     page.get_by_label(re.compile(r"^Target column")).fill("price")
     page.get_by_label(re.compile(r"^Time limit")).fill("6")

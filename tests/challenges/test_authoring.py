@@ -449,3 +449,12 @@ def test_the_form_sets_the_gradient_descent_rule_and_a_semi_synthetic_source(
     off = form_data(slug="no-rule", data_source="csv")  # the box unticked: the rule is off
     assert organizer_client.post("/challenges/manage/new/", off).status_code == 302
     assert not Challenge.objects.get(slug="no-rule").gradient_descent_only
+
+
+def test_a_bundle_uploaded_in_the_browser_grades_its_baseline(organizer_client: Client) -> None:
+    upload = io.BytesIO(write_zip(bundle_files(slug="web-zip"), prefix="web-zip/"))
+    upload.name = "web-zip.zip"
+    response = organizer_client.post("/challenges/manage/upload/", {"bundle": upload}, follow=True)
+    assert "Baseline queued for grading" in response.content.decode()
+    baseline = Submission.objects.get(challenge__slug="web-zip", is_baseline=True)
+    assert baseline.state == "queued"

@@ -173,3 +173,13 @@ def test_times_must_be_ordered() -> None:
         "daily_submissions = 7\n\n[times]\nstart = 2026-03-02T09:00:00Z\nend = 2026-03-01T09:00:00Z\n",
     )
     assert "times.end: expected the end after the start" in _error(files)
+
+
+def test_the_scoring_table_sets_display_precision_and_the_plausible_bound() -> None:
+    assert parse_bundle(bundle_files(), origin="b").display_precision == 5
+    files = _toml("[limits]", "[scoring]\ndisplay_precision = 3\nbest_plausible = 40.5\n\n[limits]")
+    spec = parse_bundle(files, origin="b")
+    assert (spec.display_precision, spec.best_plausible) == (3, 40.5)
+    assert parse_bundle(spec_files(spec), origin="b") == spec
+    bad = _error(_toml("[limits]", "[scoring]\ndisplay_precision = 0\n\n[limits]"))
+    assert "scoring.display_precision" in bad and "between 1 and 12" in bad

@@ -89,7 +89,12 @@ def test_the_challenge_page_shows_metric_limits_quota_rule_times_contract_and_li
         'href="/challenges/page/starter-kit.zip"' in html
         and 'href="/challenges/page/train.csv"' in html
     )
+    assert 'href="/challenges/page/train.npz"' in html
     assert "challenges/countdown.js" in html
+    # After the end: no Submit button, and the page says submissions are closed.
+    Challenge.objects.filter(pk=challenge.pk).update(end_at=timezone.now())
+    ended = client_a.get("/challenges/page/").content.decode()
+    assert 'href="/submissions/new/page/"' not in ended and "Submissions closed" in ended
     # Rendered Markdown; its headings sit under the page's own <h1>, the challenge title.
     assert "<h2>Tiny</h2>" in html and "<strong>y</strong>" in html
     assert html.count("<h1") == 1

@@ -99,15 +99,27 @@ def no_process_left_behind() -> object:
     """Every grader test ends with no live process in the pid namespace of any of its runs,
     and no cgroup of its runs left.
 
-    (Namespaces, not uids: other test sessions on this machine may reuse a released slot.)
+    (Namespaces, not uids alone: other test sessions on this machine may reuse a released
+    slot. Nor namespaces alone: once ours is freed, the kernel may give its inode number to
+    another session's sandbox; a leftover of ours also carries a uid this process ran.)
     """
     sandbox = get_sandbox()
     sandbox.recent_namespaces = []
     yield
     namespaces = list(sandbox.recent_namespaces)
-    leftovers = {ns: processes_in_namespace(ns) for ns in namespaces}
+    leftovers = {ns: [p for p in processes_in_namespace(ns) if _ours(p)] for ns in namespaces}
     assert {ns: pids for ns, pids in leftovers.items() if pids} == {}
     assert run_cgroups_left() == []
+
+
+def _ours(pid: int) -> bool:
+    sandbox = get_sandbox()
+    if not sandbox.used_uids:
+        return True  # no slot uids: the namespace is all there is to tell
+    try:
+        return os.stat(f"/proc/{pid}").st_uid in sandbox.used_uids
+    except OSError:
+        return False  # gone meanwhile
 
 
 def run_cgroups_left() -> list[str]:

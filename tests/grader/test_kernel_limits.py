@@ -21,7 +21,7 @@ import pytest
 
 import grader
 from grader.contract import GradingResult, Verdict
-from grader.grading import get_sandbox
+from grader.grading import _selftest_with, get_sandbox
 from grader.sandbox import Sandbox
 
 from .conftest import HOSTILE_IMPORTS, run_cgroups_left
@@ -239,3 +239,15 @@ def test_a_sandbox_killed_from_outside_is_an_internal_error_not_a_verdict(make_j
     assert victims, "the sandbox never started"
     assert isinstance(outcome[0], grader.InternalError), outcome[0]
     assert "killed from outside by SIGKILL" in str(outcome[0])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the strong level needs root (per-slot uids)")
+def test_the_self_test_names_the_controllers_and_strong_requires_a_memory_cgroup() -> None:
+    level, detail = grader.selftest()
+    assert level == "strong", detail
+    assert f"memory, pids and CPU limited by {get_sandbox().cgroups.describe()}" in detail
+    without = Sandbox(replace(get_sandbox().config, cgroup="off"))
+    level, detail = _selftest_with(without)
+    assert level == "standard", detail
+    assert "no memory cgroup (strong needs one)" in detail
+    assert "memory by the sampling watchdog" in detail

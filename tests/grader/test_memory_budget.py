@@ -91,3 +91,29 @@ def test_a_solution_within_the_budget_reports_its_total_as_peak_memory(make_job,
     result = grader.grade(make_job(source, memory_mb=512), sandbox=sandbox)
     assert result.verdict is Verdict.SCORED, result.message
     assert result.peak_memory_mb is not None and 100 < result.peak_memory_mb < 512
+
+
+def test_memfd_files_count_against_the_budget_where_seccomp_would_allow_them(
+    make_job, sandbox
+) -> None:
+    """memfd_create is denied by seccomp; with the filter off, the budget still holds."""
+    unfiltered = Sandbox(sandbox.config)
+    unfiltered.seccomp = None
+    source = LINEAR.replace(
+        "        return self\n",
+        """        import os, time
+        fds = []
+        for i in range(16):  # 1 GiB in memfd files, never mapped: no process's memory
+            fd = os.memfd_create(f"block{i}")
+            for _ in range(64):
+                os.write(fd, b"x" * (1 << 20))
+            fds.append(fd)
+        time.sleep(30)
+        return self
+""",
+        1,
+    )
+    job = make_job(source, allowed=HOSTILE_IMPORTS, time_s=60.0)
+    result = grader.grade(job, sandbox=unfiltered)
+    assert result.verdict is Verdict.MEMORY_LIMIT, result.message
+    assert _over_the_limit(result.message, sandbox, 256), result.message

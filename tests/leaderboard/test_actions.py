@@ -149,6 +149,27 @@ def test_a_disqualified_team_leaves_the_boards_and_sees_the_reason(
     assert names == ["Team A", "Team B"]
 
 
+def test_the_board_picks_the_team_to_disqualify_by_name(
+    challenge, organizer_client, team_a, team_b
+) -> None:
+    scored(challenge, team_a, 0.9)
+    scored(challenge, team_b, 0.8)
+    page = organizer_client.get(f"/leaderboard/{challenge.slug}/").content.decode()
+    form = page.split('class="lb-dq-form"', 1)[1].split("</form>", 1)[0]
+    assert f'<option value="{team_a.pk}">Team A</option>' in form
+    assert f'<option value="{team_b.pk}">Team B</option>' in form
+    assert 'type="number"' not in form
+    url = f"/leaderboard/{challenge.slug}/disqualify/"
+    response = organizer_client.post(url, {"team": str(team_b.pk), "reason": "copied"}, follow=True)
+    assert "Team B is disqualified" in response.content.decode()
+    assert list(TeamDisqualification.objects.values_list("team__name", flat=True)) == ["Team B"]
+    page = organizer_client.get(f"/leaderboard/{challenge.slug}/").content.decode()
+    form = page.split('class="lb-dq-form"', 1)[1].split("</form>", 1)[0]
+    assert "Team B</option>" not in form  # already disqualified: requalify instead
+    response = organizer_client.post(url, {"team": "", "reason": "x"}, follow=True)
+    assert "Choose the team to disqualify." in response.content.decode()
+
+
 def test_disqualifying_without_a_reason_is_refused_and_changes_nothing(
     challenge, organizer_client, team_a
 ) -> None:

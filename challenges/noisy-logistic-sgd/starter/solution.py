@@ -5,7 +5,7 @@ class Optimizer:
     batch_size = 16
 
     def __init__(self):
-        self.learning_rate = 0.5
+        self.learning_rate = 2.0
 
     def step(self, params, grad, loss):
         return [p - self.learning_rate * g for p, g in zip(params, grad)]

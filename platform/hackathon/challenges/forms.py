@@ -28,6 +28,16 @@ DATA_CHOICES = [
 ]
 
 
+# Which data sources each source-specific field belongs to: the page shows only the fields of
+# the chosen source (static/challenges/authoring.js; without scripts every field shows).
+SOURCE_FIELDS = {
+    "data_file": "csv npz",
+    "target_column": "csv",
+    "generator": "generator semisynthetic sklearn",
+    "generator_params": "generator semisynthetic sklearn",
+}
+
+
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
@@ -137,6 +147,8 @@ class ChallengeForm(forms.Form):
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.editing = editing
+        for name, sources in SOURCE_FIELDS.items():
+            self.fields[name].show_for = sources  # type: ignore[attr-defined]
         if editing:
             self.fields["slug"].disabled = True
         else:

@@ -1,8 +1,8 @@
 """The optimizer track on the platform side: which instances a submission is graded on.
 
-Hidden instances come from seeds derived from the installation's data secret
-(CHALLENGE_DATA_SECRET, the one the hidden data is drawn from; SECRET_KEY where none is set),
-the challenge's slug and its seed (HMAC-SHA256): the same for every grading and rejudge of the challenge on
+Hidden instances come from seeds derived from the installation's SECRET_KEY (which every web
+process and grading worker of an installation shares; the data secret lives only where
+challenge data is built), the challenge's slug and its seed (HMAC-SHA256): the same for every grading and rejudge of the challenge on
 this installation, unknowable to a team (no seed in the repository or the bundle reveals
 them). Public instances, shipped in the starter kit for `hackathon evaluate`, come from the
 challenge's public seed (grader.workloads.public_seeds) and are drawn from the training rows
@@ -29,7 +29,7 @@ def challenge_workload(challenge: Challenge) -> Workload:
 
 def hidden_seeds(challenge: Challenge) -> tuple[int, ...]:
     """The secret instance seeds of `challenge` on this installation."""
-    key = (settings.CHALLENGE_DATA_SECRET or settings.SECRET_KEY).encode()
+    key = settings.SECRET_KEY.encode()
     workload = challenge_workload(challenge)
     seeds = []
     for index in range(workload.instances):

@@ -117,6 +117,50 @@ def build_spec_split(
     return data_module.build_split(spec, origin=origin, secret=secret)
 
 
+def _copy_spec_fields(
+    challenge: Challenge,
+    spec: ChallengeSpec,
+    *,
+    dataset: data_module.Dataset,
+    source: dict[str, Any],
+) -> None:
+    """The spec's texts, rules, limits and dates, and the data's shape, onto `challenge`."""
+    challenge.title = spec.title
+    challenge.summary = spec.summary
+    challenge.description_md = spec.description_md
+    challenge.task = spec.task
+    challenge.track = spec.track
+    challenge.workload = dict(spec.workload)
+    challenge.metric = spec.metric
+    challenge.extra_metrics = list(spec.extra_metrics)
+    challenge.n_classes = dataset.n_classes
+    challenge.n_features = dataset.X.shape[1]
+    challenge.feature_names = dataset.feature_names
+    challenge.target_name = dataset.target_name
+    challenge.source = source
+    challenge.seed = spec.seed
+    challenge.test_fraction = spec.test_fraction
+    challenge.public_fraction = spec.public_fraction
+    challenge.time_limit_s = spec.time_limit_s
+    challenge.memory_mb = spec.memory_mb
+    challenge.daily_quota = spec.daily_quota
+    challenge.total_quota = spec.total_quota
+    challenge.inflight_cap = spec.inflight_cap
+    challenge.max_final = spec.max_final
+    challenge.display_precision = spec.display_precision
+    challenge.best_plausible = spec.best_plausible
+    challenge.allowed_imports = list(spec.allowed_imports)
+    challenge.gradient_descent_only = spec.gradient_descent_only
+    challenge.min_loss_curve_points = spec.min_loss_curve_points
+    challenge.public_labels = spec.data.labels_are_public
+    challenge.start_at = spec.start_at
+    challenge.end_at = spec.end_at
+    challenge.freeze_at = spec.freeze_at
+    challenge.is_published = spec.published
+    challenge.starter_code = spec.starter_code
+    challenge.baseline_code = spec.baseline_code
+
+
 def challenge_store_spec(
     *,
     spec: ChallengeSpec,
@@ -151,40 +195,7 @@ def challenge_store_spec(
             challenge.n_train = len(split.train_y)
             challenge.n_test = len(split.test_y)
         before = {f: getattr(challenge, f) for f in _TEXT_AND_LIMIT_FIELDS} if not created else {}
-        challenge.title = spec.title
-        challenge.summary = spec.summary
-        challenge.description_md = spec.description_md
-        challenge.task = spec.task
-        challenge.track = spec.track
-        challenge.workload = dict(spec.workload)
-        challenge.metric = spec.metric
-        challenge.extra_metrics = list(spec.extra_metrics)
-        challenge.n_classes = dataset.n_classes
-        challenge.n_features = dataset.X.shape[1]
-        challenge.feature_names = dataset.feature_names
-        challenge.target_name = dataset.target_name
-        challenge.source = source
-        challenge.seed = spec.seed
-        challenge.test_fraction = spec.test_fraction
-        challenge.public_fraction = spec.public_fraction
-        challenge.time_limit_s = spec.time_limit_s
-        challenge.memory_mb = spec.memory_mb
-        challenge.daily_quota = spec.daily_quota
-        challenge.total_quota = spec.total_quota
-        challenge.inflight_cap = spec.inflight_cap
-        challenge.max_final = spec.max_final
-        challenge.display_precision = spec.display_precision
-        challenge.best_plausible = spec.best_plausible
-        challenge.allowed_imports = list(spec.allowed_imports)
-        challenge.gradient_descent_only = spec.gradient_descent_only
-        challenge.min_loss_curve_points = spec.min_loss_curve_points
-        challenge.public_labels = spec.data.labels_are_public
-        challenge.start_at = spec.start_at
-        challenge.end_at = spec.end_at
-        challenge.freeze_at = spec.freeze_at
-        challenge.is_published = spec.published
-        challenge.starter_code = spec.starter_code
-        challenge.baseline_code = spec.baseline_code
+        _copy_spec_fields(challenge, spec, dataset=dataset, source=source)
         challenge.bundle_hash = bundle_hash
         challenge.save()
         changed = created or any(before[f] != getattr(challenge, f) for f in before)

@@ -226,6 +226,9 @@ def manage_upload(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Bundle {outcome.challenge.slug} loaded.")
+            queued = challenge_queue_baseline(challenge=outcome.challenge, actor=request.user)
+            if queued.submission is not None:
+                messages.success(request, f"Baseline queued for grading (#{queued.submission.pk}).")
             return redirect("challenges:manage_detail", slug=outcome.challenge.slug)
     status = 400 if request.method == "POST" else 200
     return render(request, "challenges/manage_upload.html", {"form": form}, status=status)

@@ -163,6 +163,8 @@ def evaluate(
             try:
                 result = grader.grade(job, progress=on_progress)
             except grader.InternalError as exc:
+                if isinstance(exc, grader.ConfigError):
+                    raise  # a setting to fix, not a machine without a sandbox
                 level, detail = grader.selftest()
                 if str(level) != "degraded":
                     raise

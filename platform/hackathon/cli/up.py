@@ -126,6 +126,15 @@ def prepare_database() -> tuple[str, str]:
     return username, password
 
 
+def _venv_python() -> str:
+    """The interpreter this platform runs in, as a person would type it from the checkout."""
+    here = Path(sys.executable)
+    try:
+        return str(here.relative_to(Path.cwd()))
+    except ValueError:
+        return str(here)
+
+
 def ensure_organizer() -> tuple[str, str]:
     # Lazy: Django is set up by `up` before this runs.
     from django.conf import settings
@@ -140,7 +149,7 @@ def ensure_organizer() -> tuple[str, str]:
     if existing is not None:
         return existing.get_username(), (
             "the password printed when it was created (reset it with "
-            f"`python manage.py changepassword {existing.get_username()}`)"
+            f"`{_venv_python()} manage.py changepassword {existing.get_username()}`)"
         )
     username = os.environ.get("HACKATHON_ADMIN_USER") or DEFAULT_ADMIN_USER
     given = os.environ.get("HACKATHON_ADMIN_PASSWORD")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<slug:slug>/data.json", views.board_json, name="json"),
     path("<slug:slug>/export/<str:kind>.csv", views.export_csv, name="export"),
     path("<slug:slug>/actions/<str:action>/", views.phase_action, name="action"),
+    path("<slug:slug>/disqualify/", views.disqualify_chosen_team, name="disqualify_chosen"),
     path("<slug:slug>/teams/<int:team_id>/disqualify/", views.disqualify_team, name="disqualify"),
     path("<slug:slug>/teams/<int:team_id>/requalify/", views.requalify_team, name="requalify"),
 ]

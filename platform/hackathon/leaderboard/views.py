@@ -78,7 +78,20 @@ def _page_context(request: HttpRequest, challenge: Challenge, kind: str) -> dict
         "disqualified": disqualified_teams(challenge=challenge)
         if board.visibility.is_organizer
         else [],
+        "disqualify_choices": _disqualify_choices(challenge)
+        if board.visibility.is_organizer
+        else [],
     }
+
+
+def _disqualify_choices(challenge: Challenge) -> list[Team]:
+    """Teams that submitted to the challenge and are not disqualified, by name."""
+    return list(
+        Team.objects.filter(submissions__challenge=challenge)
+        .exclude(disqualifications__challenge=challenge)
+        .distinct()
+        .order_by("name")
+    )
 
 
 def _forbidden(request: HttpRequest, challenge: Challenge, message: str) -> HttpResponse:
@@ -273,6 +286,18 @@ def phase_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
         messages.success(request, done)
     default = reverse("leaderboard:public", args=[slug])
     return redirect(_redirect_target(request, default))
+
+
+@require_POST
+def disqualify_chosen_team(request: HttpRequest, slug: str) -> HttpResponse:
+    """The board's form: the team is chosen by name from a list (its id is the value)."""
+    try:
+        team_id = int(request.POST.get("team", ""))
+    except ValueError:
+        _organizer_challenge(request, slug)
+        messages.error(request, "Choose the team to disqualify.")
+        return redirect(reverse("leaderboard:public", args=[slug]))
+    return disqualify_team(request, slug, team_id)
 
 
 @require_POST

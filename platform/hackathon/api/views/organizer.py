@@ -27,7 +27,7 @@ from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.services import ResplitRefused
 from hackathon.integrity.selectors import flags_by_submission
-from hackathon.organizing.services import challenge_load_bundle
+from hackathon.organizing.services import challenge_load_bundle, challenge_queue_baseline
 from hackathon.submissions.models import Submission
 from hackathon.submissions.services import (
     challenge_rejudge_all,
@@ -75,6 +75,8 @@ class ChallengeBundleView(APIView):
         except ChallengeDataError as exc:
             field = exc.field or "bundle"
             raise ApiError(str(exc), code="invalid_bundle", fields={field: [exc.detail]}) from None
+        # Graded like every route that loads a bundle (load_challenges, the upload page).
+        challenge_queue_baseline(challenge=outcome.challenge, actor=request.user)
         challenge = Challenge.objects.get(pk=outcome.challenge.pk)
         return Response(
             ChallengeDetailSerializer(challenge, context={"request": request}).data,

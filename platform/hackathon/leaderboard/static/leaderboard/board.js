@@ -26,10 +26,4 @@
     }
   });
 
-  var dq = document.querySelector(".lb-dq-form");
-  if (dq) {
-    dq.addEventListener("submit", function () {
-      dq.action = dq.dataset.base.replace(/0\/disqualify\/$/, dq.elements.team.value + "/disqualify/");
-    });
-  }
 })();
