@@ -5,7 +5,8 @@ capped Redis stream per topic (for resume) and publishes it on the topic's pub/s
 channel, atomically, so the stream id a client sees live is the one it resumes from.
 
 Serving (async, in the ASGI web process): one shared Redis pattern subscription per
-process (`Hub`) fans events out to per-client asyncio queues. Each SSE event carries,
+process (`Hub`) fans events out to per-client asyncio queues; `sse_response` is the one
+response both SSE endpoints return. Each SSE event carries,
 as its id, the last stream id of every channel of the connection; a reconnecting
 EventSource sends it back as Last-Event-ID and the stream replays what it missed.
 """
@@ -25,6 +26,7 @@ import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest, StreamingHttpResponse
 
 logger = logging.getLogger(__name__)
 
@@ -296,3 +298,17 @@ async def event_stream(
             pending = await _backlog(hub, channels, cursor) if item is RESYNC else [item]
     finally:
         hub.unregister(channels, queue)
+
+
+def sse_response(request: HttpRequest, channels: list[str]) -> StreamingHttpResponse:
+    """THE Server-Sent Events response, behind both endpoints (the pages' /leaderboard/live/
+    and the API's /api/v1/submissions/<id>/events/): `channels` are already authorized; the
+    client resumes from its Last-Event-ID header (or ?last_event_id= where it cannot set
+    headers); no proxy may buffer or cache it."""
+    last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    response = StreamingHttpResponse(
+        event_stream(channels, last_event_id), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache, no-transform"
+    response["X-Accel-Buffering"] = "no"
+    return response

@@ -19,7 +19,6 @@ from django.http import (
     HttpResponseBadRequest,
     HttpResponseForbidden,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -387,10 +386,4 @@ async def live_events(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden(str(exc))
     except Http404 as exc:
         return HttpResponse(str(exc), status=404)
-    last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
-    response = StreamingHttpResponse(
-        live.event_stream(channels, last_event_id), content_type="text/event-stream"
-    )
-    response["Cache-Control"] = "no-cache, no-transform"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return live.sse_response(request, channels)

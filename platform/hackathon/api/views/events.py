@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from hackathon import live
 from hackathon.accounts.services import api_token_authenticate
@@ -75,11 +75,4 @@ async def submission_events(request: HttpRequest, pk: int) -> HttpResponse:
     if status == 403:
         return _error(403, "not_your_team", f"Submission #{pk} belongs to another team.")
 
-    last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
-    response = StreamingHttpResponse(
-        live.event_stream([live.submission_topic(pk)], last_event_id),
-        content_type="text/event-stream",
-    )
-    response["Cache-Control"] = "no-cache, no-transform"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return live.sse_response(request, [live.submission_topic(pk)])
