@@ -1,5 +1,5 @@
 """The platform as real processes for benchmarks: a PostgreSQL database of its own, a private
-redis-server, grading workers (`celery -A hackathon worker`) and a web process (uvicorn),
+redis-server, grading workers (`celery -A hackathon.celery worker`) and a web process (uvicorn),
 launched as the tests launch them (hackathon.testing).
 
 Used by throughput.py, memory.py and load_run.py (not a benchmark itself: run_all.py skips

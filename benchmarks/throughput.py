@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/throughput.py [--count 60] [--workers 1,2] [--repeat 3]
 
-Each round starts that many grading workers (`celery -A hackathon worker -c 1`, separate
+Each round starts that many grading workers (`celery -A hackathon.celery worker -c 1`, separate
 processes with their own scratch dir and dataset cache, sharing only the database and a
 private Redis), grades a warm-up round (two per worker), then submits --count trivial
 solutions at once and times until the last is finished; rounds alternate between the

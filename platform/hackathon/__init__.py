@@ -1,5 +1,6 @@
-"""Gradient-descent hackathon platform (Django project root)."""
+"""Gradient-descent hackathon platform (Django project root).
 
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+Importing the package loads nothing: the Celery app is `hackathon.celery` (workers start
+with `celery -A hackathon.celery`), and the code that sends tasks imports it from there.
+The CLI (`hackathon ...`) thus starts without Celery, kombu or Django.
+"""

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CELERY_APP = "hackathon"
+CELERY_APP = "hackathon.celery"
 
 # What a child of a test process must not inherit: pytest's and Django's variables, and the
 # test session's own database and Redis.
@@ -227,7 +227,7 @@ def celery_worker_argv(
     heartbeat: bool = False,
     loglevel: str = "INFO",
 ) -> list[str]:
-    """`celery -A hackathon worker` as the platform starts it, without gossip or mingle."""
+    """`celery -A hackathon.celery worker` as the platform starts it, without gossip or mingle."""
     argv = [sys.executable, "-m", "celery", "-A", CELERY_APP, "worker", "-Q", queues]
     if pool is not None:
         argv += ["--pool", pool]

@@ -246,7 +246,7 @@ def network_namespaces_work() -> bool:
 
 @dataclass
 class WorkerProcess:
-    """`celery -A hackathon worker -Q grading` as its own OS process (its own session).
+    """`celery -A hackathon.celery worker -Q grading` as its own OS process (its own session).
 
     Each has its own scratch dir and dataset cache, as a worker on another machine would;
     it shares only DATABASE_URL and REDIS_URL with the platform.
@@ -429,7 +429,7 @@ class WorkerProcess:
 
 @dataclass
 class BeatProcess(WorkerProcess):
-    """`celery -A hackathon beat`: sends the periodic jobs declared in the settings."""
+    """`celery -A hackathon.celery beat`: sends the periodic jobs declared in the settings."""
 
     def argv(self) -> list[str]:
         return celery_beat_argv(schedule=self.workdir / "beat-schedule")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from celery import Celery
 from django.conf import settings
 from django.core.management import get_commands
 from django.urls import resolve
@@ -117,8 +118,9 @@ def test_celery_services_name_the_project_app_and_real_queues() -> None:
     queues = known_queues()
     consumed: set[str] = set()
     for service, command in commands.items():
+        assert option(command, "-A") == "hackathon.celery", service
         app_module = importlib.import_module(option(command, "-A"))
-        assert hasattr(app_module, "celery_app"), service
+        assert isinstance(app_module.app, Celery), service
         assert command[3] in {"worker", "beat"}, service
         if command[3] == "worker":
             wanted = set(option(command, "-Q").split(","))

@@ -64,7 +64,27 @@ def test_grader_imports_without_django_loaded() -> None:
 
 
 def test_platform_is_stdlib_in_a_process_started_elsewhere() -> None:
-    code = "import hackathon, platform, uuid; print(platform.python_version(), platform.system())"
+    code = (
+        "import hackathon, hackathon.celery, platform, uuid; "
+        "print(platform.python_version(), platform.system())"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == sys.version.split()[0]
+
+
+def test_importing_the_package_or_the_cli_loads_no_celery_kombu_or_django() -> None:
+    code = (
+        "import sys, hackathon, hackathon.cli.main; "
+        "heavy = sorted(m for m in ('celery', 'kombu', 'django') if m in sys.modules); "
+        "assert not heavy, heavy"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_celery_app_is_hackathon_celery() -> None:
+    code = "import celery, hackathon.celery as m; assert isinstance(m.app, celery.Celery); print(m.app.main)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hackathon"

@@ -4,7 +4,7 @@
   are real DataBlobs (train 40 rows, test 20 rows: graded in well under a second).
 - `grading_broker`: the Redis the tests and the workers share. REDIS_URL when set (CI, or
   your own db number); otherwise a private redis-server on a Unix socket for the session.
-- `start_worker(name, ...)`: a real `celery -A hackathon worker` OS process against the
+- `start_worker(name, ...)`: a real `celery -A hackathon.celery worker` OS process against the
   test database (transaction=True tests: it must see committed rows) and the broker.
 - `wait_for(predicate)`: poll with a generous timeout (2 shared cores).
 """

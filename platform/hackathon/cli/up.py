@@ -543,7 +543,7 @@ def _run_children(
     supervisor.spawn(
         "worker",
         [
-            python, "-m", "celery", "-A", "hackathon", "worker",
+            python, "-m", "celery", "-A", "hackathon.celery", "worker",
             "-Q", ",".join(worker_queues()), "--concurrency", str(args.concurrency),
             "--hostname", f"grading-{os.getpid()}@%h", "--loglevel", "INFO",
             "--without-mingle",  # one worker here: nothing to sync with at start (saves ~1 s)
@@ -553,7 +553,7 @@ def _run_children(
     supervisor.spawn(
         "beat",
         [
-            python, "-m", "celery", "-A", "hackathon", "beat",
+            python, "-m", "celery", "-A", "hackathon.celery", "beat",
             "--schedule", str(directory / "celerybeat-schedule"), "--loglevel", "INFO",
         ],
         env,

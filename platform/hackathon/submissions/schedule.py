@@ -1,7 +1,7 @@
 """Every periodic job of the platform, in one place (settings.CELERY_BEAT_SCHEDULE).
 
 Imports nothing from Django so that settings.py can read it. Beat is its own process
-(`celery -A hackathon beat`); the jobs run on the default queue's worker.
+(`celery -A hackathon.celery beat`); the jobs run on the default queue's worker.
 """
 
 from __future__ import annotations
