@@ -40,6 +40,7 @@ from django.utils import timezone
 from hackathon.submissions import hooks, scheduling
 from hackathon.submissions.grading import INTERNAL_ERROR_MESSAGE, publish_finished
 from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
+from hackathon.submissions.schedule import SWEEPER_INTERVAL_S
 from hackathon.submissions.scheduling import heartbeat_timeout_s
 
 logger = logging.getLogger(__name__)
@@ -222,8 +223,6 @@ def sweep_if_due(*, interval_s: float | None = None) -> SweepReport | None:
     across the installation, one at a time. Without Redis nothing is swept (nothing could
     be sent either); the database is left as it is, and the next sweep finds it."""
     import redis
-
-    from hackathon.submissions.schedule import SWEEPER_INTERVAL_S
 
     interval = float(interval_s if interval_s is not None else SWEEPER_INTERVAL_S)
     token = uuid.uuid4().hex
