@@ -12,7 +12,9 @@ source (tests/challenges/lookup.py): the scikit-learn dataset of a semi-syntheti
 challenge, or, for a generated one, the generator rerun from the repository's files with the
 best of the guessed seeds (the one it used to pin, the split seed, 0). For
 large-scale-regression the lookup uses 20,000 regenerated rows and every 30th hidden row
-(2,000) (a full 1-NN over 200,000 x 100 takes too long to be worth it). With `--grader`, the
+(2,000) (a full 1-NN over 200,000 x 100 takes too long to be worth it). A semi-synthetic
+challenge also gets a `public-model` row: ridge or logistic regression trained on the public
+dataset alone (no training rows), scored on the hidden rows. With `--grader`, the
 starter and baseline also go through `grader.grade` (the sandbox the platform uses).
 """
 
@@ -135,6 +137,35 @@ def run_lookup(bundle: Path, secret: str) -> dict:
     return {"source": best[0], "seconds": time.perf_counter() - t0, **best[1]}
 
 
+def run_public_model(bundle: Path, secret: str) -> dict:
+    """Child process: a model trained on the public dataset alone (ridge, or logistic regression
+    on standardised features), scored on a semi-synthetic challenge's hidden rows."""
+    import numpy as np
+    import sklearn.datasets
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    spec, dataset, split = _split(bundle, secret)
+    params = {key: v for key, v in spec.data.params.items() if key != "n_samples"}
+    loaded = getattr(sklearn.datasets, spec.data.name)(**params)
+    X, y = loaded.data.astype(np.float64), loaded.target
+    t0 = time.perf_counter()
+    if dataset.n_classes is None:
+        model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(X, y)
+        pred, proba = model.predict(split.test_X), None
+    else:
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
+        proba = model.predict_proba(split.test_X)
+        pred = proba.argmax(axis=1)
+    scores = _scores(spec, split, pred, proba, dataset.n_classes)
+    return {
+        "source": "trained on the public dataset",
+        "seconds": time.perf_counter() - t0,
+        **scores,
+    }
+
+
 def run_graded(bundle: Path, which: str, secret: str) -> dict | None:
     import numpy as np
 
@@ -204,6 +235,8 @@ def main() -> int:
         bundle, which, secret = Path(args.child[0]), args.child[1], args.child[2]
         if which == "lookup":
             print(json.dumps(run_lookup(bundle, secret)))
+        elif which == "public-model":
+            print(json.dumps(run_public_model(bundle, secret)))
         elif which.startswith("graded-"):
             print(json.dumps(run_graded(bundle, which.removeprefix("graded-"), secret)))
         else:
@@ -226,7 +259,10 @@ def main() -> int:
         for n, secret in enumerate(installation_secrets, start=1):
             if not spec.data.uses_installation_seed and n > 1:
                 continue  # the same data in every installation
-            for which in ("starter", "baseline", "lookup"):
+            kinds = ["starter", "baseline", "lookup"]
+            if spec.data.kind == "semisynthetic":
+                kinds.append("public-model")
+            for which in kinds:
                 r = _child(bundle, which, secret)
                 if isinstance(r, str):
                     print(f"{bundle.name:27} {n:4} {which:9} FAILED\n{r}")
@@ -235,17 +271,17 @@ def main() -> int:
                 extras = ", ".join(f"{m} {r[m]['private']:.4f}" for m in spec.extra_metrics)
                 timing = (
                     f"{r['fit_s']:6.2f} {r['peak_mb']:7.0f} {r['epochs']:6d}"
-                    if which != "lookup"
+                    if "source" not in r
                     else f"{r['seconds']:6.2f} {'':>7} {'':>6}"
                 )
-                note = f"  [{r['source']}]" if which == "lookup" else ""
+                note = f"  [{r['source']}]" if "source" in r else ""
                 print(
                     f"{bundle.name:27} {n:4} {which:9} {spec.metric:9} "
                     f"{main_score['public']:9.4f} {main_score['private']:9.4f}  "
                     f"{timing}  {extras}{note}",
                     flush=True,
                 )
-                if args.grader and which != "lookup":
+                if args.grader and which in ("starter", "baseline"):
                     graded = _child(bundle, f"graded-{which}", secret)
                     print(f"{'':27} {'':4} {'(grader)':9} {json.dumps(graded)}", flush=True)
     return 0

@@ -11,8 +11,9 @@ scikit-learn on the trusted side; no Django):
   correlation of their normal scores, shrunk a little towards independence. Class sizes follow
   the real proportions.
 - Labels: a linear model (ridge regression, or a multinomial logistic regression on
-  standardised features) fitted to a bootstrap resample of the real rows, so the exact
-  coefficients are not the public data's own.
+  standardised features) fitted to a bootstrap resample of the real rows, its coefficients
+  then turned by a random angle (norm kept), so the label model is this installation's own:
+  a model trained on the public dataset is no shortcut to it.
 - Matched noise: regression adds residuals resampled from the model's out-of-fold residuals
   on the real data; classification draws each label from the model's probabilities at a
   temperature chosen so that their mean entropy equals the model's out-of-fold log loss on
@@ -31,6 +32,8 @@ _SHRINK = 0.1  # correlation shrinkage towards the identity (keeps it positive d
 _DISCRETE_MAX_VALUES = 20  # a whole-valued column with at most this many values stays exact
 _MAX_DECIMALS = 6
 _CV_FOLDS = 5
+# How far each installation's label model is turned from the one fitted to the public data.
+PERTURBATION = 0.5
 
 
 def sample(
@@ -124,20 +127,37 @@ def _regression_labels(
 ) -> np.ndarray:
     # scikit-learn loads in about a second: only when a challenge's data is built.
     from sklearn.linear_model import Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    def model() -> object:
-        return make_pipeline(StandardScaler(), Ridge(alpha=1.0))
 
     residuals = np.empty(len(y))
     for test in _folds(len(y)):
         train = np.setdiff1d(np.arange(len(y)), test)
-        residuals[test] = y[test] - model().fit(X[train], y[train]).predict(X[test])
+        mean, scale = _standardiser(X[train])
+        fitted = Ridge(alpha=1.0).fit((X[train] - mean) / scale, y[train])
+        residuals[test] = y[test] - fitted.predict((X[test] - mean) / scale)
     boot = rng.randint(0, len(y), len(y))
-    mean = model().fit(X[boot], y[boot]).predict(Xs)
-    ys = mean + residuals[rng.randint(0, len(residuals), len(Xs))]
+    mean, scale = _standardiser(X[boot])
+    fitted = Ridge(alpha=1.0).fit((X[boot] - mean) / scale, y[boot])
+    weights = _perturbed(fitted.coef_[None, :], rng)[0]
+    ys = (Xs - mean) / scale @ weights + fitted.intercept_
+    ys += residuals[rng.randint(0, len(residuals), len(Xs))]
     return np.round(ys, _decimals(y))
+
+
+def _standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scale = X.std(axis=0)
+    return X.mean(axis=0), np.where(scale > 0, scale, 1.0)
+
+
+def _perturbed(weights: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
+    """Each row of `weights` turned by a random angle (noise of PERTURBATION times its size,
+    norm kept): the label model is this installation's own, not the public data's, so a model
+    trained on the public dataset is no shortcut, while the signal strength stays the same."""
+    out = np.empty_like(weights)
+    for i, row in enumerate(weights):
+        size = np.sqrt(np.mean(row**2))
+        moved = row + rng.normal(scale=PERTURBATION * size, size=row.shape)
+        out[i] = moved * (np.linalg.norm(row) / max(np.linalg.norm(moved), 1e-300))
+    return out
 
 
 def _class_labels(
@@ -145,24 +165,24 @@ def _class_labels(
 ) -> np.ndarray:
     # scikit-learn loads in about a second: only when a challenge's data is built.
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    def model() -> object:
-        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
 
     losses = []
     for test in _folds(len(y)):
         train = np.setdiff1d(np.arange(len(y)), test)
-        proba = model().fit(X[train], y[train]).predict_proba(X[test])
+        mean, scale = _standardiser(X[train])
+        fitted = LogisticRegression(C=1.0, max_iter=2000).fit((X[train] - mean) / scale, y[train])
+        proba = fitted.predict_proba((X[test] - mean) / scale)
         losses.append(-np.log(np.clip(proba[np.arange(len(test)), y[test]], 1e-15, 1)))
     target_entropy = float(np.mean(np.concatenate(losses)))
     boot = rng.randint(0, len(y), len(y))
     while len(np.unique(y[boot])) < n_classes:  # every class in the resample
         boot = rng.randint(0, len(y), len(y))
-    logits = model().fit(X[boot], y[boot]).decision_function(Xs)
+    mean, scale = _standardiser(X[boot])
+    fitted = LogisticRegression(C=1.0, max_iter=2000).fit((X[boot] - mean) / scale, y[boot])
+    weights = _perturbed(fitted.coef_, rng)
+    logits = (Xs - mean) / scale @ weights.T + fitted.intercept_
     if n_classes == 2:
-        logits = np.column_stack([np.zeros(len(Xs)), logits])
+        logits = np.column_stack([np.zeros(len(Xs)), logits[:, 0]])
     temperature = _temperature_for_entropy(logits, target_entropy)
     proba = _softmax(logits / temperature)
     cumulative = proba.cumsum(axis=1)
