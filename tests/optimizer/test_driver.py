@@ -283,3 +283,52 @@ def test_an_optimizer_searching_its_own_process_finds_no_training_data(
     assert result.verdict is Verdict.SCORED, result.message
     lines = [line for line in result.stdout.splitlines() if line.startswith("FOUND")]
     assert lines and all(line == "FOUND []" for line in lines), lines[:3]
+
+
+@pytest.fixture(scope="module")
+def regression_pool(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("optimizer-regression")
+    rng = np.random.RandomState(4)
+    X = rng.normal(size=(400, 5))
+    y = X @ rng.normal(size=5) + 0.1 * rng.normal(size=400)
+    paths = {"train_X": root / "X.npy", "train_y": root / "y.npy"}
+    np.save(paths["train_X"], X)
+    np.save(paths["train_y"], y)
+    return paths
+
+
+def _regression_job(paths: dict[str, Path], source: str, budget: int) -> OptimizerJob:
+    return OptimizerJob(
+        source=source,
+        task="regression",
+        workload=Workload(model="linear", budget=budget, validation_rows=100, init="zeros"),
+        seeds=(5, 6),
+        public_count=2,
+        limits=Limits(time_s=60),
+        **paths,
+    )
+
+
+def test_a_diverging_run_and_a_plateau_are_diagnosed(regression_pool: dict[str, Path]) -> None:
+    diverging = """
+class Optimizer:
+    batch_size = None
+    def step(self, params, grad, loss):
+        return [p - 3.0 * g for p, g in zip(params, grad)]
+"""
+    result = grade_optimizer(_regression_job(regression_pool, diverging, budget=200 * 12))
+    codes = [d["code"] for d in result.instances[0]["diagnostics"]]
+    assert "diverged" in codes, (result.verdict, result.message, codes)
+    # Three good steps, then the same parameters back for the rest of the budget.
+    stuck = """
+class Optimizer:
+    batch_size = None
+    n = 0
+    def step(self, params, grad, loss):
+        self.n += 1
+        return [p - 0.3 * g for p, g in zip(params, grad)] if self.n <= 3 else params
+"""
+    result = grade_optimizer(_regression_job(regression_pool, stuck, budget=200 * 20))
+    assert result.verdict is Verdict.SCORED
+    codes = [d["code"] for d in result.instances[0]["diagnostics"]]
+    assert "plateaued" in codes, codes
