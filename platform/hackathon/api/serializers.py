@@ -215,6 +215,8 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "fit_seconds",
             "predict_seconds",
             "peak_memory_mb",
+            "cpu_seconds",
+            "hyperparameters",
             "is_final",
             "disqualified",
             "disqualified_reason",

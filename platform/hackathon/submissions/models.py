@@ -67,6 +67,13 @@ class Submission(models.Model):
     fit_seconds = models.FloatField(null=True, blank=True)
     predict_seconds = models.FloatField(null=True, blank=True)
     peak_memory_mb = models.FloatField(null=True, blank=True)
+    # Measured by the trusted side: CPU seconds of the whole sandbox; numpy floating-point
+    # events during fit ({"overflow": n, "invalid": n, "divide": n, "first_epoch": i}).
+    cpu_seconds = models.FloatField(null=True, blank=True)
+    fp_events = models.JSONField(default=dict, blank=True)
+    # What the solution declares in hyperparameters_ (validated by the grader), for the
+    # submission page, the exports and the debrief.
+    hyperparameters = models.JSONField(default=dict, blank=True)
     stdout = models.TextField(blank=True)
     stderr = models.TextField(blank=True)
     loss_curve = models.JSONField(default=list, blank=True)

@@ -143,6 +143,8 @@ def _status_payload(submission: Submission, user: AbstractBaseUser | AnonymousUs
         "fit_seconds": submission.fit_seconds,
         "predict_seconds": submission.predict_seconds,
         "peak_memory_mb": submission.peak_memory_mb,
+        "cpu_seconds": submission.cpu_seconds,
+        "hyperparameters": submission.hyperparameters,
         "loss_curve": submission.loss_curve,
         "diagnostics": submission.diagnostics,
         "track": challenge.track,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import json
+from typing import Any
+
 from django.conf import settings
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -159,6 +164,9 @@ class ExportRowSerializer(serializers.Serializer):
     fit_seconds = serializers.FloatField(allow_null=True)
     predict_seconds = serializers.FloatField(allow_null=True)
     peak_memory_mb = serializers.FloatField(allow_null=True)
+    cpu_seconds = serializers.FloatField(allow_null=True, help_text="Measured by the platform.")
+    fp_events = serializers.DictField(help_text="numpy floating-point events during fit.")
+    hyperparameters = serializers.DictField(help_text="What the solution declared.")
     is_final = serializers.BooleanField()
     is_baseline = serializers.BooleanField()
     disqualified = serializers.BooleanField()
@@ -209,6 +217,9 @@ class ChallengeExportView(APIView):
                     "fit_seconds": s.fit_seconds,
                     "predict_seconds": s.predict_seconds,
                     "peak_memory_mb": s.peak_memory_mb,
+                    "cpu_seconds": s.cpu_seconds,
+                    "fp_events": s.fp_events or {},
+                    "hyperparameters": s.hyperparameters or {},
                     "is_final": s.is_final,
                     "is_baseline": s.is_baseline,
                     "disqualified": s.disqualified,
@@ -217,6 +228,8 @@ class ChallengeExportView(APIView):
                     "integrity_flags": flags.get(s.pk, []),
                 }
             )
+        if request.query_params.get("as") == "csv":
+            return _export_csv(challenge.slug, rows)
         return Response(
             ExportSerializer(
                 {
@@ -228,3 +241,33 @@ class ChallengeExportView(APIView):
                 }
             ).data
         )
+
+
+EXPORT_CSV_COLUMNS = (
+    "id", "team", "user", "created_at", "finished_at", "state", "verdict", "public_score",
+    "private_score", "fit_seconds", "predict_seconds", "cpu_seconds", "peak_memory_mb",
+    "is_final", "is_baseline", "disqualified", "code_sha256",
+)  # fmt: skip
+
+
+def _export_csv(slug: str, rows: list[dict[str, Any]]) -> HttpResponse:
+    """The export as CSV (`?as=csv`): one row per submission; extra scores, hyperparameters,
+    floating-point events and flags as JSON cells. Full precision: organizers only."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slug}-submissions.csv"'
+    writer = csv.writer(response)
+    json_columns = ("extra_scores", "hyperparameters", "fp_events", "integrity_flags")
+    writer.writerow([*EXPORT_CSV_COLUMNS, *json_columns])
+    for row in rows:
+        cells = ["" if row[c] is None else row[c] for c in EXPORT_CSV_COLUMNS]
+        cells = [_csv_cell(c) for c in cells]
+        cells += [json.dumps(row[c], sort_keys=True, default=str) for c in json_columns]
+        writer.writerow(cells)
+    return response
+
+
+def _csv_cell(value: object) -> object:
+    """Text a spreadsheet would run as a formula is quoted with a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value.isoformat() if hasattr(value, "isoformat") else value
