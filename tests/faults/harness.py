@@ -198,7 +198,9 @@ class NetworkNamespace:
         subprocess.run(["ip", "link", "set", self._veth_host, "up"], check=True, timeout=20)
 
     def wrap(self, argv: list[str]) -> list[str]:
-        return ["ip", "netns", "exec", self.name, *argv]
+        # nsenter switches the network namespace only: `ip netns exec` would also remount
+        # /sys, hiding the cgroup hierarchies a grading worker limits its sandboxes with.
+        return ["nsenter", f"--net=/run/netns/{self.name}", "--", *argv]
 
     def delete(self) -> None:
         if not self.created:
@@ -339,7 +341,7 @@ class WorkerProcess:
 
     @property
     def main_process(self) -> psutil.Process:
-        """The Celery main process (below `ip netns exec`, which execs, so the same pid)."""
+        """The Celery main process (below `nsenter`, which execs, so the same pid)."""
         return psutil.Process(self.pid)
 
     def is_alive(self) -> bool:
