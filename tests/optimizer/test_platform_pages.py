@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from hackathon.challenges.archive import write_zip
 from hackathon.challenges.bundle import load_bundle_dir, parse_bundle, spec_files
 from hackathon.challenges.errors import ChallengeDataError
+from hackathon.challenges.models import Challenge
 from hackathon.challenges.optimizer import hidden_seeds, kit_seeds, optimizer_job
 from hackathon.organizing.services import challenge_load_bundle
 from hackathon.submissions.errors import PrecheckFailed
@@ -147,3 +152,19 @@ def test_private_instances_are_shown_only_with_the_private_board(
     page = client_a.get(f"/submissions/{sub.pk}/").content.decode()
     assert "Instance 1 (public)" in page and "Instance 2 (private)" not in page
     assert json.dumps(11.0) not in json.dumps(status)
+
+
+def test_an_organizer_publishes_an_optimizer_challenge_from_the_browser(
+    organizer_client: Client,
+) -> None:
+    """The bundle zip uploaded on the organizer page, then downloaded back: the workload
+    survives both ways."""
+    upload = SimpleUploadedFile("valley.zip", write_zip(_files(), prefix="valley-momentum/"))
+    response = organizer_client.post("/challenges/manage/upload/", {"bundle": upload})
+    assert response.status_code == 302
+    challenge = Challenge.objects.get(slug="valley-momentum")
+    assert challenge.track == "optimizer" and challenge.workload["target"] == 36.0
+    downloaded = organizer_client.get("/challenges/manage/valley-momentum/bundle.zip")
+    archive = zipfile.ZipFile(io.BytesIO(downloaded.content))
+    toml = archive.read("valley-momentum/challenge.toml").decode()
+    assert 'track = "optimizer"' in toml and "[workload]" in toml and "target = 36.0" in toml
