@@ -13,6 +13,13 @@ the live events after commit), submissions taken round-robin over the teams. Thr
 results stored / wall time from the barrier to the last process done. Printed for P = 1,
 2, 4 and 8, with the ratio to P = 1 (target: 8 processes at least 6x one) and the median
 time of one store seen by a process.
+
+Lock waits: while the processes store, this process samples pg_stat_activity every 20 ms
+and counts the storing sessions that wait on a lock (wait_event_type 'Lock') against those
+that run or wait for their client: with no lock wider than the team's row, the share of
+samples in a lock wait stays near zero whatever the number of processes. On a machine whose
+cores are busy (the load average is printed), the throughput is bounded by CPU (the stores'
+Python and PostgreSQL share two cores), not by locks; the wait share shows which.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import multiprocessing
 import os
 import statistics
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -96,7 +104,23 @@ def _store_share(share: list[tuple[int, str]], barrier: object, queue: object, s
     queue.put((start, end, durations))  # type: ignore[attr-defined]
 
 
-def run(processes: int, work: list[tuple[int, str]]) -> tuple[float, float]:
+def _sample_waits(stop: threading.Event, counts: dict[str, int]) -> None:
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as conn:
+        while not stop.wait(0.02):
+            rows = conn.execute(
+                "SELECT coalesce(wait_event_type, 'CPU') FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state <> 'idle'"
+            ).fetchall()
+            for (kind,) in rows:
+                counts[kind] = counts.get(kind, 0) + 1
+
+
+def run(processes: int, work: list[tuple[int, str]]) -> tuple[float, float, float]:
     from django.db import connections
 
     connections.close_all()  # never share the parent's connection with forked children
@@ -108,16 +132,23 @@ def run(processes: int, work: list[tuple[int, str]]) -> tuple[float, float]:
         context.Process(target=_store_share, args=(shares[i], barrier, queue, i))
         for i in range(processes)
     ]
+    counts: dict[str, int] = {}
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample_waits, args=(stop, counts), daemon=True)
     for child in children:
         child.start()
+    sampler.start()
     results = [queue.get(timeout=600) for _ in children]
+    stop.set()
+    sampler.join(timeout=10)
     for child in children:
         child.join(timeout=60)
         if child.exitcode != 0:
             raise RuntimeError(f"a storing process failed ({child.exitcode})")
     wall = max(r[1] for r in results) - min(r[0] for r in results)
     durations = [d for r in results for d in r[2]]
-    return len(work) / wall, statistics.median(durations)
+    lock_share = counts.get("Lock", 0) / max(1, sum(counts.values()))
+    return len(work) / wall, statistics.median(durations), lock_share
 
 
 def main() -> None:
@@ -134,13 +165,27 @@ def main() -> None:
         base = None
         for processes in [int(p) for p in args.processes.split(",")]:
             work = _prepare(challenge, teams, args.stores)
-            rate, typical = run(processes, work)
+            rate, typical, lock_share = run(processes, work)
             base = base or rate
-            rows.append([processes, f"{rate:.0f}", f"{rate / base:.2f}x", f"{typical * 1000:.1f}"])
+            rows.append(
+                [
+                    processes,
+                    f"{rate:.0f}",
+                    f"{rate / base:.2f}x",
+                    f"{typical * 1000:.1f}",
+                    f"{100 * lock_share:.1f}%",
+                ]
+            )
     print_table(
         f"Result stores on one challenge ({args.stores} per run, {args.teams} teams); "
         f"{machine()}; load average {os.getloadavg()[0]:.2f}",
-        ["processes", "stores/s", "vs 1 process", "median store (ms)"],
+        [
+            "processes",
+            "stores/s",
+            "vs 1 process",
+            "median store (ms)",
+            "busy samples in a lock wait",
+        ],
         rows,
     )
 
