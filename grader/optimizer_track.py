@@ -544,9 +544,12 @@ def grade_optimizer(
             result.public_score = float(np.mean(public))
             result.private_score = float(np.mean(private)) if private else None
             result.public_ci = bootstrap_mean_ci(public)
+            # Public instances only: a budget-to-target run stops at the target, so the private
+            # instances' examples would reveal the private score.
+            shown = [r for r in runs if r.part == "public"]
             result.extra_scores = {
-                "examples_mean": float(np.mean([r.examples for r in runs])),
-                "steps_mean": float(np.mean([r.steps for r in runs])),
+                "examples_mean": float(np.mean([r.examples for r in shown])),
+                "steps_mean": float(np.mean([r.steps for r in shown])),
             }
     result.wall_seconds = time.monotonic() - started
     return result

@@ -332,3 +332,26 @@ class Optimizer:
     assert result.verdict is Verdict.SCORED
     codes = [d["code"] for d in result.instances[0]["diagnostics"]]
     assert "plateaued" in codes, codes
+
+
+def test_nothing_shown_beside_the_public_score_depends_on_private_instances(
+    pool: dict[str, Path],
+) -> None:
+    source = """
+class Optimizer:
+    batch_size = 16
+    n = 0
+    def step(self, params, grad, loss):
+        self.n += 1
+        return [p - 0.1 * g for p, g in zip(params, grad)]
+"""
+    # Budget to target: each run stops when it reaches the target, so its examples are its score.
+    settings = {"scoring": "budget_to_target", "target": 0.5, "validate_every": 16}
+    result = grade_optimizer(job(pool, source, **settings))
+    assert result.verdict is Verdict.SCORED, result.message
+    public = [i for i in result.instances if i["part"] == "public"]
+    every = [i["examples"] for i in result.instances]
+    assert np.mean(every) != np.mean([i["examples"] for i in public])  # the check can fail
+    assert result.extra_scores["examples_mean"] == np.mean([i["examples"] for i in public])
+    assert result.extra_scores["steps_mean"] == np.mean([i["steps"] for i in public])
+    assert all(d["title"].startswith(("Instance 1", "Instance 2")) for d in result.diagnostics)
