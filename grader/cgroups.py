@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from grader.errors import ConfigError, InternalError
 
 CONTROLLERS = ("memory", "pids", "cpu")
@@ -408,8 +410,8 @@ def _keyed(path: Path) -> dict[str, int]:
 
 
 def _is_zombie(pid: int) -> bool:
+    """Dead and waiting to be reaped (or gone): nothing left to kill."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rpartition(b")")[2].split()[0] == b"Z"
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return True
