@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hackathon.challenges.bundle import load_bundle_dir, parse_bundle, spec_files
 from hackathon.challenges.errors import ChallengeDataError
@@ -55,6 +57,18 @@ def test_a_valid_bundle_parses_to_its_spec() -> None:
 
 def test_a_spec_written_back_as_a_bundle_parses_to_the_same_spec() -> None:
     spec = parse_bundle(bundle_files(), origin="b")
+    assert parse_bundle(spec_files(spec), origin="b") == spec
+
+
+@pytest.mark.parametrize("slug", BUILTIN_SLUGS)
+def test_every_builtin_written_back_parses_to_the_same_spec(slug: str) -> None:
+    spec = load_bundle_dir(BUILTIN / slug)
+    assert parse_bundle(spec_files(spec), origin="b") == spec
+
+
+def test_texts_with_quotes_backslashes_and_control_characters_survive_the_round_trip() -> None:
+    awkward = 'Say "hi" \\ C:\\path\ttab\x01bell\x7f and \u00e9t\u00e9 \U0001f600 true False'
+    spec = replace(parse_bundle(bundle_files(), origin="b"), title=awkward, summary="a\nb\rc")
     assert parse_bundle(spec_files(spec), origin="b") == spec
 
 

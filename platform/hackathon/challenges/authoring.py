@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
+import tomli_w
 
 from hackathon.challenges import data as data_module
 from hackathon.challenges.bundle import (
@@ -131,10 +132,7 @@ def spec_from_form(
 
 
 def initial_from_spec(spec: ChallengeSpec) -> dict[str, Any]:
-    params = "\n".join(
-        f"{k} = {v!r}".replace("True", "true").replace("False", "false")
-        for k, v in spec.data.params.items()
-    )
+    params = tomli_w.dumps(dict(spec.data.params)).strip()
     return {
         "slug": spec.slug,
         "title": spec.title,

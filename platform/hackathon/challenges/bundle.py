@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from grader import workloads as wl
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
 from hackathon.challenges import data as data_module
@@ -564,84 +566,57 @@ def _parse_seed(table: _Table) -> tuple[int | None, bool]:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+def _toml_time(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def spec_to_toml(spec: ChallengeSpec) -> str:
-    """The challenge.toml text of a spec; `parse_bundle` reads it back to the same spec."""
-    lines = [
-        f"slug = {_toml_value(spec.slug)}",
-        f"title = {_toml_value(spec.title)}",
-        f"summary = {_toml_value(spec.summary)}",
-        f"task = {_toml_value(spec.task)}",
-        f"track = {_toml_value(spec.track)}",
-        f"metric = {_toml_value(spec.metric)}",
-        f"extra_metrics = {_toml_value(list(spec.extra_metrics))}",
-        f"published = {_toml_value(spec.published)}",
-        "",
-        "[data]",
-    ]
+    """The challenge.toml text of a spec (written by tomli-w); `parse_bundle` reads it back
+    to the same spec."""
     source = spec.data.as_dict()
-    lines.append(f"source = {_toml_value(source.pop('kind'))}")
-    lines += [f"{k} = {_toml_value(v)}" for k, v in source.items()]
-    lines += [
-        "",
-        "[split]",
-        f"test_fraction = {spec.test_fraction!r}",
-        f"public_fraction = {spec.public_fraction!r}",
-        f"seed = {spec.seed}",
-        "",
-        "[limits]",
-        f"time_s = {spec.time_limit_s!r}",
-        f"memory_mb = {spec.memory_mb}",
-        f"daily_submissions = {spec.daily_quota}",
-    ]
+    document: dict[str, Any] = {
+        "slug": spec.slug,
+        "title": spec.title,
+        "summary": spec.summary,
+        "task": spec.task,
+        "track": spec.track,
+        "metric": spec.metric,
+        "extra_metrics": list(spec.extra_metrics),
+        "published": spec.published,
+        "data": {"source": source.pop("kind"), **source},
+        "split": {
+            "test_fraction": spec.test_fraction,
+            "public_fraction": spec.public_fraction,
+            "seed": spec.seed,
+        },
+        "limits": {
+            "time_s": spec.time_limit_s,
+            "memory_mb": spec.memory_mb,
+            "daily_submissions": spec.daily_quota,
+        },
+    }
     if spec.total_quota is not None:
-        lines.append(f"total_submissions = {spec.total_quota}")
-    lines += [
-        f"in_flight = {spec.inflight_cap}",
-        f"final_selections = {spec.max_final}",
-        "",
-        "[scoring]",
-        f"display_precision = {spec.display_precision}",
-    ]
+        document["limits"]["total_submissions"] = spec.total_quota
+    document["limits"]["in_flight"] = spec.inflight_cap
+    document["limits"]["final_selections"] = spec.max_final
+    document["scoring"] = {"display_precision": spec.display_precision}
     if spec.best_plausible is not None:
-        lines.append(f"best_plausible = {spec.best_plausible!r}")
-    lines += [
-        "",
-        "[imports]",
-        f"allowed = {_toml_value(list(spec.allowed_imports))}",
-        "",
-        "[rules]",
-        f"gradient_descent_only = {_toml_value(spec.gradient_descent_only)}",
-        f"min_loss_curve_points = {spec.min_loss_curve_points}",
-    ]
+        document["scoring"]["best_plausible"] = spec.best_plausible
+    document["imports"] = {"allowed": list(spec.allowed_imports)}
+    document["rules"] = {
+        "gradient_descent_only": spec.gradient_descent_only,
+        "min_loss_curve_points": spec.min_loss_curve_points,
+    }
     if spec.track == "optimizer":
-        lines += ["", "[workload]"]
-        lines += [
-            f"{k} = {_toml_value(list(v) if isinstance(v, tuple) else v)}"
+        document["workload"] = {
+            k: list(v) if isinstance(v, tuple) else v
             for k, v in spec.workload.items()
             if v is not None
-        ]
+        }
     times = {"start": spec.start_at, "end": spec.end_at, "freeze": spec.freeze_at}
     if any(times.values()):
-        lines += ["", "[times]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in times.items() if v is not None]
-    return "\n".join(lines) + "\n"
+        document["times"] = {k: _toml_time(v) for k, v in times.items() if v is not None}
+    return tomli_w.dumps(document)
 
 
 def spec_files(spec: ChallengeSpec) -> dict[str, bytes]:
