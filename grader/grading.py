@@ -28,6 +28,7 @@ from grader.contract import (
 from grader.diagnostics import diagnose
 from grader.errors import ConfigError, InternalError
 from grader.protocol import Phase
+from grader.runtime import DENIED_MODULES
 from grader.sandbox import Sandbox, SandboxConfig
 from grader.supervisor import OUTPUT_HARD_FACTOR, SandboxRun
 
@@ -241,6 +242,7 @@ def grade(
             "n_classes": n_classes,
             "seed": job.seed,
             "allowed_imports": list(job.allowed_imports),
+            "absent_modules": sorted(DENIED_MODULES - set(sandbox.config.runtime_extras)),
             "needs_proba": needs_proba,
             "needs_labels": needs_labels,
         }

@@ -106,8 +106,137 @@ class RuleViolation(Exception):
 
 
 # Helper modules the interpreter's C code imports on behalf of an allowed module (for example
-# time.strptime imports _strptime): they reach the guard from the solution's frame.
-IMPLICIT_IMPORTS = frozenset({"_strptime"})
+# time.strptime imports _strptime, str.encode the codec's module): they reach the guard from
+# the solution's frame.
+IMPLICIT_IMPORTS = frozenset({"_strptime", "encodings"})
+
+
+class CodeOrigin:
+    """Where a code object came from: a file of the sandbox's runtime (or a frozen module of
+    the interpreter), or anywhere else (the solution, or code compiled at run time by anything).
+
+    A code object counts as the library's only if it equals (bytecode, constants, names, line)
+    the code compiled from the file it names, so a filename given to compile() or
+    code.replace() proves nothing. Verdicts are cached by identity (the object is kept alive,
+    so its id is never reused).
+    """
+
+    def __init__(self, roots: list[str]) -> None:
+        import _imp
+        import importlib.util
+        import marshal
+
+        self.roots = tuple(r.rstrip("/") + "/" for r in roots if r.startswith("/"))
+        self._verdicts: dict[int, tuple[types.CodeType, bool, frozenset[str]]] = {}
+        self._indexes: dict[str, dict | None] = {}
+        self._frozen = _imp.get_frozen_object
+        self._cache_from_source = importlib.util.cache_from_source
+        self._magic = importlib.util.MAGIC_NUMBER
+        self._loads = marshal.loads
+        self._compile = compile
+        self._open = open
+
+    def _verdict(self, code: types.CodeType) -> tuple[types.CodeType, bool, frozenset[str]]:
+        hit = self._verdicts.get(id(code))
+        if hit is not None and hit[0] is code:
+            return hit
+        genuine = self._genuine(code)
+        literals = frozenset(
+            [*code.co_names, *(c for c in code.co_consts if isinstance(c, str))] if genuine else ()
+        )
+        hit = self._verdicts[id(code)] = (code, genuine, literals)
+        return hit
+
+    def library(self, code: types.CodeType) -> bool:
+        return self._verdict(code)[1]
+
+    def _genuine(self, code: types.CodeType) -> bool:
+        filename = code.co_filename
+        if not isinstance(filename, str):
+            return False
+        if filename.startswith("<frozen ") and filename.endswith(">"):
+            index = self._index(filename, frozen=filename[8:-1])
+        elif filename.startswith(self.roots) and "/../" not in filename:
+            index = self._index(filename)
+        else:
+            return False
+        twins = (index or {}).get((code.co_qualname, code.co_firstlineno), ())
+        return any(twin == code for twin in twins)
+
+    def _index(self, filename: str, frozen: str | None = None) -> dict | None:
+        if filename in self._indexes:
+            return self._indexes[filename]
+        # The import system is frozen under other names than its code's filenames say.
+        frozen = {
+            "importlib._bootstrap": "_frozen_importlib",
+            "importlib._bootstrap_external": "_frozen_importlib_external",
+        }.get(frozen or "", frozen)
+        try:
+            module_code = self._frozen(frozen) if frozen else self._load(filename)
+        except Exception:  # noqa: BLE001 - not a module we can read: not the library's
+            module_code = None
+        index: dict | None = None
+        if module_code is not None:
+            index = {}
+            stack = [module_code]
+            while stack:
+                code = stack.pop()
+                index.setdefault((code.co_qualname, code.co_firstlineno), []).append(code)
+                stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        self._indexes[filename] = index
+        return index
+
+    def _load(self, filename: str) -> types.CodeType | None:
+        if not filename.endswith(".py"):
+            return None
+        try:
+            with self._open(self._cache_from_source(filename), "rb") as f:
+                data = f.read()
+            if data[:4] == self._magic:
+                return self._loads(data[16:])
+        except OSError:
+            pass
+        with self._open(filename, "rb") as f:
+            return self._compile(f.read(), filename, "exec", dont_inherit=True)
+
+    def module_name(self, filename: str) -> str | None:
+        """The module a runtime file is (`json.decoder` for .../json/decoder.py)."""
+        if filename.startswith("<frozen ") and filename.endswith(">"):
+            return filename[8:-1]
+        roots = [r for r in self.roots if filename.startswith(r)]
+        if not roots or not filename.endswith(".py"):
+            return None
+        relative = filename[len(max(roots, key=len)) : -3]
+        parts = relative.split("/")
+        if parts[-1] == "__init__":
+            parts.pop()
+        return ".".join(parts) or None
+
+    def participant_imports(self, frame: types.FrameType | None, name: str) -> bool:
+        """Whether the import of `name` that `frame` runs is made for the participant's code.
+
+        The first frame that is not the import system decides: the participant's code, or
+        library code that spells the name (`import json`, `from . import decoder`). Library
+        code importing a name it was handed (the import system itself, pickle's find_class, a
+        helper that imports by name) acts for its caller, so the walk goes on outward.
+        """
+        last = name.rpartition(".")[2]
+        while frame is not None:
+            code, genuine, literals = self._verdict(frame.f_code)
+            if not genuine:
+                return True
+            if (
+                name in literals
+                or last in literals
+                or any(
+                    literal.startswith(name + ".")
+                    or (literal.endswith(".") and name.startswith(literal))
+                    for literal in literals
+                )
+            ):
+                return False
+            frame = frame.f_back
+        return False
 
 
 class ImportGuard:
@@ -120,11 +249,16 @@ class ImportGuard:
     first access, memoized).
     """
 
-    def __init__(self, allowed: list[str]) -> None:
+    def __init__(self, allowed: list[str], absent: list[str] = ()) -> None:  # type: ignore[assignment]
         self.allowed = sorted(set(allowed))
+        self.absent = frozenset(absent)  # what the runtime never holds (runtime.DENIED_MODULES)
         self.violation: str | None = None
         self._real_import = builtins.__import__
         self._views: dict[str, types.ModuleType] = {}
+        # The runtime's read-only mounts (/opt/python, /opt/site, /opt/harness, any other the
+        # grader adds under /opt): never the writable /work or /tmp.
+        self.origin = CodeOrigin([*sys.path, os.path.dirname(os.path.dirname(__file__))])
+        self._busy = threading.local()
 
     def _may_see(self, owner: types.ModuleType, attr: str, value: types.ModuleType) -> bool:
         top = str(getattr(value, "__name__", "")).partition(".")[0]
@@ -173,15 +307,11 @@ class ImportGuard:
         view.__dict__.update(namespace)
         return view
 
-    def _from_participant(self, frame: object) -> bool:
-        # Library code runs with the globals of a module registered in sys.modules; the
-        # solution's code, and anything it execs with a dict of its own, does not.
-        f_globals = frame.f_globals  # type: ignore[attr-defined]
-        name = f_globals.get("__name__")
-        if name == SOLUTION_MODULE or not isinstance(name, str):
-            return True
-        module = sys.modules.get(name)
-        return module is None or getattr(module, "__dict__", None) is not f_globals
+    def _from_participant(self, frame: types.FrameType) -> bool:
+        # The wrappers decide by the calling code alone (what it gets back is a filtered view,
+        # and a module already loaded is reachable anyway); loading a module is the audit
+        # hook's to decide, by the whole chain of callers.
+        return not self.origin.library(frame.f_code)
 
     def check(self, name: str, level: int) -> None:
         if level:
@@ -192,7 +322,9 @@ class ImportGuard:
             self.violation = self.violation or message
             raise ForbiddenImport(message)
         top = str(name).partition(".")[0]
-        if top not in self.allowed and top not in IMPLICIT_IMPORTS:
+        # A module's C accelerator goes with it (_json with json, _struct with struct).
+        accelerated = top.startswith("_") and top[1:] in self.allowed
+        if top not in self.allowed and top not in IMPLICIT_IMPORTS and not accelerated:
             message = (
                 f"import of '{top}' is not allowed in this challenge; "
                 f"allowed modules: {', '.join(self.allowed)}"
@@ -226,6 +358,36 @@ class ImportGuard:
 
         importlib.import_module = import_module
         builtins.__import__ = self.guarded_import
+        # The wrappers above give the solution filtered views; this hook is the rule itself:
+        # it cannot be removed, and every route that loads a module passes through it.
+        sys.addaudithook(self.audit)
+
+    def audit(self, event: str, args: tuple) -> None:
+        """Refuse loading a module for the participant's code outside the allowed ones.
+
+        "import" is raised by the interpreter's import (statements, __import__ by any name,
+        extension modules); "exec" with a module's code by every loader, whoever called it
+        (importlib internals, _gcd_import, exec_module). The frame that asked decides.
+        """
+        if event != "import" and event != "exec":
+            return
+        if getattr(self._busy, "on", False):
+            return
+        self._busy.on = True
+        try:
+            if event == "import":
+                name = args[0]
+            else:
+                code = args[0]
+                if not isinstance(code, types.CodeType) or code.co_name != "<module>":
+                    return
+                name = self.origin.module_name(code.co_filename)
+            if not isinstance(name, str) or not name or name.startswith("encodings."):
+                return
+            if self.origin.participant_imports(sys._getframe(1), name):
+                self.check(name, 0)
+        finally:
+            self._busy.on = False
 
 
 def participant_traceback(exc: BaseException) -> str:
@@ -404,7 +566,7 @@ class Session:
         self.config = config
         self.np = np
         self.data = data
-        self.guard = ImportGuard(config["allowed_imports"])
+        self.guard = ImportGuard(config["allowed_imports"], config.get("absent_modules", []))
         self.model: object = None
         self.events = FloatingPointEvents(None)
         self.predictions: object = None
@@ -414,8 +576,18 @@ class Session:
         send_json(b"E", {"nonce": nonce, "kind": kind, "message": message})
 
     def failed(self, nonce: str, exc: BaseException, stage: str) -> None:
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
         if isinstance(exc, RuleViolation):
             self.error(nonce, "rule", str(exc))
+        elif str(missing).partition(".")[0] in self.guard.absent:
+            top = str(missing).partition(".")[0]
+            self.error(
+                nonce,
+                "forbidden_import",
+                f"import of '{top}' is not possible: the sandbox's Python holds no {top} (nor "
+                "sockets, processes, foreign functions or shared memory), whatever a challenge "
+                f"allows; allowed modules: {', '.join(self.guard.allowed)}",
+            )
         elif isinstance(exc, ForbiddenImport) or self.guard.violation:
             self.error(nonce, "forbidden_import", self.guard.violation or str(exc))
         else:

@@ -1,11 +1,16 @@
 """What the sandbox can see of the host: a Python interpreter, numpy, and the harness.
 
-On this kind of machine Python lives under /root (mode 0700), which a sandbox uid cannot read.
-As root we therefore build, once, a dedicated runtime under the state directory: a copy of the
-interpreter and its standard library (without tests, GUI toolkits and site-packages) plus numpy,
-root-owned and world-readable, keyed by a hash of the versions, built in a temporary directory
-and renamed into place. The harness lives in its own small directory keyed by its content.
-Inside the sandbox they appear at /opt/python, /opt/site and /opt/harness.
+The sandbox's Python is a copy of the interpreter with only the part of its standard library
+that numpy, the harness and the modules a challenge may allow (RUNTIME_MODULES) import:
+found by importing them in a child interpreter and copying what it loaded, never anything of
+DENIED_MODULES (sockets, processes, foreign functions, shared memory). A module that is not
+there cannot be imported by any route, however the interpreter is tricked.
+
+On this kind of machine Python lives under /root (mode 0700), which a sandbox uid cannot read,
+so as root numpy is copied too (root-owned, world-readable); otherwise the host's numpy is
+mounted. Each copy is keyed by a hash of the versions and its module list, built in a
+temporary directory and renamed into place. The harness lives in its own small directory keyed
+by its content. Inside the sandbox they appear at /opt/python, /opt/site and /opt/harness.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.contract import DEFAULT_ALLOWED_IMPORTS
 from grader.errors import InternalError
 
 PY_HOME = "/opt/python"
@@ -31,17 +37,32 @@ HARNESS_MODULE = "grader_harness"
 OPTIMIZER_MODULE = "grader_optimizer"  # the optimizer track's runner (optimizer_runner.py)
 RUNTIME_PACKAGES = ("numpy",)
 
-_STDLIB_SKIP = {
-    "test",
-    "idlelib",
-    "tkinter",
-    "turtledemo",
-    "ensurepip",
-    "site-packages",
-    "lib2to3",
-    "pydoc_data",
-}
-_DYNLOAD_SKIP_PREFIXES = ("_test", "_tkinter", "_ctypes_test", "xxlimited")
+# What the sandbox's standard library is made of: these modules and what they import.
+# numpy's parts a solution uses, the harness's own imports, and the pure-computation modules
+# a challenge may allow (contract.DEFAULT_ALLOWED_IMPORTS and a few more).
+RUNTIME_MODULES: tuple[str, ...] = (
+    *("numpy", "numpy.linalg", "numpy.random", "numpy.fft", "numpy.polynomial", "numpy.ma"),
+    *("numpy.lib.stride_tricks", "numpy.lib.format", "numpy.exceptions", "numpy.strings"),
+    *("json", "linecache", "traceback", "threading", "struct", "types", "io", "resource"),
+    *("importlib", "importlib.util", "importlib.machinery", "marshal", "_strptime"),
+    *DEFAULT_ALLOWED_IMPORTS,
+    *("re", "string", "array", "decimal", "fractions", "numbers", "datetime", "textwrap"),
+    *("contextlib", "weakref", "pprint", "base64", "zlib", "hashlib", "csv", "inspect"),
+    *("os", "sys", "errno", "gc", "pickle", "copyreg", "unicodedata", "calendar", "locale"),
+    *("signal", "pathlib", "glob", "fnmatch"),
+)
+# Never in the sandbox, whatever a challenge allows: network, other processes, foreign
+# functions and raw memory, shared memory, terminals, the event loop and what builds on them.
+DENIED_MODULES = frozenset(
+    {
+        "socket", "_socket", "ssl", "_ssl", "select", "selectors", "asyncio", "_asyncio",
+        "subprocess", "_posixsubprocess", "multiprocessing", "_multiprocessing",
+        "_posixshmem", "concurrent", "ctypes", "_ctypes", "mmap", "fcntl", "termios", "pty",
+        "tty", "ftplib", "smtplib", "imaplib", "poplib", "socketserver",
+        "xmlrpc", "webbrowser", "pdb", "bdb", "code", "codeop", "readline", "_curses",
+        "curses", "sqlite3", "_sqlite3", "dbm", "_dbm", "_gdbm", "venv", "ensurepip",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -88,10 +109,11 @@ def _package_dirs() -> list[Path]:
     return dirs
 
 
-def _versions_key() -> str:
+def _versions_key(extras: tuple[str, ...] = ()) -> str:
     import numpy
 
     parts = [sys.version, sys.base_prefix, numpy.__version__, numpy.__file__]
+    parts += [*RUNTIME_MODULES, *sorted(DENIED_MODULES), _CLOSURE_PROBE, *extras]
     for d in _package_dirs():
         parts.append(f"{d}:{d.stat().st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
@@ -139,30 +161,97 @@ def _atomic_build(final: Path, build: Callable[[Path], None]) -> Path:
     return final
 
 
-def _copy_interpreter(dest: Path) -> None:
+def _copy_interpreter(dest: Path, extras: tuple[str, ...] = ()) -> None:
     base = Path(sys.base_prefix)
     name = _python_name()
     (dest / "bin").mkdir(parents=True)
     shutil.copy2(os.path.realpath(base / "bin" / name), dest / "bin" / name)
     (dest / "lib").mkdir()
-    libdir = Path(sysconfig.get_config_var("LIBDIR") or base / "lib")
+    libdir = base / "lib"  # where this interpreter lives (a copy of it included)
+    if not (libdir / str(sysconfig.get_config_var("INSTSONAME"))).exists():
+        libdir = Path(sysconfig.get_config_var("LIBDIR") or libdir)
     ldlib = sysconfig.get_config_var("INSTSONAME")
     if sysconfig.get_config_var("Py_ENABLE_SHARED") and ldlib and (libdir / ldlib).exists():
         shutil.copy2(os.path.realpath(libdir / ldlib), dest / "lib" / ldlib)
-    stdlib = Path(
+    stdlib = _stdlib_dir()
+    target = dest / "lib" / stdlib.name
+    for path in _stdlib_closure(stdlib, extras):
+        relative = path.relative_to(stdlib)
+        (target / relative.parent).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target / relative)
+        cached = Path(importlib.util.cache_from_source(str(path))) if path.suffix == ".py" else None
+        if cached is not None and cached.exists():
+            (target / relative.parent / "__pycache__").mkdir(exist_ok=True)
+            shutil.copy2(cached, target / relative.parent / "__pycache__" / cached.name)
+    # The interpreter finds its prefix by this landmark (Lib/os.py).
+    if not (target / "os.py").exists():
+        shutil.copy2(stdlib / "os.py", target / "os.py")
+
+
+def _stdlib_dir() -> Path:
+    base = Path(sys.base_prefix)
+    return Path(
         sysconfig.get_paths(vars={"installed_base": str(base), "base": str(base)})["stdlib"]
     )
 
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        skipped = set()
-        for n in names:
-            if directory == str(stdlib) and (n in _STDLIB_SKIP or n.startswith("config-")):
-                skipped.add(n)
-            elif directory.endswith("lib-dynload") and n.startswith(_DYNLOAD_SKIP_PREFIXES):
-                skipped.add(n)
-        return skipped
 
-    shutil.copytree(stdlib, dest / "lib" / stdlib.name, ignore=ignore, symlinks=False)
+_CLOSURE_PROBE = """
+import json, sys
+denied = set(sys.argv[2].split(","))
+
+
+class Absent:  # the denied modules are not there: importers fall back as they would inside
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] in denied:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+sys.meta_path.insert(0, Absent)
+sys.path.insert(0, sys.argv[3])
+for name in sys.argv[1].split(","):
+    if name.partition(".")[0] not in denied:
+        __import__(name)
+import encodings, os
+for file in os.listdir(encodings.__path__[0]):  # every codec a str.encode may look up
+    if file.endswith(".py"):
+        try:
+            __import__("encodings." + file[:-3])
+        except ImportError:
+            pass
+loaded = [m.partition(".")[0] for m in sys.modules]
+print(json.dumps({
+    "files": sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())}),
+    "denied": sorted(set(loaded) & denied),
+}))
+"""
+
+
+def _stdlib_closure(stdlib: Path, extras: tuple[str, ...] = ()) -> list[Path]:
+    """The standard library files RUNTIME_MODULES load, in a child interpreter like the
+    sandbox's (-I -S); fails if any of them would need a module of DENIED_MODULES."""
+    import json
+    import subprocess
+
+    site = str(_package_dirs()[0].parent)
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-I", "-S", "-c", _CLOSURE_PROBE, ",".join((*RUNTIME_MODULES, *extras)),
+         ",".join(sorted(DENIED_MODULES - {*extras, *(f"_{m}" for m in extras)})), site],
+        # This interpreter's own libpython (a system one may build other modules in).
+        env={"OPENBLAS_NUM_THREADS": "1", "LD_LIBRARY_PATH": str(Path(sys.base_prefix) / "lib")},
+        capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise OSError(f"cannot list the runtime's modules: {done.stderr[-2000:]}")
+    found = json.loads(done.stdout)
+    if found["denied"]:
+        raise OSError(f"the runtime's modules import denied ones: {found['denied']}")
+    return [
+        Path(name)
+        for name in found["files"]
+        if name and Path(name).is_file() and Path(name).is_relative_to(stdlib)
+    ]
 
 
 def _copy_packages(dest: Path) -> None:
@@ -210,12 +299,12 @@ def _verify(root: Path) -> None:
         raise OSError(f"the copied runtime does not start: {done.stderr[-2000:]}")
 
 
-def private_runtime(state_dir: Path) -> Runtime:
+def private_runtime(state_dir: Path, extras: tuple[str, ...] = ()) -> Runtime:
     """A copy readable by any uid (used when grading as root with per-slot uids)."""
-    key = _versions_key()
+    key = _versions_key(extras)
 
     def build(tmp: Path) -> None:
-        _copy_interpreter(tmp / "python")
+        _copy_interpreter(tmp / "python", extras)
         _copy_packages(tmp / "site")
         _verify(tmp)
 
@@ -228,14 +317,21 @@ def private_runtime(state_dir: Path) -> Runtime:
     return Runtime(root / "python", packages, harness, _python_name())
 
 
-def host_runtime(state_dir: Path) -> Runtime:
-    """The host's own interpreter and numpy, mounted read-only (non-root: no copy needed)."""
+def host_runtime(state_dir: Path, extras: tuple[str, ...] = ()) -> Runtime:
+    """The runtime's interpreter and standard library, with the host's own numpy mounted
+    read-only (not root: this user can read it where it is)."""
+    key = _versions_key(extras)
+
+    def build(tmp: Path) -> None:
+        _copy_interpreter(tmp / "python", extras)
+
     try:
+        root = _atomic_build(state_dir / f"python-{key}", build)
         harness = harness_dir(state_dir)
     except OSError as exc:
-        raise InternalError(f"cannot write the sandbox harness in {state_dir}: {exc}") from exc
+        raise InternalError(f"cannot build the sandbox runtime in {state_dir}: {exc}") from exc
     packages = tuple((d, d.name) for d in _package_dirs())
-    return Runtime(Path(sys.base_prefix), packages, harness, _python_name())
+    return Runtime(root / "python", packages, harness, _python_name())
 
 
 def runnable_by_anyone(binary: Path, state_dir: Path) -> str:

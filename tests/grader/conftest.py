@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from grader import cgroups
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, Limits
 from grader.grading import get_sandbox
+from grader.sandbox import Sandbox
 from grader.supervisor import processes_in_namespace
 
 N_TRAIN, N_TEST = 120, 60
@@ -94,6 +96,21 @@ def make_job(datasets: dict[str, dict[str, Path]]) -> Callable[..., GradingJob]:
     return build
 
 
+@pytest.fixture(scope="session")
+def kernel_sandbox() -> Sandbox:
+    """A sandbox whose Python also holds ctypes and socket: for tests of the kernel's boundary
+    (seccomp, namespaces), which make raw system calls from inside. The platform's sandbox
+    never holds them (runtime.DENIED_MODULES)."""
+    sandbox = Sandbox(
+        replace(get_sandbox().config, runtime_extras=("ctypes", "socket", "selectors", "select"))
+    )
+    _kernel_sandboxes.append(sandbox)  # its runs are checked for leftovers too
+    return sandbox
+
+
+_kernel_sandboxes: list[Sandbox] = []
+
+
 @pytest.fixture(autouse=True)
 def no_process_left_behind() -> object:
     """Every grader test ends with no live process in the pid namespace of any of its runs,
@@ -103,21 +120,22 @@ def no_process_left_behind() -> object:
     slot. Nor namespaces alone: once ours is freed, the kernel may give its inode number to
     another session's sandbox; a leftover of ours also carries a uid this process ran.)
     """
-    sandbox = get_sandbox()
-    sandbox.recent_namespaces = []
+    sandboxes = [get_sandbox(), *_kernel_sandboxes]
+    for sandbox in sandboxes:
+        sandbox.recent_namespaces = []
     yield
-    namespaces = list(sandbox.recent_namespaces)
-    leftovers = {ns: [p for p in processes_in_namespace(ns) if _ours(p)] for ns in namespaces}
+    namespaces = [ns for sandbox in sandboxes for ns in sandbox.recent_namespaces]
+    uids = {uid for sandbox in sandboxes for uid in sandbox.used_uids}
+    leftovers = {ns: [p for p in processes_in_namespace(ns) if _ours(p, uids)] for ns in namespaces}
     assert {ns: pids for ns, pids in leftovers.items() if pids} == {}
     assert run_cgroups_left() == []
 
 
-def _ours(pid: int) -> bool:
-    sandbox = get_sandbox()
-    if not sandbox.used_uids:
+def _ours(pid: int, uids: set[int]) -> bool:
+    if not uids:
         return True  # no slot uids: the namespace is all there is to tell
     try:
-        return os.stat(f"/proc/{pid}").st_uid in sandbox.used_uids
+        return os.stat(f"/proc/{pid}").st_uid in uids
     except OSError:
         return False  # gone meanwhile
 

@@ -21,7 +21,7 @@ def with_fit_lines(*lines: str) -> str:
     [
         (("import random", "random._os.getpid()"), "the module os is not allowed"),
         (("import warnings", "warnings.sys.modules"), "the module sys is not allowed"),
-        (("np.ctypeslib.ctypes.CDLL",), "the module ctypes is not allowed"),
+        (("np.ctypeslib.ctypes.CDLL",), "'NoneType' object has no attribute 'CDLL'"),
         (("from random import _os",), "cannot import name '_os'"),
     ],
     ids=["random._os", "warnings.sys", "np.ctypeslib.ctypes", "from-import"],

@@ -142,7 +142,7 @@ def test_without_root_the_sandbox_runs_as_the_callers_uid_at_standard_level(data
         pytest.skip("needs root to switch to an ordinary user")
     project = Path(grader.__file__).resolve().parents[1]
     site = Path(np.__file__).resolve().parents[1]
-    python = sandbox.runtime.host_interpreter  # the world-readable private runtime
+    python = _interpreter_for_anyone(sandbox.config.state_dir)
     for path in (project / "grader", site / "sklearn"):
         if not all(os.stat(p).st_mode & 0o005 for p in [path, *path.parents]):
             pytest.skip(f"{path} is not readable by other users")
@@ -164,7 +164,7 @@ def test_without_root_the_sandbox_runs_as_the_callers_uid_at_standard_level(data
         env = {
             "HOME": str(home),
             "GRADER_STATE_DIR": str(home / "state"),
-            "LD_LIBRARY_PATH": str(sandbox.runtime.python_home / "lib"),
+            "LD_LIBRARY_PATH": str(python.parents[1] / "lib"),
             "PYTHONPATH": f"{project}:{site}",
             "PATH": "/usr/bin:/bin",
         }
@@ -179,6 +179,36 @@ def test_without_root_the_sandbox_runs_as_the_callers_uid_at_standard_level(data
     assert answer["level"] == "standard"
     assert answer["verdict"] == "scored", answer["message"]
     assert answer["stdout"] == f"uid {pwd_uid('nobody')}\n"
+
+
+def _interpreter_for_anyone(state_dir: Path) -> Path:
+    """A world-readable copy of this Python with its whole standard library (the grader runs
+    on it as `nobody`; the sandbox's own Python holds only what solutions may use)."""
+    import sys
+    import sysconfig
+
+    home = state_dir / f"test-python-{sys.version_info.major}.{sys.version_info.minor}"
+    name = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if not (home / "bin" / name).exists():
+        stdlib = Path(sysconfig.get_paths()["stdlib"])
+        tmp = Path(tempfile.mkdtemp(dir=state_dir))
+        (tmp / "bin").mkdir()
+        shutil.copy2(os.path.realpath(Path(sys.base_prefix) / "bin" / name), tmp / "bin" / name)
+        libdir = Path(sysconfig.get_config_var("LIBDIR"))
+        soname = sysconfig.get_config_var("INSTSONAME")
+        (tmp / "lib").mkdir()
+        if soname and (libdir / soname).exists():
+            shutil.copy2(os.path.realpath(libdir / soname), tmp / "lib" / soname)
+        shutil.copytree(
+            stdlib, tmp / "lib" / stdlib.name,
+            ignore=shutil.ignore_patterns("test", "tkinter", "idlelib", "site-packages"),
+        )  # fmt: skip
+        for dirpath, _, files in os.walk(tmp):
+            os.chmod(dirpath, 0o755)  # noqa: S103 - read by nobody
+            for f in files:
+                os.chmod(os.path.join(dirpath, f), 0o755)  # noqa: S103
+        os.rename(tmp, home)
+    return home / "bin" / name
 
 
 def pwd_uid(name: str) -> int:
