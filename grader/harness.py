@@ -203,9 +203,11 @@ class CodeOrigin:
         """The module a runtime file is (`json.decoder` for .../json/decoder.py)."""
         if filename.startswith("<frozen ") and filename.endswith(">"):
             return filename[8:-1]
-        roots = [r for r in self.roots if filename.startswith(r)]
-        if not roots or not filename.endswith(".py"):
+        if not filename.startswith(self.roots) or not filename.endswith(".py"):
             return None
+        # Named as the import system finds it: from the longest path entry holding it.
+        entries = [e.rstrip("/") + "/" for e in sys.path if isinstance(e, str) and e]
+        roots = [r for r in (*entries, *self.roots) if filename.startswith(r)]
         relative = filename[len(max(roots, key=len)) : -3]
         parts = relative.split("/")
         if parts[-1] == "__init__":

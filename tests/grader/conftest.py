@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,8 @@ from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, Limits
 from grader.grading import get_sandbox
 from grader.sandbox import Sandbox
 from grader.supervisor import processes_in_namespace
+
+from . import probes
 
 N_TRAIN, N_TEST = 120, 60
 
@@ -98,17 +99,9 @@ def make_job(datasets: dict[str, dict[str, Path]]) -> Callable[..., GradingJob]:
 
 @pytest.fixture(scope="session")
 def kernel_sandbox() -> Sandbox:
-    """A sandbox whose Python also holds ctypes and socket: for tests of the kernel's boundary
-    (seccomp, namespaces), which make raw system calls from inside. The platform's sandbox
-    never holds them (runtime.DENIED_MODULES)."""
-    sandbox = Sandbox(
-        replace(get_sandbox().config, runtime_extras=("ctypes", "socket", "selectors", "select"))
-    )
-    _kernel_sandboxes.append(sandbox)  # its runs are checked for leftovers too
-    return sandbox
-
-
-_kernel_sandboxes: list[Sandbox] = []
+    """A sandbox whose Python also holds socket, select and mmap: for tests of the kernel's
+    boundary (namespaces, seccomp, cgroups), which call the kernel through them."""
+    return probes.kernel_sandbox()
 
 
 @pytest.fixture(autouse=True)
@@ -120,7 +113,7 @@ def no_process_left_behind() -> object:
     slot. Nor namespaces alone: once ours is freed, the kernel may give its inode number to
     another session's sandbox; a leftover of ours also carries a uid this process ran.)
     """
-    sandboxes = [get_sandbox(), *_kernel_sandboxes]
+    sandboxes = [get_sandbox(), *probes._kernel_sandboxes]
     for sandbox in sandboxes:
         sandbox.recent_namespaces = []
     yield

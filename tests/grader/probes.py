@@ -13,6 +13,7 @@ import sysconfig
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from grader.contract import Limits
@@ -37,6 +38,18 @@ class ProbeSandbox(Sandbox):
         return args
 
 
+_kernel_sandboxes: list[Sandbox] = []
+
+
+def kernel_sandbox() -> Sandbox:
+    """The process's sandbox with socket, select and mmap back in its Python: the platform's
+    holds none (runtime.DENIED_MODULES), and these tests call the kernel through them."""
+    if not _kernel_sandboxes:
+        extras = ("socket", "selectors", "select", "mmap")
+        _kernel_sandboxes.append(Sandbox(replace(get_sandbox().config, runtime_extras=extras)))
+    return _kernel_sandboxes[0]
+
+
 @contextmanager
 def probe_sandbox(_tmp_path: Path) -> Iterator[tuple[Sandbox, str]]:
     """(sandbox, import lines for the solution) with ctypes importable inside."""
@@ -56,6 +69,6 @@ def probe_sandbox(_tmp_path: Path) -> Iterator[tuple[Sandbox, str]]:
             get_sandbox().runtime.python_name
             == f"python{sys.version_info[0]}.{sys.version_info[1]}"
         )
-        yield ProbeSandbox(get_sandbox(), root), PROBE_IMPORTS
+        yield ProbeSandbox(kernel_sandbox(), root), PROBE_IMPORTS
     finally:
         shutil.rmtree(root, ignore_errors=True)
