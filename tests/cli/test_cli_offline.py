@@ -7,6 +7,7 @@ import os
 import socket
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hackathon.cli import render
@@ -151,3 +152,55 @@ def test_one_common_top_folder_of_the_starter_kit_is_dropped(tmp_path: Path) -> 
         "data/train.csv",
         "solution.py",
     ]
+
+
+def _zip(entries: dict[str, bytes], *, symlink: str = "") -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, body in entries.items():
+            archive.writestr(name, body)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("archive", "caps", "expected"),
+    [
+        # A zip bomb: 64 MiB of zeros in a few kB stops at the cap, nothing written.
+        (
+            lambda: _zip({"kit/train.csv": b"\0" * (64 << 20)}),
+            {"max_unpacked_bytes": 1 << 20},
+            "more than 1048576 bytes",
+        ),
+        (
+            lambda: _zip({f"kit/f{i}.py": b"x" for i in range(30)}),
+            {"max_entries": 20},
+            "at most 20 entries",
+        ),
+        (lambda: _zip({"kit/solution.py": b"ok"}, symlink="kit/link"), {}, "symbolic links"),
+        (lambda: b"not a zip at all", {}, "expected a zip archive"),
+    ],
+    ids=["bomb", "entries", "symlink", "not-a-zip"],
+)
+def test_the_starter_kit_reader_has_the_servers_caps(
+    tmp_path: Path, archive: Any, caps: dict[str, int], expected: str
+) -> None:
+    from hackathon.cli.remote import CliError, extract_zip_safely
+
+    with pytest.raises(CliError, match=expected):
+        extract_zip_safely(archive(), tmp_path / "kit", **caps)
+    assert not (tmp_path / "kit").exists()
+
+
+def test_the_cli_and_the_server_read_zips_with_one_reader() -> None:
+    from hackathon.challenges import archive
+    from hackathon.cli import remote
+    from hackathon.safe_zip import read_zip
+
+    assert remote.read_zip is read_zip and archive.read_zip is read_zip

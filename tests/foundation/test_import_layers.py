@@ -47,6 +47,7 @@ ROOT_LAYERS = {
     "hackathon.envconf": INFRASTRUCTURE,
     "hackathon.embedded_redis": INFRASTRUCTURE,
     "hackathon.failopen_cache": INFRASTRUCTURE,
+    "hackathon.safe_zip": INFRASTRUCTURE,
     "hackathon.settings": 7,
     "hackathon.urls": 7,
     "hackathon.asgi": 7,

@@ -1,9 +1,8 @@
 """Reading a bundle zip safely, and writing one (plain Python, no Django).
 
-An uploaded zip is untrusted: it is read into memory entry by entry, never extracted to
-disk. Absolute paths, `..`, symbolic links, encrypted entries and too many entries are
-refused; sizes are checked as declared and again while reading, against a total cap, so
-a zip bomb stops at the cap whatever its headers claim.
+An uploaded zip is untrusted: `hackathon.safe_zip` (the one reader with caps, shared with
+the CLI) reads it into memory entry by entry, refusing unsafe paths, special files, too
+many entries and too many bytes; errors name the file.
 """
 
 from __future__ import annotations
@@ -12,14 +11,13 @@ import io
 import stat
 import zipfile
 from collections.abc import Mapping
-from pathlib import PurePosixPath
 
 from hackathon.challenges.bundle import TOML
 from hackathon.challenges.errors import BundleError
+from hackathon.safe_zip import ZipRefused, read_zip
 
 MAX_ENTRIES = 200
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-_CHUNK = 1024 * 1024
 
 
 def read_bundle_zip(
@@ -33,64 +31,10 @@ def read_bundle_zip(
     if max_bytes is not None and len(data) > max_bytes:
         raise BundleError(name, f"file of {len(data)} bytes is over the limit of {max_bytes} bytes")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise BundleError(name, f"expected a zip archive ({exc})") from None
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_ENTRIES:
-            raise BundleError(name, f"expected at most {MAX_ENTRIES} entries, got {len(infos)}")
-        declared = 0
-        for info in infos:
-            _check_entry(info, name)
-            declared += info.file_size
-            if declared > max_unpacked_bytes:
-                raise BundleError(
-                    name, f"unpacks to more than {max_unpacked_bytes} bytes (declared sizes)"
-                )
-        files: dict[str, bytes] = {}
-        total = 0
-        for info in infos:
-            if info.is_dir():
-                continue
-            chunks = []
-            size = 0
-            try:
-                with archive.open(info) as stream:
-                    while chunk := stream.read(_CHUNK):
-                        size += len(chunk)
-                        total += len(chunk)
-                        if size > info.file_size:
-                            raise BundleError(
-                                name, f"{info.filename}: more data than its declared size"
-                            )
-                        if total > max_unpacked_bytes:
-                            raise BundleError(
-                                name, f"unpacks to more than {max_unpacked_bytes} bytes"
-                            )
-                        chunks.append(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                raise BundleError(name, f"{info.filename}: cannot be read ({exc})") from None
-            files[info.filename] = b"".join(chunks)
+        files = read_zip(data, max_entries=MAX_ENTRIES, max_unpacked_bytes=max_unpacked_bytes)
+    except ZipRefused as exc:
+        raise BundleError(name, str(exc)) from None
     return _strip_top_folder(files, name)
-
-
-def _check_entry(info: zipfile.ZipInfo, name: str) -> None:
-    entry = info.filename
-    if info.flag_bits & 0x1:
-        raise BundleError(name, f"{entry}: encrypted entries are not allowed")
-    if "\\" in entry or "\x00" in entry:
-        raise BundleError(name, f"{entry}: expected '/' separators and no NUL in entry names")
-    path = PurePosixPath(entry)
-    if entry.startswith("/") or (len(entry) > 1 and entry[1] == ":"):
-        raise BundleError(name, f"{entry}: absolute paths are not allowed")
-    if ".." in path.parts:
-        raise BundleError(name, f"{entry}: '..' in a path is not allowed")
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
-        raise BundleError(name, f"{entry}: symbolic links are not allowed")
-    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise BundleError(name, f"{entry}: only regular files and folders are allowed")
 
 
 def _strip_top_folder(files: dict[str, bytes], name: str) -> dict[str, bytes]:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import argparse
 import functools
 import getpass
-import io
 import json
 import stat
 import sys
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
@@ -19,6 +17,7 @@ from typing import Any, TextIO
 from hackathon.cli import render
 from hackathon.cli.client import ApiClient, ApiClientError, iter_sse
 from hackathon.cli.config import ConfigError, config_delete, config_load, config_save
+from hackathon.safe_zip import ZipRefused, read_zip
 
 API = "/api/v1"
 
@@ -149,23 +148,34 @@ def cmd_challenges(args: argparse.Namespace) -> int:
     return 0
 
 
-def extract_zip_safely(data: bytes, target: Path) -> list[Path]:
-    """Unpack into `target`, dropping one common top folder; no entry may escape `target`."""
+# A starter kit holds the training data: larger than a bundle upload may be.
+KIT_MAX_ENTRIES = 1000
+KIT_MAX_UNPACKED_BYTES = 2 * 1024**3
+
+
+def extract_zip_safely(
+    data: bytes,
+    target: Path,
+    *,
+    max_entries: int = KIT_MAX_ENTRIES,
+    max_unpacked_bytes: int = KIT_MAX_UNPACKED_BYTES,
+) -> list[Path]:
+    """Unpack into `target`, dropping one common top folder, through the platform's one zip
+    reader (caps on entries and bytes; no entry may escape `target`)."""
+    try:
+        entries = read_zip(data, max_entries=max_entries, max_unpacked_bytes=max_unpacked_bytes)
+    except ZipRefused as exc:
+        raise CliError(f"Refusing an unsafe path or archive in the starter kit: {exc}") from None
+    names = {PurePosixPath(name): body for name, body in entries.items()}
+    tops = {name.parts[0] for name in names if len(name.parts) > 1}
+    strip = len(tops) == 1 and all(len(name.parts) > 1 for name in names)
     written = []
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        entries = [info for info in archive.infolist() if not info.is_dir()]
-        names = [PurePosixPath(info.filename) for info in entries]
-        for name in names:
-            if name.is_absolute() or ".." in name.parts:
-                raise CliError(f"Refusing unsafe path in the starter kit: {name}")
-        tops = {name.parts[0] for name in names if len(name.parts) > 1}
-        strip = len(tops) == 1 and all(len(name.parts) > 1 for name in names)
-        for info, name in zip(entries, names, strict=True):
-            relative = PurePosixPath(*name.parts[1:]) if strip else name
-            path = target.joinpath(*relative.parts)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(archive.read(info))
-            written.append(path)
+    for name, body in names.items():
+        relative = PurePosixPath(*name.parts[1:]) if strip else name
+        path = target.joinpath(*relative.parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        written.append(path)
     return written
 
 
@@ -177,10 +187,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         raise CliError(f"{target} exists and is not empty (use --force to overwrite files in it).")
     data = client.download(f"{API}/challenges/{args.slug}/starter-kit.zip")
     target.mkdir(parents=True, exist_ok=True)
-    try:
-        files = extract_zip_safely(data, target)
-    except zipfile.BadZipFile:
-        raise CliError("The server sent a starter kit that is not a zip file.") from None
+    files = extract_zip_safely(data, target)
     print(f"Starter kit for {args.slug} in {target}/ ({len(files)} files):")
     for path in sorted(files):
         print(f"  {path}")
