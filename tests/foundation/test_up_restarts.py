@@ -29,22 +29,14 @@ from tests.foundation.test_up import cmdline, free_port, http_get, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Sits in fit() long enough for its worker to be killed mid-grade.
-SLEEPY = """
-import time
-
-import numpy as np
-
-
-class Model:
-    def fit(self, X, y):
-        self.loss_curve_ = [1.0]
-        time.sleep(8)
-        self.mean = float(np.mean(y))
-
-    def predict(self, X):
-        return np.full(len(X), self.mean)
-"""
+# The organizers' baseline (gradient descent, as the challenge requires), sitting in fit()
+# long enough for its worker to be killed mid-grade.
+SLEEPY = (
+    (ROOT / "challenges" / "diabetes-gd" / "baseline" / "solution.py")
+    .read_text()
+    .replace("import numpy as np", "import time\n\nimport numpy as np", 1)
+    .replace("    def fit(self, X, y):\n", "    def fit(self, X, y):\n        time.sleep(8)\n", 1)
+)
 
 CREATE_SUBMISSION = """
 import sys
