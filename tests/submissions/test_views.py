@@ -262,6 +262,25 @@ def test_dashboard_is_for_organizers_and_warns_of_a_refusing_worker(
     assert 'data-testid="throughput">1<' in page
 
 
+def test_dashboard_shows_why_a_worker_passes_work_on_and_the_platform_events(
+    organizer_client, client_a
+) -> None:
+    from hackathon.submissions.services import platform_event_record
+
+    WorkerHeartbeat.objects.create(
+        name="small-disk@host",
+        last_seen=timezone.now(),
+        sandbox_level="strong",
+        declining="the dataset cache /data has 0.5 MB free; big needs 19.5 MB",
+    )
+    platform_event_record(source="worker", message="exited unexpectedly with status -9")
+    page = organizer_client.get(reverse("dashboard")).content.decode()
+    assert "Worker small-disk@host passes work on: the dataset cache /data has 0.5 MB" in page
+    assert "passing work on" in page
+    assert "exited unexpectedly with status -9" in page
+    assert "exited unexpectedly" not in client_a.get(reverse("dashboard")).content.decode()
+
+
 def test_rejudge_all_from_the_dashboard_form(organizer_client, scored, challenge) -> None:
     response = organizer_client.post(
         reverse("submissions:rejudge_all_pick"), {"challenge": challenge.slug}
