@@ -146,15 +146,20 @@ def _redis_database(url: str) -> tuple[str, int]:
     return server, int(raw or "0")
 
 
+REDIS_DATABASES = 16  # a Redis server's default number of databases (0 to 15)
+
+
 def _next_database(url: str) -> str:
-    """`url` with the database number after its own (same server, same credentials)."""
+    """`url` with the database number after its own (same server, same credentials); after
+    the last of a default server's 16, the first."""
     parts = urlsplit(url)
     _, db = _redis_database(url)
+    following = (db + 1) % REDIS_DATABASES
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]
     if parts.scheme == "unix":
         # Not urlunsplit: it drops the empty host of unix:///path.
-        return f"unix://{parts.path}?{urlencode([*query, ('db', str(db + 1))])}"
-    return urlunsplit(parts._replace(path=f"/{db + 1}", query=urlencode(query)))
+        return f"unix://{parts.path}?{urlencode([*query, ('db', str(following))])}"
+    return urlunsplit(parts._replace(path=f"/{following}", query=urlencode(query)))
 
 
 # Throttle and login-attempt counters, shared by every web process (hackathon.failopen_cache),

@@ -61,6 +61,7 @@ def test_the_cache_has_a_redis_database_apart_from_the_broker_and_the_live_strea
         ("redis://h:6379/0?db=2&ssl_cert_reqs=none", "redis://h:6379/3?ssl_cert_reqs=none"),
         ("unix:///srv/var/redis.sock", "unix:///srv/var/redis.sock?db=1"),
         ("unix:///srv/var/redis.sock?db=7", "unix:///srv/var/redis.sock?db=8"),
+        ("redis://127.0.0.1:6379/15", "redis://127.0.0.1:6379/0"),
     ],
 )
 def test_by_default_the_cache_uses_the_next_database_of_the_redis_url_server(
@@ -70,9 +71,9 @@ def test_by_default_the_cache_uses_the_next_database_of_the_redis_url_server(
 
     assert _next_database(redis_url) == cache_url
     server, db = _redis_database(redis_url)
-    assert _redis_database(cache_url) == (server, db + 1)
+    assert _redis_database(cache_url) == (server, (db + 1) % 16)
     parsed = redis.connection.parse_url(cache_url)
-    assert parsed.get("db", 0) == db + 1
+    assert parsed.get("db", 0) == (db + 1) % 16
 
 
 def test_an_unreachable_redis_fails_open_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
