@@ -243,6 +243,7 @@ def grade(
             "seed": job.seed,
             "allowed_imports": list(job.allowed_imports),
             "absent_modules": sorted(DENIED_MODULES - set(sandbox.config.runtime_extras)),
+            "gradient_descent_only": job.gradient_descent_only,
             "needs_proba": needs_proba,
             "needs_labels": needs_labels,
         }

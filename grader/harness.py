@@ -105,6 +105,15 @@ class RuleViolation(Exception):
     """A challenge rule refused what the solution tried (the gradient-descent-only rule)."""
 
 
+_rule_violation: str | None = None
+
+
+def record_rule_violation(message: str) -> None:
+    """Keep the first refusal: it is the verdict even if the solution catches the error."""
+    global _rule_violation
+    _rule_violation = _rule_violation or message
+
+
 # Helper modules the interpreter's C code imports on behalf of an allowed module (for example
 # time.strptime imports _strptime, str.encode the codec's module): they reach the guard from
 # the solution's frame.
@@ -579,8 +588,8 @@ class Session:
 
     def failed(self, nonce: str, exc: BaseException, stage: str) -> None:
         missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
-        if isinstance(exc, RuleViolation):
-            self.error(nonce, "rule", str(exc))
+        if isinstance(exc, RuleViolation) or _rule_violation:
+            self.error(nonce, "rule", _rule_violation or str(exc))
         elif str(missing).partition(".")[0] in self.guard.absent:
             top = str(missing).partition(".")[0]
             self.error(
@@ -636,6 +645,9 @@ class Session:
         return self.done(nonce)
 
     def done(self, nonce: str, **extra: object) -> bool:
+        if _rule_violation:
+            self.error(nonce, "rule", _rule_violation)
+            return False
         if self.guard.violation:
             self.error(nonce, "forbidden_import", self.guard.violation)
             return False

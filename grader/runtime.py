@@ -334,6 +334,38 @@ def host_runtime(state_dir: Path, extras: tuple[str, ...] = ()) -> Runtime:
     return Runtime(root / "python", packages, harness, _python_name())
 
 
+def gradient_descent_linalg(state_dir: Path) -> Path:
+    """numpy/linalg as a sandbox under the gradient-descent-only rule sees it (mounted over
+    /opt/site/numpy/linalg): without the C modules that hold LAPACK's solvers and
+    decompositions, with grader/linalg_stubs in their place (det and slogdet in numpy, the
+    rest refusing)."""
+    import numpy
+
+    stubs = Path(__file__).parent / "linalg_stubs"
+    sources = {p.name: p.read_bytes() for p in sorted(stubs.glob("*.py"))}
+    digest = hashlib.sha256(
+        b"".join(n.encode() + b"\0" + body for n, body in sources.items())
+        + numpy.__version__.encode()
+        + _versions_key().encode()
+    ).hexdigest()[:16]
+    linalg = _package_dirs()[0] / "linalg"
+    compiled = tuple(f"{name[:-3]}.cpython-*" for name in sources)  # the C modules
+
+    def build(tmp: Path) -> None:
+        shutil.copytree(
+            linalg, tmp / "linalg", ignore=shutil.ignore_patterns("tests", "*.pyi", *compiled)
+        )
+        for name, body in sources.items():
+            (tmp / "linalg" / name).write_bytes(body)
+
+    try:
+        return _atomic_build(state_dir / f"linalg-gd-{digest}", build) / "linalg"
+    except OSError as exc:
+        raise InternalError(
+            f"cannot build the gradient-descent runtime in {state_dir}: {exc}"
+        ) from exc
+
+
 def runnable_by_anyone(binary: Path, state_dir: Path) -> str:
     """`binary` if a sandbox uid can execute it where it is, else a world-readable copy.
 

@@ -283,6 +283,13 @@ class Sandbox:
             args += ["--seccomp", str(seccomp_fd)]
         return args
 
+    def _rule_mounts(self, harness_config: dict) -> list[str]:
+        """Under the gradient-descent-only rule, numpy.linalg without its LAPACK modules."""
+        if not harness_config.get("gradient_descent_only"):
+            return []
+        linalg = rt.gradient_descent_linalg(self.config.state_dir)
+        return ["--ro-bind", str(linalg), f"{rt.SITE}/numpy/linalg"]
+
     # -- running --------------------------------------------------------------------------
 
     def run(
@@ -358,6 +365,7 @@ class Sandbox:
                 argv = [
                     *self._rlimit_args(limits, dedicated_uid=slot is not None),
                     *self._bwrap_args(limits, seccomp_fd, info_w),
+                    *self._rule_mounts(harness_config),
                     self.runtime.interpreter, "-I", "-S", "-u", "-c", boot, json.dumps(config),
                 ]  # fmt: skip
                 env = {}

@@ -1,0 +1,119 @@
+"""numpy.linalg's C module, as the sandbox holds it under a gradient-descent-only rule.
+
+The real extension (LAPACK's solvers and decompositions behind numpy.linalg) is not in the
+sandbox at all: this file takes its place, so no route (an attribute, gc, frames, re-importing
+the extension) reaches a closed-form solver. What the rule allows is computed here with numpy:
+`det` and `slogdet`, by LU factorisation with partial pivoting. Everything else refuses,
+naming the numpy function the solution called.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+_ilp64 = False
+
+# The C module's gufuncs, by the public function that uses them.
+_PUBLIC = {
+    "inv": "inv", "solve": "solve", "solve1": "solve", "lstsq": "lstsq",
+    "qr_r_raw": "qr", "qr_reduced": "qr", "qr_complete": "qr",
+    "eig": "eig", "eigvals": "eigvals", "eigh_lo": "eigh", "eigh_up": "eigh",
+    "eigvalsh_lo": "eigvalsh", "eigvalsh_up": "eigvalsh",
+    "svd": "svd", "svd_f": "svd", "svd_s": "svd", "svd_n": "svd",
+    "cholesky_lo": "cholesky", "cholesky_up": "cholesky",
+}  # fmt: skip
+# Where the outermost numpy frame lives: the name the solution called it by.
+_NAMESPACES = (
+    ("/numpy/linalg/", "numpy.linalg"),
+    ("/numpy/polynomial/", "numpy.polynomial"),
+    ("/numpy/lib/_polynomial_impl.py", "numpy"),
+)
+
+
+def _called_name(default: str) -> str:
+    frame = sys._getframe(2)
+    called = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        namespace = next((ns for part, ns in _NAMESPACES if part in filename), None)
+        if namespace is None:
+            if "/numpy/" in filename:
+                frame = frame.f_back
+                continue
+            break
+        qualname = frame.f_code.co_qualname
+        owner = frame.f_locals.get("cls")  # a classmethod of numpy.polynomial's base class
+        if qualname.startswith("ABCPolyBase.") and isinstance(owner, type):
+            qualname = f"{owner.__name__}.{qualname.partition('.')[2]}"
+        called = f"{namespace}.{qualname}"
+        frame = frame.f_back
+    return called or default
+
+
+def refuse(name: str) -> None:
+    """Raise the rule's refusal for a closed-form function (the harness reports it)."""
+    message = (
+        f"{name} is not available: this challenge's gradient-descent-only rule refuses numpy's "
+        "closed-form solvers and decompositions (solve, lstsq, inv, pinv, qr, svd, eig*, "
+        "cholesky, tensorsolve, polyfit, numpy.polynomial fitting); train the model by "
+        "gradient descent (products, norm and det stay available)"
+    )
+    try:
+        from grader_harness import RuleViolation, record_rule_violation
+    except ImportError:  # run outside the sandbox's harness
+        raise RuntimeError(message) from None
+    record_rule_violation(message)
+    raise RuleViolation(message)
+
+
+def __getattr__(name: str) -> object:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    public = _PUBLIC.get(name, name)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        refuse(_called_name(f"numpy.linalg.{public}"))
+
+    return refused
+
+
+def _lu_logdet(m: np.ndarray) -> tuple[object, float]:
+    """(sign, log|det|) of one square matrix by LU with partial pivoting."""
+    a = m.copy()
+    n = a.shape[0]
+    sign = a.dtype.type(1)
+    logdet = 0.0
+    for k in range(n):
+        p = k + int(np.argmax(np.abs(a[k:, k])))
+        pivot = a[p, k]
+        if pivot == 0:
+            return a.dtype.type(0), -np.inf
+        if p != k:
+            a[[k, p]] = a[[p, k]]
+            sign = -sign
+        magnitude = abs(pivot)
+        sign = sign * (pivot / magnitude)
+        logdet += float(np.log(magnitude))
+        if k + 1 < n:
+            factors = a[k + 1 :, k] / pivot
+            a[k + 1 :, k:] -= np.outer(factors, a[k, k:])
+    return sign, logdet
+
+
+def slogdet(a: object, signature: str | None = None, **kwargs: object) -> tuple:
+    dtype = np.complex128 if signature and signature.startswith("D") else np.float64
+    arr = np.asarray(a, dtype=dtype)
+    batch, n = arr.shape[:-2], arr.shape[-1]
+    signs = np.empty(batch, dtype=dtype)
+    logs = np.empty(batch, dtype=np.float64)
+    flat = arr.reshape(-1, n, n)
+    for i, (sign, logdet) in enumerate(_lu_logdet(m) for m in flat):
+        signs.flat[i], logs.flat[i] = sign, logdet
+    return signs, logs
+
+
+def det(a: object, signature: str | None = None, **kwargs: object) -> object:
+    signs, logs = slogdet(a, signature)
+    return signs * np.exp(logs)
