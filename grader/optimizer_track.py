@@ -471,9 +471,12 @@ def grade_optimizer(
             return
         event: dict = {
             "instance": run.index, "instances": total, "part": run.part,
-            "steps": run.steps, "examples": run.examples, "budget": run.budget, "done": done,
+            "budget": run.budget, "done": done,
         }  # fmt: skip
         if run.part == "public":
+            # A private instance's progress says only that it runs: its examples at the end
+            # are its score when the scoring is budget to target.
+            event["steps"], event["examples"] = run.steps, run.examples
             picked = _pick(len(run.train_loss), CURVE_POINTS_LIVE)
             event["loss_curve"] = [_json_number(run.train_loss[i]) for i in picked]
             event["curve_examples"] = [run.train_examples[i] for i in picked]

@@ -103,8 +103,9 @@ def test_sgd_scores_every_instance_with_trusted_curves(pool: dict[str, Path]) ->
     assert result.public_ci[0] <= result.public_score <= result.public_ci[1]
     done = [e for e in events if e["done"]]
     assert [e["instance"] for e in done] == [0, 1, 2, 3]
-    # Curves go out for public instances only.
-    assert done[0]["loss_curve"] and "loss_curve" not in done[3]
+    # Curves, steps and examples go out for public instances only.
+    assert done[0]["loss_curve"] and done[0]["examples"] == 3000
+    assert not {"loss_curve", "steps", "examples", "validation"} & set(done[3])
 
 
 def test_adam_beats_sgd_and_regrading_gives_the_same_score(pool: dict[str, Path]) -> None:

@@ -67,8 +67,9 @@ def evaluate_optimizer(setup: Any, source: str, *, progress_out: TextIO | None =
         curve = [v for v in event.get("loss_curve") or [] if v is not None]
         tail = f", loss {render.score(curve[-1])} {render.sparkline(curve, 30)}" if curve else ""
         progress_out.write(
-            f"\r  instance {event['instance'] + 1}/{event['instances']}: step {event['steps']}, "
-            f"{event['examples']}/{event['budget']} examples{tail}   "
+            f"\r  instance {event['instance'] + 1}/{event['instances']}: step "
+            f"{event.get('steps', '-')}, {event.get('examples', '-')}/{event['budget']} "
+            f"examples{tail}   "
         )
         progress_out.flush()
 

@@ -115,7 +115,8 @@
     div.appendChild(h);
     var p = document.createElement("p");
     p.textContent = (inst.score !== undefined && inst.score !== null ? "Score " + num(inst.score, 6) + " · " : "") +
-      inst.steps + " steps · " + inst.examples + " of " + inst.budget + " examples" + (inst.ended ? " · ended: " + inst.ended : "");
+      (inst.steps === undefined ? "running (a private instance shows no figures before the private board)"
+        : inst.steps + " steps · " + inst.examples + " of " + inst.budget + " examples") + (inst.ended ? " · ended: " + inst.ended : "");
     div.appendChild(p);
     var losses = fromLive ? inst.loss_curve : (inst.train || {}).loss;
     var xs = fromLive ? inst.curve_examples : (inst.train || {}).examples;
