@@ -458,3 +458,39 @@ def test_a_bundle_uploaded_in_the_browser_grades_its_baseline(organizer_client: 
     assert "Baseline queued for grading" in response.content.decode()
     baseline = Submission.objects.get(challenge__slug="web-zip", is_baseline=True)
     assert baseline.state == "queued"
+
+
+def test_the_form_and_the_bundle_share_one_set_of_field_rules() -> None:
+    from hackathon.challenges.bundle import DEFAULTS, RANGES
+    from hackathon.challenges.forms import ChallengeForm
+
+    form = ChallengeForm()
+    for name, (low, high) in RANGES.items():
+        field = form.fields[name]
+        assert (field.min_value, field.max_value) == (low, high), name
+        if name in DEFAULTS:
+            assert field.initial == DEFAULTS[name], name
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"time_limit_s": 7200.0}, "time_limit_s: expected a number between 1 and 3600"),
+        ({"memory_mb": 8}, "memory_mb: expected a number between 64 and 16384"),
+        ({"slug": "upload"}, "slug: expected a slug other than"),
+        ({"allowed_imports": ("numpy", "os;rm")}, "imports.allowed[1]: expected a module name"),
+    ],
+)
+def test_a_spec_that_skipped_the_form_checks_is_refused_by_the_shared_rules(
+    change: dict, expected: str
+) -> None:
+    from dataclasses import replace
+
+    from hackathon.challenges.bundle import check_spec, parse_bundle
+    from hackathon.challenges.errors import ChallengeDataError
+
+    spec = replace(parse_bundle(bundle_files(), origin="b"), **change)
+    with pytest.raises(ChallengeDataError) as info:
+        check_spec(spec, file="form")
+    assert expected in str(info.value)
+    assert str(info.value).startswith("form")

@@ -1,4 +1,5 @@
-"""Turning the organizer's authoring form into a `ChallengeSpec` (validated like a bundle)."""
+"""Turning the organizer's authoring form into a `ChallengeSpec`, validated by the rules a
+bundle is validated by (`bundle.RANGES`, `check_slug`, `check_times`, `check_spec`)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import tomli_w
 from hackathon.challenges import data as data_module
 from hackathon.challenges.bundle import (
     DEFAULT_MIN_LOSS_CURVE_POINTS,
-    RESERVED_SLUGS,
-    SLUG_RE,
     ChallengeSpec,
     DataSource,
     check_metric_fits_task,
+    check_slug,
+    check_spec,
+    check_times,
 )
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.precision import DEFAULT_DISPLAY_PRECISION
@@ -43,10 +45,7 @@ def spec_from_form(
 ) -> ChallengeSpec:
     """A spec from the form's cleaned data; raises `ChallengeDataError` naming the field."""
     slug = existing.slug if existing else cleaned["slug"]
-    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
-        raise ChallengeDataError(
-            FORM, "expected lowercase letters, digits and dashes, not a reserved word", field="slug"
-        )
+    check_slug(slug, file=FORM)
     task = cleaned["task"]
     check_metric_fits_task(cleaned["metric"], task, file=FORM)
     for name in cleaned["extra_metrics"]:
@@ -88,13 +87,8 @@ def spec_from_form(
         source = DataSource(kind=kind, name=name, params=params)
 
     start, end, freeze = cleaned.get("start_at"), cleaned.get("end_at"), cleaned.get("freeze_at")
-    if start and end and end <= start:
-        raise ChallengeDataError(FORM, "expected the end after the start", field="end_at")
-    if freeze and ((start and freeze < start) or (end and freeze > end)):
-        raise ChallengeDataError(
-            FORM, "expected the freeze between start and end", field="freeze_at"
-        )
-    return ChallengeSpec(
+    check_times(start, end, freeze, file=FORM, end_field="end_at", freeze_field="freeze_at")
+    spec = ChallengeSpec(
         slug=slug,
         title=cleaned["title"].strip(),
         summary=(cleaned.get("summary") or "").strip(),
@@ -129,6 +123,7 @@ def spec_from_form(
         baseline_code=cleaned.get("baseline_code") or "",
         data_files=data_files,
     )
+    return check_spec(spec, file=FORM)
 
 
 def initial_from_spec(spec: ChallengeSpec) -> dict[str, Any]:

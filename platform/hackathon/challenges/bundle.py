@@ -59,6 +59,93 @@ MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 # Slugs that would collide with the organizer pages under /challenges/.
 RESERVED_SLUGS = frozenset({"manage", "new", "upload"})
 
+# THE rules of a challenge spec's fields, whichever route it came by: the bundle parser
+# (TOML files, zip uploads through the page and the API) and the authoring form read the
+# ranges and defaults below, and call the checks after them; `check_spec` runs every rule
+# on a finished spec, so a route cannot skip one. Errors name file, field and expectation.
+RANGES: dict[str, tuple[float, float]] = {
+    "test_fraction": (0.05, 0.9),
+    "public_fraction": (0.05, 0.95),
+    "seed": (0, 2**32 - 1),
+    "time_limit_s": (1, 3600),
+    "memory_mb": (64, 16384),
+    "daily_quota": (1, 10000),
+    "total_quota": (1, 100000),
+    "inflight_cap": (1, 100),
+    "max_final": (1, 100),
+    "display_precision": (MIN_DISPLAY_PRECISION, MAX_DISPLAY_PRECISION),
+    "min_loss_curve_points": (1, 1000),
+}
+DEFAULTS: dict[str, Any] = {
+    "test_fraction": 0.3,
+    "public_fraction": 0.5,
+    "seed": 42,
+    "time_limit_s": 10.0,
+    "memory_mb": 256,
+    "daily_quota": 10,
+    "inflight_cap": 2,
+    "max_final": 2,
+    "display_precision": DEFAULT_DISPLAY_PRECISION,
+    "min_loss_curve_points": DEFAULT_MIN_LOSS_CURVE_POINTS,
+}
+
+
+def check_slug(slug: str, *, file: str, field: str = "slug") -> None:
+    if not SLUG_RE.match(slug):
+        raise BundleError(
+            file,
+            f"expected lowercase letters, digits and dashes (at most 60), got {slug!r}",
+            field=field,
+        )
+    if slug in RESERVED_SLUGS:
+        raise BundleError(
+            file,
+            f"expected a slug other than {', '.join(sorted(RESERVED_SLUGS))}, got {slug!r}",
+            field=field,
+        )
+
+
+def check_times(
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    freeze: dt.datetime | None,
+    *,
+    file: str,
+    end_field: str = "times.end",
+    freeze_field: str = "times.freeze",
+) -> None:
+    if start and end and end <= start:
+        raise BundleError(file, "expected the end after the start", field=end_field)
+    if freeze and ((start and freeze < start) or (end and freeze > end)):
+        raise BundleError(file, "expected the freeze between start and end", field=freeze_field)
+
+
+def check_module_names(names: list[Any] | tuple[Any, ...], *, file: str, field: str) -> None:
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not MODULE_RE.match(name):
+            raise BundleError(
+                file, f"expected a module name such as numpy, got {name!r}", field=f"{field}[{i}]"
+            )
+
+
+def check_spec(spec: ChallengeSpec, *, file: str) -> ChallengeSpec:
+    """Every rule on a finished spec (the routes check as they read; this is the last word)."""
+    check_slug(spec.slug, file=file)
+    if not spec.title.strip():
+        raise BundleError(file, "expected a non-empty title", field="title")
+    for name, (low, high) in RANGES.items():
+        value = getattr(spec, name)
+        if value is not None and not (low <= value <= high):
+            raise BundleError(file, f"expected a number between {low} and {high}", field=name)
+    if spec.track != "optimizer":
+        check_metric_fits_task(spec.metric, spec.task, file=file)
+        for name in spec.extra_metrics:
+            check_metric_fits_task(name, spec.task, file=file, field="extra_metrics")
+    check_module_names(spec.allowed_imports, file=file, field="imports.allowed")
+    check_times(spec.start_at, spec.end_at, spec.freeze_at, file=file)
+    return spec
+
+
 BUNDLE_MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
@@ -303,13 +390,15 @@ class _Table:
             raise self.fail(key, f"a string of at most {max_length} characters")
         return value
 
-    def number(self, key: str, default: Any = ..., *, low: float, high: float) -> float:
+    def number(
+        self, key: str, default: Any = ..., low: float = -1e300, high: float = 1e300
+    ) -> float:
         value = self.get(key, (int, float), f"a number between {low} and {high}", default)
         if value is not None and not (low <= float(value) <= high):
             raise self.fail(key, f"a number between {low} and {high}", value)
         return float(value) if value is not None else value
 
-    def integer(self, key: str, default: Any = ..., *, low: int, high: int) -> int:
+    def integer(self, key: str, default: Any = ..., low: int = 0, high: int = 2**63) -> int:
         value = self.get(key, int, f"a whole number between {low} and {high}", default)
         if value is not None and not (low <= value <= high):
             raise self.fail(key, f"a whole number between {low} and {high}", value)
@@ -347,6 +436,17 @@ def _decode(files: Mapping[str, bytes], name: str, origin: str) -> str:
         ) from None
 
 
+def _range(name: str) -> tuple[Any, float, float]:
+    """(default, low, high) of a number field, for `_Table.number`."""
+    low, high = RANGES[name]
+    return DEFAULTS.get(name), low, high
+
+
+def _int_range(name: str) -> tuple[Any, int, int]:
+    low, high = RANGES[name]
+    return DEFAULTS.get(name), int(low), int(high)
+
+
 def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> ChallengeSpec:
     """Parse and validate a bundle held in memory. Raises `BundleError` naming file and field."""
     toml_name = f"{origin}/{TOML}"
@@ -364,10 +464,7 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
 
     top = _Table(doc, toml_name)
     slug = top.text("slug", max_length=60)
-    if not SLUG_RE.match(slug):
-        raise top.fail("slug", "lowercase letters, digits and dashes (at most 60)", slug)
-    if slug in RESERVED_SLUGS:
-        raise top.fail("slug", f"a slug other than {', '.join(sorted(RESERVED_SLUGS))}", slug)
+    check_slug(slug, file=toml_name)
     title = top.text("title", max_length=120)
     if not title.strip():
         raise top.fail("title", "a non-empty title")
@@ -401,27 +498,22 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
     data = _parse_data(top.table("data", required=True), files, origin)
 
     split = top.table("split")
-    test_fraction = split.number("test_fraction", 0.3, low=0.05, high=0.9)
-    public_fraction = split.number("public_fraction", 0.5, low=0.05, high=0.95)
-    seed = split.integer("seed", 42, low=0, high=2**32 - 1)
+    test_fraction = split.number("test_fraction", *_range("test_fraction"))
+    public_fraction = split.number("public_fraction", *_range("public_fraction"))
+    seed = split.integer("seed", *_int_range("seed"))
     split.reject_unknown()
 
     limits = top.table("limits")
-    time_limit_s = limits.number("time_s", 10.0, low=1, high=3600)
-    memory_mb = limits.integer("memory_mb", 256, low=64, high=16384)
-    daily_quota = limits.integer("daily_submissions", 10, low=1, high=10000)
-    total_quota = limits.integer("total_submissions", None, low=1, high=100000)
-    inflight_cap = limits.integer("in_flight", 2, low=1, high=100)
-    max_final = limits.integer("final_selections", 2, low=1, high=100)
+    time_limit_s = limits.number("time_s", *_range("time_limit_s"))
+    memory_mb = limits.integer("memory_mb", *_int_range("memory_mb"))
+    daily_quota = limits.integer("daily_submissions", *_int_range("daily_quota"))
+    total_quota = limits.integer("total_submissions", *_int_range("total_quota"))
+    inflight_cap = limits.integer("in_flight", *_int_range("inflight_cap"))
+    max_final = limits.integer("final_selections", *_int_range("max_final"))
     limits.reject_unknown()
 
     scoring = top.table("scoring")
-    display_precision = scoring.integer(
-        "display_precision",
-        DEFAULT_DISPLAY_PRECISION,
-        low=MIN_DISPLAY_PRECISION,
-        high=MAX_DISPLAY_PRECISION,
-    )
+    display_precision = scoring.integer("display_precision", *_int_range("display_precision"))
     best_plausible = scoring.number("best_plausible", None, low=-1e300, high=1e300)
     scoring.reject_unknown()
 
@@ -430,62 +522,58 @@ def parse_bundle(files: Mapping[str, bytes], *, origin: str = "bundle") -> Chall
     if allowed is None:
         allowed_imports = DEFAULT_ALLOWED_IMPORTS
     else:
-        for i, name in enumerate(allowed):
-            if not isinstance(name, str) or not MODULE_RE.match(name):
-                raise imports_table.fail(f"allowed[{i}]", "a module name such as numpy", name)
+        check_module_names(allowed, file=toml_name, field="imports.allowed")
         allowed_imports = tuple(dict.fromkeys(allowed))
     imports_table.reject_unknown()
 
     rules = top.table("rules")
     gradient_descent_only = rules.get("gradient_descent_only", bool, "true or false", False)
     min_loss_curve_points = rules.integer(
-        "min_loss_curve_points", DEFAULT_MIN_LOSS_CURVE_POINTS, low=1, high=1000
+        "min_loss_curve_points", *_int_range("min_loss_curve_points")
     )
     rules.reject_unknown()
 
     times = top.table("times")
     start_at, end_at, freeze_at = times.when("start"), times.when("end"), times.when("freeze")
     times.reject_unknown()
-    if start_at and end_at and end_at <= start_at:
-        raise BundleError(toml_name, "expected the end after the start", field="times.end")
-    if freeze_at and ((start_at and freeze_at < start_at) or (end_at and freeze_at > end_at)):
-        raise BundleError(
-            toml_name, "expected the freeze between start and end", field="times.freeze"
-        )
+    check_times(start_at, end_at, freeze_at, file=toml_name)
     top.reject_unknown()
 
-    return ChallengeSpec(
-        slug=slug,
-        title=title.strip(),
-        summary=summary.strip(),
-        task=task,
-        metric=metric,
-        extra_metrics=tuple(dict.fromkeys(m for m in extra if m != metric)),
-        data=data,
-        test_fraction=test_fraction,
-        public_fraction=public_fraction,
-        seed=seed,
-        time_limit_s=time_limit_s,
-        memory_mb=memory_mb,
-        daily_quota=daily_quota,
-        total_quota=total_quota,
-        inflight_cap=inflight_cap,
-        max_final=max_final,
-        display_precision=display_precision,
-        best_plausible=best_plausible,
-        allowed_imports=allowed_imports,
-        gradient_descent_only=gradient_descent_only,
-        min_loss_curve_points=min_loss_curve_points,
-        start_at=start_at,
-        end_at=end_at,
-        freeze_at=freeze_at,
-        published=published,
-        description_md=_decode(files, DESCRIPTION, origin),
-        starter_code=_decode(files, STARTER, origin),
-        baseline_code=_decode(files, BASELINE, origin) if BASELINE in files else "",
-        data_files={data.file: files[data.file]} if data.file else {},
-        track=track,
-        workload=workload,
+    return check_spec(
+        ChallengeSpec(
+            slug=slug,
+            title=title.strip(),
+            summary=summary.strip(),
+            task=task,
+            metric=metric,
+            extra_metrics=tuple(dict.fromkeys(m for m in extra if m != metric)),
+            data=data,
+            test_fraction=test_fraction,
+            public_fraction=public_fraction,
+            seed=seed,
+            time_limit_s=time_limit_s,
+            memory_mb=memory_mb,
+            daily_quota=daily_quota,
+            total_quota=total_quota,
+            inflight_cap=inflight_cap,
+            max_final=max_final,
+            display_precision=display_precision,
+            best_plausible=best_plausible,
+            allowed_imports=allowed_imports,
+            gradient_descent_only=gradient_descent_only,
+            min_loss_curve_points=min_loss_curve_points,
+            start_at=start_at,
+            end_at=end_at,
+            freeze_at=freeze_at,
+            published=published,
+            description_md=_decode(files, DESCRIPTION, origin),
+            starter_code=_decode(files, STARTER, origin),
+            baseline_code=_decode(files, BASELINE, origin) if BASELINE in files else "",
+            data_files={data.file: files[data.file]} if data.file else {},
+            track=track,
+            workload=workload,
+        ),
+        file=toml_name,
     )
 
 

@@ -10,13 +10,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
-from hackathon.challenges.bundle import ALL_METRICS, DEFAULT_MIN_LOSS_CURVE_POINTS, TASKS
+from hackathon.challenges.bundle import ALL_METRICS, DEFAULTS, MODULE_RE, RANGES, TASKS
 from hackathon.challenges.data import GENERATORS, SKLEARN_LOADERS
-from hackathon.challenges.precision import (
-    DEFAULT_DISPLAY_PRECISION,
-    MAX_DISPLAY_PRECISION,
-    MIN_DISPLAY_PRECISION,
-)
 
 DATA_CHOICES = [
     ("keep", "Keep the current data"),
@@ -36,6 +31,15 @@ SOURCE_FIELDS = {
     "generator": "generator semisynthetic sklearn",
     "generator_params": "generator semisynthetic sklearn",
 }
+
+
+def _bounds(name: str) -> dict[str, Any]:
+    """A number field's initial value and bounds: the spec's own (bundle.RANGES, DEFAULTS)."""
+    low, high = RANGES[name]
+    bounds: dict[str, Any] = {"min_value": low, "max_value": high}
+    if name in DEFAULTS:
+        bounds["initial"] = DEFAULTS[name]
+    return bounds
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -82,21 +86,19 @@ class ChallengeForm(forms.Form):
         help_text="TOML, one per line, e.g. n_samples = 2000",
     )
 
-    test_fraction = forms.FloatField(initial=0.3, min_value=0.05, max_value=0.9)
-    public_fraction = forms.FloatField(initial=0.5, min_value=0.05, max_value=0.95)
-    seed = forms.IntegerField(initial=42, min_value=0, max_value=2**32 - 1)
+    test_fraction = forms.FloatField(**_bounds("test_fraction"))
+    public_fraction = forms.FloatField(**_bounds("public_fraction"))
+    seed = forms.IntegerField(**_bounds("seed"))
 
-    time_limit_s = forms.FloatField(initial=10, min_value=1, max_value=3600, label="Time limit (s)")
-    memory_mb = forms.IntegerField(initial=256, min_value=64, max_value=16384, label="Memory (MB)")
-    daily_quota = forms.IntegerField(initial=10, min_value=1, max_value=10000)
-    total_quota = forms.IntegerField(required=False, min_value=1, max_value=100000)
-    inflight_cap = forms.IntegerField(initial=2, min_value=1, max_value=100)
-    max_final = forms.IntegerField(initial=2, min_value=1, max_value=100)
+    time_limit_s = forms.FloatField(**_bounds("time_limit_s"), label="Time limit (s)")
+    memory_mb = forms.IntegerField(**_bounds("memory_mb"), label="Memory (MB)")
+    daily_quota = forms.IntegerField(**_bounds("daily_quota"))
+    total_quota = forms.IntegerField(required=False, **_bounds("total_quota"))
+    inflight_cap = forms.IntegerField(**_bounds("inflight_cap"))
+    max_final = forms.IntegerField(**_bounds("max_final"))
     display_precision = forms.IntegerField(
         required=False,
-        initial=DEFAULT_DISPLAY_PRECISION,
-        min_value=MIN_DISPLAY_PRECISION,
-        max_value=MAX_DISPLAY_PRECISION,
+        **_bounds("display_precision"),
         help_text="Significant digits of published scores; scores equal at this precision tie.",
     )
     best_plausible = forms.FloatField(
@@ -116,9 +118,7 @@ class ChallengeForm(forms.Form):
         "pinv, svd, qr, eig*, cholesky, polyfit, numpy.polynomial) and require a loss_curve_.",
     )
     min_loss_curve_points = forms.IntegerField(
-        initial=DEFAULT_MIN_LOSS_CURVE_POINTS,
-        min_value=1,
-        max_value=1000,
+        **_bounds("min_loss_curve_points"),
         required=False,
         label="Minimum loss curve points",
         help_text="Under the gradient-descent-only rule: loss_curve_ needs at least this many values.",
@@ -160,7 +160,7 @@ class ChallengeForm(forms.Form):
     def clean_allowed_imports(self) -> list[str]:
         names = _split_words(self.cleaned_data["allowed_imports"])
         for name in names:
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", name):
+            if not MODULE_RE.match(name):
                 raise forms.ValidationError(f"{name!r} is not a module name")
         return names
 
