@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import threading
 import time
 import uuid
@@ -39,6 +38,7 @@ from django.utils import timezone
 import grader
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, GradingResult, Limits
 from grader.contract import Verdict as GraderVerdict
+from grader.grading import valid_text
 from grader.optimizer_track import grade_optimizer
 from hackathon import live
 from hackathon.challenges.datasets import challenge_dataset_paths
@@ -85,22 +85,10 @@ def with_db_retry(fn: Callable[[], T], *, what: str, budget_s: float | None = No
             delay = min(delay * 2, 5.0)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _valid_utf8(text: str) -> str:
-    """Lone surrogates (from untrusted text) become U+FFFD; valid text is returned as is."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
-
-
 def clean_text(text: str | None, cap: int = TEXT_CAP) -> str:
     """What the database can store: valid UTF-8 (a lone surrogate cannot be encoded), no NUL
     (PostgreSQL refuses it), bounded length."""
-    text = _valid_utf8(text or "").replace("\x00", "\\0")
+    text = valid_text(text).replace("\x00", "\\0")
     return text if len(text) <= cap else text[:cap] + "\n[... truncated]"
 
 
@@ -122,9 +110,9 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
-        return _valid_utf8(value).replace("\x00", "\\0")
+        return valid_text(value).replace("\x00", "\\0")
     if isinstance(value, dict):
-        return {_valid_utf8(str(k)): json_safe(v) for k, v in value.items()}
+        return {valid_text(str(k)): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     if value is None or isinstance(value, bool | int):
