@@ -49,3 +49,34 @@ def test_the_dashboard_link_is_shown_to_organizers_only(organizer_client, client
     assert b">Dashboard<" in organizer_client.get(reverse("home")).content
     assert b">Dashboard<" not in client_a.get(reverse("home")).content
     assert b">Dashboard<" not in client.get(reverse("home")).content
+
+
+def test_the_organizer_query_and_the_predicate_agree() -> None:
+    from hackathon.accounts.selectors import organizer_accounts
+
+    grouped = make_user("grouped")
+    grouped.groups.add(Group.objects.get(name=settings.ORGANIZERS_GROUP))
+    users = [
+        grouped,
+        make_user("staffer", is_staff=True),
+        make_user("root", is_superuser=True),
+        make_user("gone", is_staff=True, is_active=False),
+        make_user("player"),
+    ]
+    chosen = set(organizer_accounts())
+    assert {u for u in users if is_organizer(u)} == chosen
+    assert {u.username for u in chosen} == {"grouped", "staffer", "root"}
+
+
+def test_the_organizer_rule_is_written_once() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "platform" / "hackathon"
+    rule = re.compile(r"def \w*is_organizer\b|groups__name|groups\.filter\(name")
+    places = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "migrations" not in path.parts and rule.search(path.read_text())
+    )
+    assert places == ["accounts/selectors.py"]
