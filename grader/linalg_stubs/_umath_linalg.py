@@ -10,6 +10,7 @@ naming the numpy function the solution called.
 from __future__ import annotations
 
 import sys
+import types
 
 import numpy as np
 
@@ -33,7 +34,7 @@ _NAMESPACES = (
 
 
 def _called_name(default: str) -> str:
-    frame = sys._getframe(2)
+    frame: types.FrameType | None = sys._getframe(2)
     called = None
     while frame is not None:
         filename = frame.f_code.co_filename

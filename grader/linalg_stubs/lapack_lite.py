@@ -7,7 +7,8 @@ from __future__ import annotations
 def __getattr__(name: str) -> object:
     if name.startswith("__"):
         raise AttributeError(name)
-    from numpy.linalg._umath_linalg import refuse
+    # The stub next to this file (numpy's type stubs describe the C module it replaces).
+    from numpy.linalg._umath_linalg import refuse  # type: ignore[attr-defined]
 
     refuse(f"numpy.linalg.lapack_lite.{name}")
     raise AttributeError(name)
