@@ -366,6 +366,29 @@ def gradient_descent_linalg(state_dir: Path) -> Path:
         ) from exc
 
 
+def gradient_descent_site(state_dir: Path) -> Path:
+    """Without bwrap (degraded level) nothing can be mounted: a site directory with a copy of
+    numpy whose linalg is gradient_descent_linalg's."""
+    linalg = gradient_descent_linalg(state_dir)
+
+    def build(tmp: Path) -> None:
+        for package in _package_dirs():
+            shutil.copytree(
+                package, tmp / package.name, ignore=shutil.ignore_patterns("tests", "*.pyi")
+            )
+        shutil.rmtree(tmp / "numpy" / "linalg")
+        shutil.copytree(linalg, tmp / "numpy" / "linalg")
+
+    try:
+        return _atomic_build(
+            state_dir / f"site-gd-{linalg.parent.name[len('linalg-gd-') :]}", build
+        )
+    except OSError as exc:
+        raise InternalError(
+            f"cannot build the gradient-descent runtime in {state_dir}: {exc}"
+        ) from exc
+
+
 def runnable_by_anyone(binary: Path, state_dir: Path) -> str:
     """`binary` if a sandbox uid can execute it where it is, else a world-readable copy.
 

@@ -356,6 +356,8 @@ class Sandbox:
                 ]
                 boot = boot.replace(repr(rt.HARNESS_DIR), repr(str(self.runtime.harness_dir)))
                 site_dirs = sorted({str(h.parent) for h, _ in self.runtime.packages})
+                if harness_config.get("gradient_descent_only"):  # no mounts: a numpy copy
+                    site_dirs = [str(rt.gradient_descent_site(self.config.state_dir))]
                 boot = boot.replace(repr(rt.SITE), ",".join(repr(s) for s in site_dirs))
                 argv += ["-I", "-S", "-u", "-c", boot, json.dumps(config)]
                 env = {k: v for k, v in ENV_ALLOW.items() if k not in ("PATH", "HOME")}

@@ -8,6 +8,7 @@ import pytest
 
 import grader
 from grader.contract import DEFAULT_ALLOWED_IMPORTS, Verdict
+from grader.sandbox import Sandbox, SandboxConfig
 
 from .conftest import LINEAR
 
@@ -106,3 +107,13 @@ def test_without_the_rule_a_closed_form_scores(make_job) -> None:
     result = grader.grade(make_job(LINEAR))
     assert result.verdict is Verdict.SCORED, result.message
     assert result.public_score is not None and result.public_score < 0.2
+
+
+def test_the_rule_holds_without_bwrap_too(make_job, tmp_path) -> None:
+    """The participant CLI's degraded level (no mounts): a numpy copy without LAPACK."""
+    sandbox = Sandbox(SandboxConfig(state_dir=tmp_path, bwrap=None, allow_degraded=True))
+    job = make_job(fitting(CLOSED_FORMS["lstsq"][0]), gradient_descent_only=True)
+    result = grader.grade(job, sandbox=sandbox)
+    assert result.verdict is Verdict.RULE_VIOLATION, (result.message, result.stderr)
+    assert result.message.startswith("numpy.linalg.lstsq is not available")
+    assert grader.grade(make_job(LINEAR), sandbox=sandbox).verdict is Verdict.SCORED
