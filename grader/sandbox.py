@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from grader import cgroups
 from grader import runtime as rt
 from grader.contract import Limits, SandboxLevel
@@ -461,17 +463,11 @@ def _check_state_dir(state_dir: Path) -> None:
 def _user_task_count(uid: int) -> int:
     """Tasks (threads included, as RLIMIT_NPROC counts them) currently owned by `uid`."""
     count = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    for pid in psutil.pids():
         try:
-            if entry.stat(follow_symlinks=False).st_uid != uid:
-                continue
-            with open(f"/proc/{entry.name}/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"Threads:"):
-                        count += int(line.split()[1])
-                        break
-        except (OSError, ValueError):
-            continue
+            # The owner of /proc/<pid> first: one stat per process, not one file read.
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                count += psutil.Process(pid).num_threads()
+        except (OSError, psutil.Error):
+            continue  # gone meanwhile
     return count

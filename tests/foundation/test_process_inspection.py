@@ -47,3 +47,23 @@ def test_up_sees_a_zombie_child_as_a_zombie_and_a_live_one_as_running() -> None:
         sleeper.kill()
         sleeper.wait()
     assert up.process_state(child.pid) is None
+
+
+def test_the_task_count_of_a_uid_counts_the_threads_of_its_processes() -> None:
+    import threading
+
+    from grader.sandbox import _user_task_count
+
+    stop = threading.Event()
+    threads = [threading.Thread(target=stop.wait) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        own = psutil.Process().num_threads()
+        assert own >= 4
+        assert _user_task_count(os.getuid()) >= own
+        assert _user_task_count(2_000_000_000) == 0  # a uid nobody runs as
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
