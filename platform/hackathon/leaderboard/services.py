@@ -221,7 +221,12 @@ def leaderboard_record_result(*, submission: Submission) -> None:
             is_baseline=submission.is_baseline,
         )
         data = {"challenge": challenge.pk, "submission": submission.pk}
-        transaction.on_commit(lambda: _publish_hint(challenge.pk, audiences, data))
+        # The organizers' room view (`leaderboard.room`) reads what the run hit from its hint.
+        room = {
+            "verdict": submission.verdict,
+            "diagnostics": [str(d.get("code", "")) for d in submission.diagnostics or []],
+        }
+        transaction.on_commit(lambda: _publish_hint(challenge.pk, audiences, data, room))
 
 
 def leaderboard_rebuild(*, challenge: Challenge) -> int:
@@ -376,15 +381,23 @@ def leaderboard_reveal(
 # --- Live hints ----------------------------------------------------------------------------
 
 
-def _publish_hint(challenge_id: int, audiences: list[str], data: dict[str, Any]) -> None:
+def _publish_hint(
+    challenge_id: int,
+    audiences: list[str],
+    data: dict[str, Any],
+    organizers_extra: dict[str, Any] | None = None,
+) -> None:
     """Tell each audience that its view of the board changed; clients refetch their view.
 
     The hint carries no scores and, on the public channel, no team: what a viewer may
-    see is decided when it fetches its fragment, by the one visibility rule.
+    see is decided when it fetches its fragment, by the one visibility rule. Organizers'
+    hints also carry `organizers_extra` (the verdict and diagnostic codes of the run).
     """
     for audience in audiences:
         topic = live.challenge_topic(challenge_id, audience)
         payload = data if audience != "public" else {"challenge": challenge_id}
+        if audience == "organizers" and organizers_extra:
+            payload = {**payload, **organizers_extra}
         live.publish(topic, "leaderboard", payload)
 
 

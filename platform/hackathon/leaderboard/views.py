@@ -34,6 +34,7 @@ from hackathon.challenges.models import Challenge
 from hackathon.challenges.precision import score_text
 from hackathon.challenges.selectors import challenge_get_for
 from hackathon.leaderboard import services
+from hackathon.leaderboard.room import room_snapshot
 from hackathon.leaderboard.selectors import (
     LeaderboardView,
     disqualified_teams,
@@ -328,6 +329,41 @@ def requalify_team(request: HttpRequest, slug: str, team_id: int) -> HttpRespons
     else:
         messages.success(request, f"{team.name} is back on the leaderboards.")
     return redirect(reverse("leaderboard:public", args=[slug]))
+
+
+# --- The organizers' room view -------------------------------------------------------------
+
+
+@require_GET
+def room(request: HttpRequest, slug: str) -> HttpResponse:
+    """What the room is struggling with, live (organizers only)."""
+    challenge = _organizer_challenge(request, slug)
+    context = {
+        "challenge": challenge,
+        "room": room_snapshot(challenge=challenge),
+        "topic": live.challenge_topic(challenge.pk),
+        "fragment_url": reverse("leaderboard:room_fragment", args=[slug]),
+    }
+    return render(request, "leaderboard/room.html", context)
+
+
+@never_cache
+@require_GET
+def room_fragment(request: HttpRequest, slug: str) -> HttpResponse:
+    """The room view's body alone, what the page swaps in on a live event."""
+    challenge = _organizer_challenge(request, slug)
+    return render(
+        request,
+        "leaderboard/_room.html",
+        {"challenge": challenge, "room": room_snapshot(challenge=challenge)},
+    )
+
+
+@never_cache
+@require_GET
+def room_json(request: HttpRequest, slug: str) -> JsonResponse:
+    challenge = _organizer_challenge(request, slug)
+    return JsonResponse(room_snapshot(challenge=challenge))
 
 
 # --- Live events (Server-Sent Events, served by the ASGI app) -------------------------------

@@ -253,6 +253,14 @@ def submission_create(
                 f"submission:{submission.pk}", "state", {"id": submission.pk, "state": "queued"}
             )
         )
+        # The organizers' room view counts arrivals and queue wait.
+        transaction.on_commit(
+            lambda: live.publish(
+                live.challenge_topic(challenge.pk, "organizers"),
+                "room",
+                {"challenge": challenge.pk, "submission": submission.pk, "state": "queued"},
+            )
+        )
     return submission
 
 

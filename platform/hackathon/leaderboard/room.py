@@ -1,0 +1,182 @@
+"""The organizers' room view: what the room is struggling with, right now (reads only).
+
+Everything here is computed from submissions the platform graded (verdicts, the trusted
+diagnostics read from measured loss curves, queue timestamps), never from what a
+solution claims. Baselines are left out: they are the organizers' own runs.
+
+Upload refusals (a file refused before it became a submission) are not recorded
+anywhere, so the room view does not count them.
+
+Live: every stored result's hint on the challenge's organizers channel carries its verdict
+and diagnostic codes (`leaderboard_record_result`), and `submission_create` sends a `room`
+event there for each queued submission; the page refetches its body on either.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from hackathon.accounts.models import Team
+from hackathon.challenges.models import Challenge
+from hackathon.submissions.models import State, Submission, Verdict
+
+WINDOWS_MIN = (10, 30, 60)
+IDLE_MIN = 30  # a team with no submission for this long is listed as idle
+RATE_MIN = 10  # submissions per minute are averaged over this many minutes
+MAX_LINKS = 50  # submissions linked per line; the count is always exact
+
+
+def _ids(ids: list[int]) -> list[int]:
+    return sorted(ids, reverse=True)[:MAX_LINKS]
+
+
+def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[str, Any]:
+    """Verdict mix per window, diagnostics by team, idle teams, rate and queue wait."""
+    now = now or timezone.now()
+    horizon = now - timedelta(minutes=max(WINDOWS_MIN))
+    challenge_submissions = Submission.objects.filter(
+        challenge=challenge, is_baseline=False, team__isnull=False
+    )
+    finished = list(
+        challenge_submissions.filter(state=State.FINISHED, finished_at__gte=horizon).values(
+            "pk", "team_id", "verdict", "diagnostics", "finished_at"
+        )
+    )
+    windows = []
+    for minutes in WINDOWS_MIN:
+        since = now - timedelta(minutes=minutes)
+        rows = [r for r in finished if r["finished_at"] >= since]
+        by_verdict: dict[str, list[int]] = defaultdict(list)
+        for row in rows:
+            by_verdict[row["verdict"] or Verdict.INTERNAL_ERROR].append(row["pk"])
+        windows.append(
+            {
+                "minutes": minutes,
+                "total": len(rows),
+                "verdicts": [
+                    {
+                        "verdict": verdict,
+                        "label": Verdict(verdict).label,
+                        "count": len(ids),
+                        "submissions": _ids(ids),
+                    }
+                    for verdict, ids in sorted(by_verdict.items(), key=lambda kv: -len(kv[1]))
+                ],
+            }
+        )
+
+    # Diagnostics: the teams whose graded runs in the last hour carried each finding.
+    diag_teams: dict[str, set[int]] = defaultdict(set)
+    diag_subs: dict[str, list[int]] = defaultdict(list)
+    titles: dict[str, str] = {}
+    for row in finished:
+        for finding in row["diagnostics"] or []:
+            code = str(finding.get("code", ""))
+            if not code:
+                continue
+            titles.setdefault(code, str(finding.get("title") or code))
+            diag_teams[code].add(row["team_id"])
+            if row["pk"] not in diag_subs[code]:
+                diag_subs[code].append(row["pk"])
+    diagnostics = [
+        {
+            "code": code,
+            "title": titles[code],
+            "teams": len(team_ids),
+            "submissions": _ids(diag_subs[code]),
+        }
+        for code, team_ids in sorted(diag_teams.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    ]
+
+    # Teams are platform-wide, not per challenge: every team with a member, or with a
+    # submission to this challenge.
+    teams = list(
+        Team.objects.filter(
+            Q(memberships__isnull=False) | Q(pk__in=challenge_submissions.values("team_id"))
+        )
+        .distinct()
+        .order_by("name")
+    )
+    scored_team_ids = set(
+        challenge_submissions.filter(verdict=Verdict.SCORED).values_list("team_id", flat=True)
+    )
+    last_at: dict[int, datetime] = {}
+    last_pk: dict[int, int] = {}
+    for pk, team_id, created_at in challenge_submissions.order_by("created_at").values_list(
+        "pk", "team_id", "created_at"
+    ):
+        last_at[team_id] = created_at
+        last_pk[team_id] = pk
+    idle_since = now - timedelta(minutes=IDLE_MIN)
+    no_score, idle = [], []
+    for team in teams:
+        entry = {"id": team.pk, "name": team.name, "last_submission": last_pk.get(team.pk)}
+        if team.pk not in scored_team_ids:
+            no_score.append(entry)
+        if team.pk not in last_at or last_at[team.pk] < idle_since:
+            idle.append(entry)
+
+    # Rate and queue wait.
+    rate_since = now - timedelta(minutes=RATE_MIN)
+    recent = challenge_submissions.filter(created_at__gte=rate_since).count()
+    per_minute = Counter(
+        int((now - created).total_seconds() // 60)
+        for created in challenge_submissions.filter(
+            created_at__gte=now - timedelta(minutes=max(WINDOWS_MIN))
+        ).values_list("created_at", flat=True)
+    )
+    series = [per_minute.get(m, 0) for m in reversed(range(max(WINDOWS_MIN)))]
+    peak = max(series) or 1
+    started = challenge_submissions.filter(started_at__gte=horizon).values_list(
+        "created_at", "queued_at", "started_at"
+    )
+    waits = sorted(
+        max(0.0, (begun - (queued or created)).total_seconds())
+        for created, queued, begun in started
+    )
+    waiting = list(
+        challenge_submissions.filter(state=State.QUEUED).values_list(
+            "pk", "created_at", "queued_at"
+        )
+    )
+    oldest = max(
+        ((now - (queued or created)).total_seconds() for _, created, queued in waiting),
+        default=None,
+    )
+    return {
+        "challenge": challenge.pk,
+        "at": now.isoformat(),
+        "windows": windows,
+        "diagnostics": diagnostics,
+        "teams_total": len(teams),
+        "no_score": no_score,
+        "idle": idle,
+        "idle_minutes": IDLE_MIN,
+        "rate": {
+            "minutes": RATE_MIN,
+            "per_minute": round(recent / RATE_MIN, 2),
+            "series": series,
+            "bars": [
+                {
+                    "x": x,
+                    "count": n,
+                    "height": round(10 * n / peak, 2),
+                    "y": round(10 - 10 * n / peak, 2),
+                }
+                for x, n in enumerate(series)
+            ],
+        },
+        "queue": {
+            "waiting": len(waiting),
+            "waiting_submissions": _ids([pk for pk, _, _ in waiting]),
+            "oldest_wait_s": None if oldest is None else round(oldest, 1),
+            "started_last_hour": len(waits),
+            "median_wait_s": round(waits[len(waits) // 2], 1) if waits else None,
+            "max_wait_s": round(waits[-1], 1) if waits else None,
+        },
+    }
