@@ -50,7 +50,7 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
     windows = []
     for minutes in WINDOWS_MIN:
         since = now - timedelta(minutes=minutes)
-        rows = [r for r in finished if r["finished_at"] >= since]
+        rows = [r for r in finished if r["finished_at"] and r["finished_at"] >= since]
         by_verdict: dict[str, list[int]] = defaultdict(list)
         for row in rows:
             by_verdict[row["verdict"] or Verdict.INTERNAL_ERROR].append(row["pk"])
@@ -138,6 +138,7 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
     waits = sorted(
         max(0.0, (begun - (queued or created)).total_seconds())
         for created, queued, begun in started
+        if begun is not None  # the filter says so; the type does not
     )
     waiting = list(
         challenge_submissions.filter(state=State.QUEUED).values_list(
