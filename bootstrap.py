@@ -100,6 +100,10 @@ def main(argv: list[str]) -> int:
     ensure_installed("server,test" if command == "test" else "server")
     ensure_debian_packages(DEBIAN_PACKAGES[command])
     if command == "up":
+        say(
+            f"the hackathon command is {BIN / 'hackathon'}; to type just `hackathon`: "
+            f'export PATH="{BIN}:$PATH"'
+        )
         os.execv(str(BIN / "hackathon"), [str(BIN / "hackathon"), "up", *rest])  # noqa: S606 - replaces this process with the venv's own script
     result = subprocess.run([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)  # noqa: S603 - the venv's python, the caller's pytest options
     if result.returncode == 5:

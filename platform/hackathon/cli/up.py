@@ -460,7 +460,25 @@ def wait_for_http(url: str, *, timeout: float, supervisor: Supervisor) -> bool:
     return False
 
 
+def server_missing() -> str | None:
+    """What `hackathon up` needs and this installation lacks (a participant's light client)."""
+    import importlib.util
+
+    missing = [m for m in ("django", "celery", "uvicorn") if importlib.util.find_spec(m) is None]
+    if not missing:
+        return None
+    return (
+        f"hackathon up runs the platform, and this installation is the participant's client "
+        f"only (no {', '.join(missing)}): install the server with `python3 bootstrap.py up` "
+        "in a checkout, or `pip install '.[server]'`"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    missing = server_missing()
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
     directory = var_dir()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "static").mkdir(exist_ok=True)
