@@ -18,8 +18,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import numpy as np
-
 from hackathon.cli import render
 from hackathon.cli.remote import (
     API,
@@ -109,6 +107,8 @@ def split_arrays(setup: EvaluationSetup) -> Any:
 
 def build_job(setup: EvaluationSetup, source: str, workdir: Path) -> tuple[Any, dict[str, int]]:
     """A GradingJob over `.npy` files written to `workdir`, as the worker builds one."""
+    import numpy as np  # on use: `hackathon --help` and the API commands do not load numpy
+
     # Lazy: the grader loads only for the commands that grade (fast start for the others).
     from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, Limits
 
@@ -259,6 +259,8 @@ def print_result(result: Any, setup: EvaluationSetup, sizes: dict[str, int], out
 
 def _npz_task(data: bytes, name: str) -> str:
     import io
+
+    import numpy as np  # on use (see build_job)
 
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:

@@ -35,8 +35,6 @@ from pathlib import Path
 
 import psutil
 
-from hackathon.envconf import CHALLENGE_DATA_SECRET_FILE, ensure_secret_file
-
 PR_SET_CHILD_SUBREAPER = 36
 DEFAULT_ADMIN_USER = "admin"
 
@@ -88,6 +86,10 @@ def var_dir() -> Path:
 
 def ensure_secret_key(directory: Path) -> str:
     """var/secret_key, made once with mode 0600; SECRET_KEY in the environment wins."""
+    # envconf uses Django's exception types: imported on use, so that `hackathon --help` and
+    # the participant's commands never load Django.
+    from hackathon.envconf import ensure_secret_file
+
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
     return ensure_secret_file(directory / "secret_key")
@@ -96,6 +98,8 @@ def ensure_secret_key(directory: Path) -> str:
 def ensure_challenge_data_secret(directory: Path) -> None:
     """var/challenge_data_secret, made once with mode 0600: the generated built-ins' data is
     drawn from it (CHALLENGE_DATA_SECRET in the environment wins)."""
+    from hackathon.envconf import CHALLENGE_DATA_SECRET_FILE, ensure_secret_file  # on use
+
     if not os.environ.get("CHALLENGE_DATA_SECRET"):
         ensure_secret_file(directory / CHALLENGE_DATA_SECRET_FILE)
 
