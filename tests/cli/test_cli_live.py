@@ -9,6 +9,7 @@ import json
 import re
 import stat
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -183,12 +184,24 @@ def test_local_evaluate_computes_exactly_the_score_the_platform_computes(
 
     result = cli.run("submit", "cli-regression", "solution.py", "--wait")
     assert result.returncode == 0, result.stdout + result.stderr
-    remote = json.loads(cli.ok("status", str(submission_id(result.stdout)), "--json"))
+    sub_id = submission_id(result.stdout)
+    remote = json.loads(cli.ok("status", str(sub_id), "--json"))
     # The platform publishes scores at the challenge's display precision (5 digits); the
-    # local evaluation prints the full value, which rounds to exactly the published one.
+    # local evaluation prints the full value, which rounds to exactly the published one ...
     assert remote["public_score"] == score_round(local["public_score"], 5)
     assert remote["private_score"] == score_round(local["private_score"], 5)  # organizers
     assert remote["loss_curve"] == local["loss_curve"]
+    # ... and the organizer's export has the full values: the same floats.
+    config = json.loads((cli.home / "config" / "hackathon" / "config.json").read_text())
+    request = urllib.request.Request(
+        f"{cli.base_url}/api/v1/challenges/cli-regression/export/",
+        headers={"Authorization": f"Token {config['token']}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the test server
+        export = json.loads(response.read())
+    row = next(r for r in export["submissions"] if r["id"] == sub_id)
+    assert row["public_score"] == local["public_score"]
+    assert row["private_score"] == local["private_score"]
 
 
 def test_evaluate_on_a_changed_split_gives_a_different_score(
