@@ -8,6 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = (ROOT / "platform" / "hackathon", ROOT / "grader")
 ENVCONF_READERS = {"env_str", "env_bool", "env_int", "env_float", "env_list"}
+# The grader (no Django, so not envconf) reads its settings through these.
+GRADER_READERS = {"_env_int", "_env_float", "_env_choice"}
 # Read by the tools the services run, not by our code.
 TOOL_VARIABLES = {"DJANGO_SETTINGS_MODULE", "FORWARDED_ALLOW_IPS"}  # the latter: uvicorn
 
@@ -33,7 +35,9 @@ def variables_read_in(tree: ast.AST) -> set[str]:
             func = node.func
             if name is None:
                 continue
-            if isinstance(func, ast.Name) and func.id in ENVCONF_READERS:
+            if isinstance(func, ast.Name) and func.id in GRADER_READERS:
+                found.add(name)
+            elif isinstance(func, ast.Name) and func.id in ENVCONF_READERS:
                 found.add(name)
                 if func.id == "env_str":
                     found.add(f"{name}_FILE")  # env_str reads NAME_FILE for secrets
