@@ -23,6 +23,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from grader.precheck import PARSE_LOCK
+
 # Cell magics whose body is ordinary Python that runs once.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 LOADERS = {"load", "loadtxt", "genfromtxt", "fromfile", "read_csv", "read_table", "open"}
@@ -181,7 +183,8 @@ def convert(data: bytes | str, allowed_imports: tuple[str, ...] | None = None) -
         lines, removed = _strip_ipython(lines)
         magics += removed
         try:
-            tree = ast.parse("\n".join(lines))
+            with PARSE_LOCK:  # see grader.precheck: parses in threads take turns
+                tree = ast.parse("\n".join(lines))
         except SyntaxError:
             tree = None  # kept as written: the pre-check names the error
         if tree is not None:

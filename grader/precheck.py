@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 
 from grader.contract import CLOSED_FORM_FUNCTIONS, SOLUTION_MAX_BYTES, Verdict
@@ -379,9 +380,16 @@ def precheck(
     return _parse_in_child(data, options)
 
 
+# CPython 3.11 keeps the AST converter's recursion depth per interpreter, not per thread: two
+# threads parsing at once (a web process's request threads) can fail with "SystemError: AST
+# constructor recursion depth mismatch". In-process parses therefore take turns.
+PARSE_LOCK = threading.Lock()
+
+
 def _parse_in_process(data: bytes, options: list) -> PrecheckResult:
     try:
-        answer = _analyse(data.decode("utf-8"), *options)
+        with PARSE_LOCK:
+            answer = _analyse(data.decode("utf-8"), *options)
     except (RecursionError, MemoryError):
         answer = {"verdict": "syntax_error", "message": "solution.py is nested too deeply to parse"}
     return _result(answer)

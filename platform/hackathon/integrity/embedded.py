@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from grader.precheck import PARSE_LOCK
+
 
 @dataclass(frozen=True)
 class EmbeddedData:
@@ -34,7 +36,8 @@ def embedded_data(source: str) -> EmbeddedData:
     """Literal counts of `source`; a source that does not parse counts its characters as
     one string (it could not run anyway, and is reported as such)."""
     try:
-        tree = ast.parse(source)
+        with PARSE_LOCK:  # see grader.precheck: parses in threads take turns
+            tree = ast.parse(source)
     except (SyntaxError, ValueError):
         size = len(source.encode("utf-8", "surrogatepass"))
         return EmbeddedData(0, size, size, parsed=False)
