@@ -126,3 +126,63 @@ class BaselineScore(models.Model):
 
     def __str__(self) -> str:
         return f"baseline {self.submission_id} on {self.challenge_id}: {self.public_score}"
+
+
+class ChatWebhook(models.Model):
+    """An outgoing chat webhook of a challenge (Slack- or Discord-compatible). The URL is a
+    secret: it is shown to nobody but the admin, masked (`masked_url`)."""
+
+    class Kind(models.TextChoices):
+        SLACK = "slack", 'Slack-compatible ({"text": ...})'
+        DISCORD = "discord", 'Discord-compatible ({"content": ...})'
+
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="chat_webhooks"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SLACK)
+    url = models.URLField(max_length=1000)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["challenge_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} webhook {self.masked_url}"
+
+    @property
+    def masked_url(self) -> str:
+        scheme, _, rest = self.url.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        return f"{scheme}://{host}/…"
+
+
+class WebhookDelivery(models.Model):
+    """One message to one webhook; `key` names the event so that announcing it twice
+    (a periodic job that runs again, two beats) sends it once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    webhook = models.ForeignKey(ChatWebhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=20)
+    key = models.CharField(max_length=100)
+    text = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "key"], name="webhook_delivery_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.key}): {self.status}"

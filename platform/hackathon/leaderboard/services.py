@@ -33,6 +33,7 @@ from hackathon import live
 from hackathon.accounts.models import Team
 from hackathon.accounts.selectors import is_organizer
 from hackathon.challenges.models import Challenge
+from hackathon.leaderboard import webhooks
 from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
 from hackathon.leaderboard.scoring import (
     baseline_submissions,
@@ -213,7 +214,14 @@ def leaderboard_record_result(*, submission: Submission) -> None:
         if submission.is_baseline:
             _refresh_baseline(challenge, submission.pk)
         elif submission.team_id is not None:
+            leader_before = webhooks.public_leader_id(challenge)
             _refresh_team(challenge, submission.team_id)
+            transaction.on_commit(
+                lambda: webhooks.webhooks_leader_check(
+                    challenge_id=challenge.pk, previous_leader_id=leader_before
+                ),
+                robust=True,
+            )
         audiences = change_audiences(
             challenge=challenge,
             team_id=submission.team_id,
@@ -333,6 +341,7 @@ def leaderboard_freeze(*, challenge: Challenge, actor: User) -> Challenge:
         _set_phase(locked, freeze_at=timezone.now(), unfrozen_at=None)
     leaderboard_rebuild(challenge=locked)
     _publish_phase(locked, "frozen")
+    webhooks.webhooks_phase_check_after_commit(challenge_id=locked.pk)
     return locked
 
 
@@ -375,6 +384,7 @@ def leaderboard_reveal(
             _set_phase(locked, end_at=now)
         _set_phase(locked, revealed_at=now)
     _publish_phase(locked, "revealed")
+    webhooks.webhooks_phase_check_after_commit(challenge_id=locked.pk)
     return locked
 
 

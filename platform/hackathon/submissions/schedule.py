@@ -11,6 +11,7 @@ import os
 # With the heartbeat timeout (20 s), a dead worker's work is queued again within 30 s.
 SWEEPER_INTERVAL_S = float(os.environ.get("SWEEPER_INTERVAL_S", "10"))
 INTEGRITY_SWEEP_INTERVAL_S = float(os.environ.get("INTEGRITY_SWEEP_INTERVAL_S", "120"))
+WEBHOOKS_INTERVAL_S = float(os.environ.get("WEBHOOKS_INTERVAL_S", "15"))
 
 BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-submissions": {
@@ -23,5 +24,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "hackathon.integrity.tasks.sweep",
         "schedule": INTEGRITY_SWEEP_INTERVAL_S,
         "options": {"queue": "default", "expires": INTEGRITY_SWEEP_INTERVAL_S},
+    },
+    # Chat webhooks: phases reached (start, freeze, end, reveal) and due retries
+    # (hackathon.leaderboard.webhooks).
+    "chat-webhooks": {
+        "task": "hackathon.leaderboard.tasks.webhooks_tick",
+        "schedule": WEBHOOKS_INTERVAL_S,
+        "options": {"queue": "default", "expires": WEBHOOKS_INTERVAL_S},
     },
 }

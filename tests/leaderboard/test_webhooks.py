@@ -1,0 +1,163 @@
+"""Chat webhooks delivered to a real HTTP receiver on 127.0.0.1: payloads per kind, the
+phase events found by the periodic job once each, a retry after a 500, no new-leader
+message while frozen, and a dead webhook that changes nothing for grading."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+from hackathon.leaderboard.models import ChatWebhook, TeamScore, WebhookDelivery
+from hackathon.leaderboard.services import leaderboard_freeze
+from hackathon.leaderboard.tasks import deliver_webhook
+from hackathon.leaderboard.webhooks import webhooks_tick
+
+from tests.leaderboard.conftest import make_challenge, make_team, scored
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """Answers each POST with the next status of `statuses` (200 once they run out)."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.received: list[tuple[str, dict]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((self.path, json.loads(body)))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made: list[Receiver] = []
+
+    def start(statuses: list[int]) -> Receiver:
+        r = Receiver(statuses)
+        threading.Thread(target=r.server.serve_forever, daemon=True).start()
+        made.append(r)
+        return r
+
+    yield start  # type: ignore[misc]
+    for r in made:
+        r.server.shutdown()
+        r.server.server_close()
+
+
+def _texts(r: Receiver) -> list[str]:
+    return [body.get("text") or body.get("content") for _, body in r.received]
+
+
+def test_phase_events_once_each_with_slack_and_discord_payloads_and_a_retry_after_a_500(
+    receiver, organizer, django_capture_on_commit_callbacks
+) -> None:
+    now = timezone.now()
+    challenge = make_challenge(start_at=now + timedelta(minutes=1), end_at=now + timedelta(hours=1))
+    slack = receiver([500])
+    discord = receiver([])
+    ChatWebhook.objects.create(challenge=challenge, kind="slack", url=slack.url + "/hook/s3cr3t")
+    ChatWebhook.objects.create(challenge=challenge, kind="discord", url=discord.url + "/d")
+
+    assert webhooks_tick(now=now) == 0  # not started yet: nothing to say
+    started = now + timedelta(minutes=1, seconds=5)
+    assert webhooks_tick(now=started) == 2
+    assert webhooks_tick(now=started) == 0  # idempotent: the failed one waits its backoff
+    assert discord.received == [("/d", {"content": f"{challenge.title} has started: submit away!"})]
+    assert slack.received == [
+        ("/hook/s3cr3t", {"text": f"{challenge.title} has started: submit away!"})
+    ]
+    failed = WebhookDelivery.objects.get(webhook__kind="slack", event="start")
+    assert (failed.status, failed.attempts, failed.last_status_code) == ("pending", 1, 500)
+    assert failed.next_attempt_at == started + timedelta(seconds=15)
+
+    assert webhooks_tick(now=started + timedelta(seconds=16)) == 1  # the retry
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts, failed.last_status_code) == ("sent", 2, 200)
+    assert _texts(slack) == [f"{challenge.title} has started: submit away!"] * 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        leaderboard_freeze(challenge=challenge, actor=organizer)
+    ended = now + timedelta(hours=1, seconds=1)
+    webhooks_tick(now=ended)
+    webhooks_tick(now=ended)
+    assert _texts(discord) == [
+        f"{challenge.title} has started: submit away!",
+        f"The {challenge.title} leaderboard is frozen: results stay hidden until the reveal.",
+        f"{challenge.title} has ended: submissions are closed.",
+    ]
+    assert WebhookDelivery.objects.filter(webhook__kind="discord").count() == 3
+
+
+def test_new_leader_announced_but_never_during_a_freeze(
+    receiver, organizer, django_capture_on_commit_callbacks
+) -> None:
+    challenge = make_challenge()
+    chat = receiver([])
+    ChatWebhook.objects.create(challenge=challenge, kind="slack", url=chat.url)
+    ada, bo = make_team("Ada"), make_team("Bo")
+    with django_capture_on_commit_callbacks(execute=True):
+        scored(challenge, ada, 0.70)
+    with django_capture_on_commit_callbacks(execute=True):
+        scored(challenge, bo, 0.60)  # not a new leader
+    with django_capture_on_commit_callbacks(execute=True):
+        scored(challenge, bo, 0.80)  # takes the lead
+    for delivery in WebhookDelivery.objects.order_by("pk"):
+        deliver_webhook(delivery.pk)  # the task, as the default queue's worker runs it
+    assert _texts(chat) == [
+        f"New leader on {challenge.title}: Ada (Accuracy 0.7)",
+        f"New leader on {challenge.title}: Bo (Accuracy 0.8)",
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        leaderboard_freeze(challenge=challenge, actor=organizer)
+    with django_capture_on_commit_callbacks(execute=True):
+        scored(challenge, ada, 0.95)  # would lead on the live board: the room must not hear it
+    webhooks_tick(now=timezone.now() + timedelta(seconds=1))
+    leader_messages = [t for t in _texts(chat) if t.startswith("New leader")]
+    assert len(leader_messages) == 2
+    assert not WebhookDelivery.objects.filter(event="leader", text__contains="0.95").exists()
+    assert "frozen" in _texts(chat)[-1]
+
+
+def test_a_dead_webhook_changes_nothing_for_grading(django_capture_on_commit_callbacks) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    challenge = make_challenge()
+    ChatWebhook.objects.create(challenge=challenge, kind="slack", url=f"http://127.0.0.1:{port}/")
+    team = make_team("Cy")
+    with django_capture_on_commit_callbacks(execute=True):
+        sub = scored(challenge, team, 0.9)
+    assert TeamScore.objects.get(challenge=challenge, team=team).best_submission_id == sub.pk
+    delivery = WebhookDelivery.objects.get(event="leader")
+    at = timezone.now()
+    for attempt in range(5):
+        webhooks_tick(now=at)
+        at += timedelta(seconds=15 * 2**attempt + 1)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("failed", 5)
+    assert "ConnectionRefusedError" in delivery.last_error or "URLError" in delivery.last_error
+    assert webhooks_tick(now=at + timedelta(days=1)) == 0  # given up: no more attempts
+
+
+def test_webhook_urls_are_masked() -> None:
+    hook = ChatWebhook(url="https://hooks.slack.com/services/T000/B000/SECRET")
+    assert hook.masked_url == "https://hooks.slack.com/…"
+    assert "SECRET" not in str(hook)
