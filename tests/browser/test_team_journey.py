@@ -39,7 +39,8 @@ def test_two_participants_team_up_submit_the_starter_and_watch_it_graded_live(
     assert len(starters) == 1, sorted(kit)
     starter_path = tmp_path / "solution.py"
     starter_path.write_text(next(iter(starters.values())))
-    assert any(name.endswith(".csv") for name in kit), sorted(kit)
+    assert any(name.endswith("train.npz") for name in kit), sorted(kit)
+    assert any(name.endswith("train.csv.gz") for name in kit), sorted(kit)
 
     # Bob goes first with a solution that thinks before it trains, so the single grading
     # worker is busy and Ada's submission has to wait in the queue.
