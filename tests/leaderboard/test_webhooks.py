@@ -12,6 +12,9 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from hackathon.leaderboard.models import ChatWebhook, TeamScore, WebhookDelivery
 from hackathon.leaderboard.services import leaderboard_freeze
@@ -161,3 +164,36 @@ def test_webhook_urls_are_masked() -> None:
     hook = ChatWebhook(url="https://hooks.slack.com/services/T000/B000/SECRET")
     assert hook.masked_url == "https://hooks.slack.com/…"
     assert "SECRET" not in str(hook)
+
+
+def test_organizers_add_webhooks_on_the_room_page_and_see_them_masked_with_the_log(
+    organizer_client, client_a, organizer
+) -> None:
+    challenge = make_challenge()
+    secret = "https://hooks.slack.com/services/T0/B0/VERYSECRET"
+    add = reverse("leaderboard:webhook_add", args=[challenge.slug])
+    assert client_a.post(add, {"kind": "slack", "url": secret}).status_code == 403
+    assert organizer_client.post(add, {"kind": "slack", "url": "ftp://x/y"}).status_code == 302
+    assert not ChatWebhook.objects.exists()
+    organizer_client.post(add, {"kind": "slack", "url": secret})
+    hook = ChatWebhook.objects.get()
+    assert (hook.challenge_id, hook.url) == (challenge.pk, secret)
+    WebhookDelivery.objects.create(
+        webhook=hook, event="start", key="start", text="t", attempts=1, last_status_code=500
+    )
+    page = organizer_client.get(reverse("leaderboard:room", args=[challenge.slug])).content.decode()
+    assert "https://hooks.slack.com/…" in page and "HTTP 500" in page
+    assert "VERYSECRET" not in page
+    # The admin lists it masked and never renders the URL back into its form.
+    superuser = User.objects.create_superuser("root", "root@example.org", "pw-root-123")
+    admin = Client()
+    admin.force_login(superuser)
+    listing = admin.get(reverse("admin:leaderboard_chatwebhook_changelist")).content.decode()
+    change = admin.get(reverse("admin:leaderboard_chatwebhook_change", args=[hook.pk]))
+    assert "https://hooks.slack.com/…" in listing
+    assert change.status_code == 200
+    assert "VERYSECRET" not in listing and "VERYSECRET" not in change.content.decode()
+    remove = reverse("leaderboard:webhook_remove", args=[challenge.slug, hook.pk])
+    assert client_a.post(remove).status_code == 403
+    organizer_client.post(remove)
+    assert not ChatWebhook.objects.exists()

@@ -11,6 +11,12 @@ urlpatterns = [
     path("<slug:slug>/room/", views.room, name="room"),
     path("<slug:slug>/room/fragment/", views.room_fragment, name="room_fragment"),
     path("<slug:slug>/room.json", views.room_json, name="room_json"),
+    path("<slug:slug>/room/webhooks/", views.room_webhook_add, name="webhook_add"),
+    path(
+        "<slug:slug>/room/webhooks/<int:webhook_id>/remove/",
+        views.room_webhook_remove,
+        name="webhook_remove",
+    ),
     path("<slug:slug>/projector/", views.projector, name="projector"),
     path("<slug:slug>/fragment/", views.fragment, name="fragment"),
     path("<slug:slug>/data.json", views.board_json, name="json"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 
 from asgiref.sync import sync_to_async
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,7 +34,8 @@ from hackathon.accounts.selectors import is_organizer, user_team
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.precision import score_text
 from hackathon.challenges.selectors import challenge_get_for
-from hackathon.leaderboard import services
+from hackathon.leaderboard import services, webhooks
+from hackathon.leaderboard.models import ChatWebhook
 from hackathon.leaderboard.room import room_snapshot
 from hackathon.leaderboard.selectors import (
     LeaderboardView,
@@ -343,8 +345,42 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         "room": room_snapshot(challenge=challenge),
         "topic": live.challenge_topic(challenge.pk),
         "fragment_url": reverse("leaderboard:room_fragment", args=[slug]),
+        "webhooks": ChatWebhook.objects.filter(challenge=challenge),
+        "webhook_kinds": ChatWebhook.Kind.choices,
+        "deliveries": webhooks.webhook_log(challenge=challenge),
     }
     return render(request, "leaderboard/room.html", context)
+
+
+class _WebhookForm(forms.Form):
+    kind = forms.ChoiceField(choices=ChatWebhook.Kind.choices)
+    url = forms.URLField(max_length=1000, assume_scheme="https")
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if not url.startswith(("https://", "http://")):
+            raise forms.ValidationError("The webhook URL must start with https:// or http://.")
+        return url
+
+
+@require_POST
+def room_webhook_add(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = _organizer_challenge(request, slug)
+    form = _WebhookForm(request.POST)
+    if form.is_valid():
+        webhooks.webhook_add(challenge=challenge, **form.cleaned_data)
+        messages.success(request, "Webhook added; it hears of events from now on.")
+    else:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect(reverse("leaderboard:room", args=[slug]) + "#webhooks")
+
+
+@require_POST
+def room_webhook_remove(request: HttpRequest, slug: str, webhook_id: int) -> HttpResponse:
+    challenge = _organizer_challenge(request, slug)
+    get_object_or_404(ChatWebhook, pk=webhook_id, challenge=challenge).delete()
+    messages.success(request, "Webhook removed.")
+    return redirect(reverse("leaderboard:room", args=[slug]) + "#webhooks")
 
 
 @never_cache

@@ -35,6 +35,20 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE_S = 15.0
 
 
+def webhook_add(*, challenge: Challenge, kind: str, url: str) -> ChatWebhook:
+    """Add an outgoing webhook (the caller checked that an organizer asks, and the URL)."""
+    return ChatWebhook.objects.create(challenge=challenge, kind=kind, url=url)
+
+
+def webhook_log(*, challenge: Challenge, limit: int = 30) -> list[WebhookDelivery]:
+    """The latest deliveries of the challenge's webhooks, for the organizers' page."""
+    return list(
+        WebhookDelivery.objects.filter(webhook__challenge=challenge)
+        .select_related("webhook")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
 def payload_for(webhook: ChatWebhook, text: str) -> dict[str, str]:
     if webhook.kind == ChatWebhook.Kind.DISCORD:
         return {"content": text}
