@@ -18,7 +18,14 @@ from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.precision import DEFAULT_DISPLAY_PRECISION, score_text
 from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
-from hackathon.leaderboard.scoring import best_first, ranked_above, strictly_better
+from hackathon.leaderboard.scoring import (
+    baseline_submissions,
+    best_first,
+    board_score,
+    ranked_above,
+    scored_submissions,
+    strictly_better,
+)
 from hackathon.leaderboard.visibility import (
     Viewer,
     Visibility,
@@ -551,3 +558,65 @@ __all__ = [
     "viewer_may_see_private",
     "viewer_visibility",
 ]
+
+
+# --- Score progression ---------------------------------------------------------------------
+
+PROGRESSION_TEAMS = 10
+
+
+def score_progression(*, challenge: Challenge, viewer: Viewer) -> dict:
+    """The best public score over time of the public board's top ten teams (as this viewer
+    sees that board) and of the baselines: one point each time a best improved.
+
+    THE visibility rule decides, as for the board: while the public board is frozen for
+    this viewer, nothing submitted at or after the freeze is drawn (the top ten are the
+    frozen board's); after the reveal, or for organizers, the whole race is.
+    """
+    board = leaderboard_view(
+        challenge=challenge, viewer=viewer, kind="public", page_size=PROGRESSION_TEAMS
+    )
+    cutoff = challenge.freeze_at if board.frozen else None
+    teams = [
+        (row.team_id, row.name)
+        for row in board.rows
+        if not row.is_baseline and row.team_id is not None
+    ][:PROGRESSION_TEAMS]
+    subs = scored_submissions(challenge).filter(team_id__in=[t for t, _ in teams])
+    bases = baseline_submissions(challenge)
+    if cutoff is not None:
+        subs = subs.filter(created_at__lt=cutoff)
+        bases = bases.filter(created_at__lt=cutoff)
+    by_team: dict[int, list[dict]] = {team_id: [] for team_id, _ in teams}
+    best: dict[int | None, float] = {}
+    baseline_points: list[dict] = []
+
+    def improves(key: int | None, value: float) -> bool:
+        current = best.get(key)
+        better = current is None or (
+            value > current if challenge.higher_is_better else value < current
+        )
+        if better:
+            best[key] = value
+        return better
+
+    for team_id, score, at in subs.order_by("created_at", "pk").values_list(
+        "team_id", "public_score", "created_at"
+    ):
+        value = board_score(challenge, score)
+        if value is not None and team_id is not None and improves(team_id, value):
+            by_team[team_id].append({"at": _iso(at), "score": value})
+    for score, at in bases.order_by("created_at", "pk").values_list("public_score", "created_at"):
+        value = board_score(challenge, score)
+        if value is not None and improves(None, value):
+            baseline_points.append({"at": _iso(at), "score": value})
+    return {
+        "higher_is_better": challenge.higher_is_better,
+        "frozen": board.frozen,
+        "cutoff": _iso(cutoff),
+        "series": [
+            {"team_id": team_id, "name": name, "points": by_team[team_id]}
+            for team_id, name in teams
+        ],
+        "baseline": baseline_points,
+    }

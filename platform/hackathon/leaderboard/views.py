@@ -43,6 +43,7 @@ from hackathon.leaderboard.selectors import (
     leaderboard_export_rows,
     leaderboard_view,
     live_channels_for,
+    score_progression,
     shakeup_view,
     viewer_visibility,
 )
@@ -187,6 +188,15 @@ def board_json(request: HttpRequest, slug: str) -> JsonResponse:
     data = board.as_dict()
     data["phase"] = _phase(challenge)
     return JsonResponse(data)
+
+
+@never_cache
+@require_GET
+def progression_json(request: HttpRequest, slug: str) -> JsonResponse:
+    """The best public score over time of the top ten and the baselines, as this viewer
+    may see it (nothing after the freeze while the board is frozen for them)."""
+    challenge = challenge_get_for(slug=slug, user=request.user)
+    return JsonResponse(score_progression(challenge=challenge, viewer=request.user))
 
 
 def _phase(challenge: Challenge) -> dict:
