@@ -38,7 +38,7 @@ import psutil
 
 from grader.errors import ConfigError, InternalError
 
-CONTROLLERS = ("memory", "pids", "cpu")
+CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")  # cpuacct: v1's CPU time (v2: cpu.stat)
 PREFIX = "hackathon-sandbox-"
 # sh is the one trusted step between the worker and bwrap: join every cgroup, then exec.
 JOIN_SCRIPT = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
@@ -113,6 +113,16 @@ class RunCgroup:
             limit_hit=hit and oom_kills > 0,
             oom_kills=oom_kills,
         )
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of every process the run has had (the kernel's count), or None."""
+        if self.hierarchy.version == 2:
+            d = self.dirs.get("cpu") or self.dirs.get("memory")
+            usage = None if d is None else _keyed(d / "cpu.stat").get("usage_usec")
+            return None if usage is None else usage / 1e6
+        d = self.dirs.get("cpuacct")
+        nanoseconds = None if d is None else _int_file(d / "cpuacct.usage")
+        return None if nanoseconds is None else nanoseconds / 1e9
 
     def limit_probe(self, memory_mb: int) -> Callable[[], int | None]:
         """For the supervisor: the peak in KiB once the kernel killed for the limit, else None."""

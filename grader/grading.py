@@ -147,7 +147,9 @@ def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | 
             f"together, over the {limits.memory_mb} MiB memory limit"
         )
     if run.timed_out:
-        return Verdict.TIME_LIMIT, f"fit and predict took longer than {limits.time_s:g} s"
+        return Verdict.TIME_LIMIT, (
+            f"loading solution.py, fit and predict took longer than {limits.time_s:g} s"
+        )
     if run.error is not None:
         message = run.error["message"]
         verdict = {
@@ -291,17 +293,21 @@ def grade(
 
 def _measured_result(run: SandboxRun, job: GradingJob) -> GradingResult:
     """The figures of a run: measured by trusted code, or answered and validated here."""
+    load = run.measured.get(Phase.LOADING)
     fit = run.measured.get(Phase.FITTING)
     predict = run.measured.get(Phase.PREDICTING)
+    # Training time counts from solution.py's first line: work done while the module loads or
+    # Model() is built (training at import time) is training too, not a free 0 s fit.
+    fit_wall = None if fit is None else fit.wall + (load.wall if load is not None else 0.0)
     result = GradingResult(
         Verdict.SCORED,
         stdout=run.stdout,
         stderr=run.stderr,
         peak_memory_mb=None if run.peak_memory_kb is None else run.peak_memory_kb / 1024,
-        fit_seconds=None if fit is None else fit.wall,
+        fit_seconds=fit_wall,
         predict_seconds=None if predict is None else predict.wall,
     )
-    cpu = [m.cpu for m in (fit, predict) if m is not None]
+    cpu = [m.cpu for m in (load, fit, predict) if m is not None]
     if cpu and all(c is not None for c in cpu):
         result.cpu_seconds = sum(cpu)  # type: ignore[arg-type]
     report = run.report

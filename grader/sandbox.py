@@ -411,6 +411,7 @@ class Sandbox:
                 conversation=entry == rt.HARNESS_MODULE,
                 uid=None if slot is None else slot.uid,
                 memory_probe=None if group is None else group.limit_probe(limits.memory_mb),
+                cpu_probe=None if group is None else group.cpu_seconds,
             )  # fmt: skip
             if group is not None:
                 self._account(run, group, limits)

@@ -237,9 +237,11 @@ class Supervisor:
         uid: int | None = None,
         conversation: bool = True,
         memory_probe: Callable[[], int | None] | None = None,
+        cpu_probe: Callable[[], float | None] | None = None,
     ) -> None:
         self.proc = proc
         self.memory_probe = memory_probe
+        self.cpu_probe = cpu_probe
         self.command_w: int | None = command_w
         self.result_r = result_r
         self.info_r = info_r
@@ -279,6 +281,12 @@ class Supervisor:
         return pids
 
     def cpu_now(self) -> float | None:
+        """The sandbox's CPU time so far: the cgroup's count where there is one (every process,
+        exited ones too), else what /proc shows of its live processes."""
+        if self.cpu_probe is not None:
+            counted = self.cpu_probe()
+            if counted is not None:
+                return counted
         return cpu_seconds(self.sandbox_pids())
 
     # -- transitions --------------------------------------------------------------------------
@@ -497,11 +505,12 @@ def supervise(
     uid: int | None = None,
     conversation: bool = True,
     memory_probe: Callable[[], int | None] | None = None,
+    cpu_probe: Callable[[], float | None] | None = None,
 ) -> SandboxRun:
     """Watch `proc` until it and its pid namespace are gone (see `Supervisor`)."""
     return Supervisor(
         proc, command_w, result_r, info_r, limits, array_cap, progress, started, uid,
-        conversation, memory_probe,
+        conversation, memory_probe, cpu_probe,
     ).supervise()  # fmt: skip
 
 

@@ -59,7 +59,8 @@ def refuse(name: str) -> None:
         f"{name} is not available: this challenge's gradient-descent-only rule refuses numpy's "
         "closed-form solvers and decompositions (solve, lstsq, inv, pinv, qr, svd, eig*, "
         "cholesky, tensorsolve, polyfit, numpy.polynomial fitting); train the model by "
-        "gradient descent (products, norm and det stay available)"
+        "gradient descent (products, det and norm stay available; the matrix norms that need "
+        "every singular value, ord=-2 and 'nuc', do not)"
     )
     try:
         from grader_harness import RuleViolation, record_rule_violation
@@ -69,10 +70,60 @@ def refuse(name: str) -> None:
     raise RuleViolation(message)
 
 
+def _spectral_norm(a: np.ndarray) -> np.ndarray:
+    """The largest singular value of each matrix in `a` (shape (..., m, n)), by power
+    iteration on the smaller Gram matrix: what `norm(A, 2)` needs (a step size's Lipschitz
+    bound), with no decomposition and no solver."""
+    a = np.asarray(a)
+    out = np.empty(a.shape[:-2], dtype=np.result_type(a.dtype, np.float64))
+    for index in np.ndindex(*a.shape[:-2]):
+        m = a[index]
+        gram = m.T.conj() @ m if m.shape[0] >= m.shape[1] else m @ m.T.conj()
+        if gram.size == 0 or not np.any(gram):
+            out[index] = 0.0
+            continue
+        v = np.random.default_rng(0).standard_normal(gram.shape[0])
+        value = 0.0
+        for _ in range(100_000):
+            w = gram @ v
+            size = np.linalg.norm(w)
+            if size == 0.0:
+                break
+            v = w / size
+            new = float(np.real(v.conj() @ gram @ v))
+            if abs(new - value) <= 1e-15 * max(abs(new), 1e-300):
+                value = new
+                break
+            value = new
+        out[index] = np.sqrt(max(value, 0.0))
+    return out
+
+
+def _norm_ord() -> object:
+    """The `ord` of the numpy.linalg.norm call that asked for singular values, if any."""
+    frame: types.FrameType | None = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "norm" and "/numpy/linalg/" in frame.f_code.co_filename:
+            return frame.f_locals.get("ord")
+        frame = frame.f_back
+    return None
+
+
 def __getattr__(name: str) -> object:
     if name.startswith("__"):
         raise AttributeError(name)
     public = _PUBLIC.get(name, name)
+    if name in ("svd", "svd_n"):  # the gufuncs that give singular values only
+
+        def singular_values(a: object, *args: object, **kwargs: object) -> np.ndarray:
+            # norm(A, 2) takes the largest singular value: computed without a decomposition.
+            # Every other use (ord=-2, "nuc", cond, matrix_rank, svd itself) is refused.
+            if _norm_ord() == 2:
+                return _spectral_norm(np.asarray(a))[..., None]
+            refuse(_called_name(f"numpy.linalg.{public}"))
+            raise AssertionError("unreachable")
+
+        return singular_values
 
     def refused(*args: object, **kwargs: object) -> None:
         refuse(_called_name(f"numpy.linalg.{public}"))

@@ -87,6 +87,7 @@ print('STACK', [repr(float(v)) for v in np.linalg.det(stack)])
 sign, logdet = np.linalg.slogdet(m)
 print('SLOGDET', repr(float(sign)), repr(float(logdet)))
 print('NORM', repr(float(np.linalg.norm(m))), repr(float(np.linalg.norm(m[0], 1))))
+print('SPECTRAL', repr(float(np.linalg.norm(m, 2))), repr(float(np.linalg.norm(stack[0][:, :3], 2))))
 print('PRODUCT', repr(float((m @ m.T).sum())), repr(float(np.linalg.multi_dot([m, m, m]).sum())))
 """
     result = grader.grade(make_job(fitting(body), gradient_descent_only=True))
@@ -99,8 +100,21 @@ print('PRODUCT', repr(float((m @ m.T).sum())), repr(float(np.linalg.multi_dot([m
     assert (sign, logdet) == pytest.approx(tuple(np.linalg.slogdet(m)), rel=1e-9)
     norms = [float(v) for v in out["NORM"].split()]
     assert norms == pytest.approx([np.linalg.norm(m), np.linalg.norm(m[0], 1)])
+    # The spectral norm (a step size's bound) is computed without a decomposition ...
+    spectral = [float(v) for v in out["SPECTRAL"].split()]
+    assert spectral == pytest.approx(
+        [np.linalg.norm(m, 2), np.linalg.norm(stack[0][:, :3], 2)], rel=1e-9
+    )
     products = [float(v) for v in out["PRODUCT"].split()]
     assert products == pytest.approx([(m @ m.T).sum(), (m @ m @ m).sum()])
+
+
+def test_norms_that_need_every_singular_value_are_refused(make_job) -> None:
+    body = "np.linalg.norm(np.eye(3) * 2.0, 'nuc')\n"
+    result = grader.grade(make_job(fitting(body), gradient_descent_only=True))
+    assert result.verdict is Verdict.RULE_VIOLATION
+    assert result.message.startswith("numpy.linalg.norm is not available")
+    assert "ord=-2 and 'nuc'" in result.message
 
 
 def test_without_the_rule_a_closed_form_scores(make_job) -> None:

@@ -310,3 +310,20 @@ def test_a_numpy_array_as_loss_curve_is_reported(make_job) -> None:
     result = grader.grade(make_job(source))
     assert result.verdict is Verdict.SCORED, result.message
     assert result.loss_curve == [3.0, 2.0, 1.5]
+
+
+def test_training_while_the_module_loads_counts_as_fit_time(make_job) -> None:
+    """A solution that trains at import time (or in Model()) and only assigns in fit() does
+    not show a 0 s fit: the platform's training time starts at solution.py's first line."""
+    source = (
+        "import time\nimport numpy as np\n\n"
+        "_start = time.process_time()\n"
+        "while time.process_time() - _start < 0.8:\n    np.sqrt(np.arange(1000.0)).sum()\n\n"
+        "class Model:\n    def fit(self, X, y):\n        self.m = float(np.mean(y))\n"
+        "        return self\n\n"
+        "    def predict(self, X):\n        return np.full(len(X), self.m)\n"
+    )
+    result = grader.grade(make_job(source))
+    assert result.verdict is Verdict.SCORED, result.message
+    assert result.fit_seconds is not None and result.fit_seconds >= 0.7
+    assert result.cpu_seconds is not None and result.cpu_seconds >= 0.7
