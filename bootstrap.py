@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 
+# What the test command (and .ci/lint) installs: the platform and the test tools.
+TEST_EXTRAS = "server,test"
+
 DEBIAN_PACKAGES = {
     "up": ["bubblewrap", "libseccomp2"],
     "test": ["bubblewrap", "libseccomp2", "chromium", "fonts-dejavu-core"],
@@ -97,7 +100,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     ensure_venv()
-    ensure_installed("server,test" if command == "test" else "server")
+    ensure_installed(TEST_EXTRAS if command == "test" else "server")
     ensure_debian_packages(DEBIAN_PACKAGES[command])
     if command == "up":
         say(
