@@ -64,6 +64,7 @@ class Info:
         self.budget = int(data["budget"])
         self.n_train = int(data["n_train"])
         self.validation_cost = int(data["validation_cost"])
+        self.min_batch_size = int(data["min_batch_size"])
         self.names = [name for name, _ in data["shapes"]]
         self.shapes = {name: tuple(shape) for name, shape in data["shapes"]}
         self.n_parameters = int(data["n_parameters"])
@@ -71,7 +72,8 @@ class Info:
     def __repr__(self) -> str:
         return (
             f"Info(budget={self.budget}, n_train={self.n_train}, "
-            f"validation_cost={self.validation_cost}, shapes={self.shapes})"
+            f"validation_cost={self.validation_cost}, min_batch_size={self.min_batch_size}, "
+            f"shapes={self.shapes})"
         )
 
 

@@ -227,6 +227,7 @@ def _drive(
         "budget": budget,
         "n_train": n_train,
         "validation_cost": val_cost,
+        "min_batch_size": min(workload.min_batch_size, n_train),
     }
     body = json.dumps(init).encode()
     if not channel.write(memoryview(INIT_HEADER.pack(len(body)) + body)):
@@ -251,9 +252,15 @@ def _drive(
     losses, examples = run.train_loss, run.train_examples
     reply_size = REPLY_HEADER.size + 8 * model.size
     loop_started, cpu_started = perf(), time.thread_time()
+    # A batch is never smaller than the workload's minimum: a smaller request is raised to it,
+    # and a remainder of the budget below it is not spent (the run ends at the budget).
+    min_batch = min(workload.min_batch_size, n_train)
     while used < budget:
-        size = n_train if batch <= 0 else min(batch, n_train)
+        size = n_train if batch <= 0 else min(max(batch, min_batch), n_train)
         size = min(size, budget - used)
+        if size < min_batch:
+            run.ended = "budget"
+            break
         idx = stream.take(size)
         t0 = perf()
         if idx is None:

@@ -27,6 +27,7 @@ INITS = ("zeros", "normal", "glorot")
 SCORINGS = ("loss_at_budget", "budget_to_target")
 MAX_PARAMETERS = 1_000_000
 MAX_BUDGET = 10**10
+DEFAULT_MIN_BATCH_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Workload:
     penalty: int = 0  # budget_to_target: examples added to the budget when never reached
     validate_every: int = 0  # examples between the platform's validation points (0: n_train)
     validation_cost: int = 0  # examples a validation asked for by the optimizer costs (0: rows)
+    # The smallest batch the driver computes a gradient on: a smaller request is raised to it
+    # (capped at the training rows), so no gradient of one example (which gives the row away
+    # for a linear model at zero weights) is ever returned.
+    min_batch_size: int = DEFAULT_MIN_BATCH_SIZE
     instances: int = 6  # graded per submission: half public part, half private part
     public_instances: int = 2  # shipped in the starter kit for `hackathon evaluate`
 

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hackathon.challenges.models import Challenge
-from hackathon.challenges.optimizer import kit_seeds, visible_instances
+from hackathon.challenges.optimizer import kit_seeds, visible_instances, workload_shown
 from hackathon.challenges.rules import gradient_descent_rule, public_labels_note
 from hackathon.submissions.models import Submission, Verdict
 from hackathon.submissions.selectors import published_scores, submission_queue_position
@@ -112,9 +112,9 @@ class ChallengeDetailSerializer(ChallengeSerializer):
         "rule when on, and the note of a classic challenge whose labels are public."
     )
     limits = serializers.SerializerMethodField()
-    workload = serializers.DictField(
-        read_only=True,
-        help_text="Optimizer track: the model, loss, budget and scoring ({} otherwise).",
+    workload = serializers.SerializerMethodField(
+        help_text="Optimizer track: the model, loss, budget, minimum batch and scoring "
+        "({} otherwise)."
     )
     public_seeds = serializers.SerializerMethodField(
         help_text="Optimizer track: seeds of the public instances (the starter kit's)."
@@ -143,6 +143,10 @@ class ChallengeDetailSerializer(ChallengeSerializer):
             "training_data_version",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_workload(self, challenge: Challenge) -> dict[str, Any]:
+        return workload_shown(challenge)
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_public_seeds(self, challenge: Challenge) -> list[int]:

@@ -206,8 +206,22 @@ def _parse_workload(table: _Table, task: str) -> dict[str, Any]:
         "instances": instances,
         "public_instances": table.integer("public_instances", 2, low=1, high=20),
     }
+    values["min_batch_size"] = _min_batch_size(table, budget, values["train_rows"])
     table.reject_unknown()
     return wl.Workload(**values).as_dict()
+
+
+def _min_batch_size(table: _Table, budget: int, train_rows: int) -> int:
+    """The smallest batch the driver computes a gradient on: at least 2 (the gradient of one
+    example gives the row away), at most the training rows and the budget."""
+    value = table.integer("min_batch_size", wl.DEFAULT_MIN_BATCH_SIZE, low=2, high=1_000_000)
+    if train_rows and value > train_rows:
+        raise table.fail(
+            "min_batch_size", f"at most the training rows (train_rows = {train_rows})", value
+        )
+    if value > budget:
+        raise table.fail("min_batch_size", f"at most the budget ({budget} examples)", value)
+    return value
 
 
 def check_metric_fits_task(

@@ -28,7 +28,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from hackathon.challenges.bundle import metric_direction
 from hackathon.challenges.data import npy_load, training_csv_bytes
 from hackathon.challenges.models import Challenge
-from hackathon.challenges.optimizer import kit_seeds
+from hackathon.challenges.optimizer import kit_seeds, workload_shown
 from hackathon.challenges.rules import rules_markdown
 
 CONTRACT = """\
@@ -57,9 +57,11 @@ import numpy as np
 
 
 class Optimizer:
-    batch_size = 32          # read before every step; None = the whole training set
+    batch_size = 32          # read before every step; None = the whole training set;
+                             # below the workload's min_batch_size it is raised to it
 
-    def start(self, info):   # optional, once: info.budget, info.n_train, info.shapes
+    def start(self, info):   # optional, once: info.budget, info.n_train, info.shapes,
+                             # info.min_batch_size
         self.lr, self.beta, self.velocity = 0.1, 0.9, None
 
     def step(self, params, grad, loss):
@@ -159,7 +161,7 @@ def challenge_manifest(challenge: Challenge) -> dict:
     if challenge.is_optimizer_track:
         extra = {
             "track": challenge.track,
-            "workload": dict(challenge.workload),
+            "workload": workload_shown(challenge),
             "public_seeds": list(kit_seeds(challenge)),
         }
     return {
@@ -249,7 +251,7 @@ then kept in `~/.cache/hackathon`). Both run your code the way the grader does.
 
 
 def _optimizer_kit_readme(challenge: Challenge) -> str:
-    w = challenge.workload
+    w = workload_shown(challenge)
     return f"""# {challenge.title}: starter kit (optimizer track)
 
 You write the optimizer; the platform owns the data, the model ({w["model"]}) and the
@@ -274,7 +276,9 @@ arguments, with `step(params, grad, loss)`:
 `params` and `grad` are lists of float64 arrays in the model's shapes; return the next
 parameters (same shapes; a list, or a dict by name) or `None` to stop. Wrong shapes, NaN
 or infinity end the run with the verdict "Invalid optimizer step", naming the step and the
-parameter. Allowed imports: {", ".join(challenge.allowed_imports)}.
+parameter. A `batch_size` below {w["min_batch_size"]} (the workload's `min_batch_size`) is
+raised to it: no gradient is ever computed on fewer examples. Allowed imports:
+{", ".join(challenge.allowed_imports)}.
 
 ## Evaluate locally
 ```

@@ -27,6 +27,12 @@ def challenge_workload(challenge: Challenge) -> Workload:
     return Workload.from_dict(challenge.workload)
 
 
+def workload_shown(challenge: Challenge) -> dict:
+    """The workload as pages, the API and the starter kit show it: every field, with the
+    defaults of fields added since the challenge was loaded ({} for a model challenge)."""
+    return challenge_workload(challenge).as_dict() if challenge.workload else {}
+
+
 def hidden_seeds(challenge: Challenge) -> tuple[int, ...]:
     """The secret instance seeds of `challenge` on this installation."""
     key = settings.SECRET_KEY.encode()

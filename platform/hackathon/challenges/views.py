@@ -28,6 +28,7 @@ from hackathon.challenges.downloads import contract_for, download_response
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.forms import BundleUploadForm, ChallengeForm
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.optimizer import workload_shown
 from hackathon.challenges.rendering import render_markdown
 from hackathon.challenges.rules import gradient_descent_rule, public_labels_note
 from hackathon.challenges.selectors import challenge_get_for, challenge_groups_for, challenge_status
@@ -74,7 +75,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "needs_proba": challenge.metric in ("log_loss", "roc_auc")
         or bool({"log_loss", "roc_auc"} & set(challenge.extra_metrics)),
         "contract": contract_for(challenge),
-        "workload": challenge.workload,
+        "workload": workload_shown(challenge),
         "usage": _team_usage(request.user, challenge),
         "leaderboard_url": f"/leaderboard/{challenge.slug}/",
         "submit_url": f"/submissions/new/{challenge.slug}/",
