@@ -130,6 +130,16 @@ def test_the_challenge_page_states_the_optimizer_contract(
     api = client_a.get(f"/api/v1/challenges/{challenge.slug}/").json()
     assert api["track"] == "optimizer" and api["workload"]["budget"] == 1_600_000
     assert api["public_seeds"] == list(kit_seeds(challenge))
+    # The minimum batch, also for a challenge stored before the field existed (its default).
+    for stored in (challenge.workload["min_batch_size"], None):
+        if stored is None:
+            challenge.workload.pop("min_batch_size")
+            challenge.save(update_fields=["workload"])
+        page = client_a.get(f"/challenges/{challenge.slug}/").content.decode()
+        assert "below the minimum batch of <strong>16</strong> examples is raised" in page
+        api = client_a.get(f"/api/v1/challenges/{challenge.slug}/").json()
+        assert api["workload"]["min_batch_size"] == 16
+    assert "quasi-Newton, finite-difference curvature" in page
 
 
 def test_private_instances_are_shown_only_with_the_private_board(
