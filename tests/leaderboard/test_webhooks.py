@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hackathon.celery import app as celery_app
 from hackathon.leaderboard.models import ChatWebhook, TeamScore, WebhookDelivery
 from hackathon.leaderboard.services import leaderboard_freeze
 from hackathon.leaderboard.tasks import deliver_webhook
@@ -197,3 +198,27 @@ def test_organizers_add_webhooks_on_the_room_page_and_see_them_masked_with_the_l
     assert client_a.post(remove).status_code == 403
     organizer_client.post(remove)
     assert not ChatWebhook.objects.exists()
+
+
+def test_the_delivery_task_is_sent_by_name_on_the_default_queue_after_commit(
+    django_capture_on_commit_callbacks,
+) -> None:
+    with celery_app.connection_for_write() as connection:
+        broker = connection.default_channel.client  # the broker's own Redis client
+        _check_sent_by_name(broker, django_capture_on_commit_callbacks)
+
+
+def _check_sent_by_name(broker: object, django_capture_on_commit_callbacks: object) -> None:
+    broker.delete("default")
+    challenge = make_challenge()
+    ChatWebhook.objects.create(challenge=challenge, kind="slack", url="http://127.0.0.1:9/")
+    with django_capture_on_commit_callbacks(execute=True):
+        scored(challenge, make_team("Di"), 0.9)
+        assert broker.llen("default") == 0  # nothing before the commit
+    delivery = WebhookDelivery.objects.get(event="leader")
+    messages = [json.loads(m) for m in broker.lrange("default", 0, -1)]
+    sent = [
+        m for m in messages if m["headers"]["task"] == "hackathon.leaderboard.tasks.deliver_webhook"
+    ]
+    assert [m["headers"]["argsrepr"] for m in sent] == [f"[{delivery.pk}]"]
+    broker.delete("default")
