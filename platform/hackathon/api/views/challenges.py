@@ -51,70 +51,57 @@ class ChallengeDetailView(APIView):
         return Response(ChallengeDetailSerializer(challenge, context={"request": request}).data)
 
 
-class TrainingCsvView(APIView):
-    permission_classes = [AllowAny]
+def download_view(
+    kind: str, *, operation_id: str, content_type: str, kind_type: object, description: str
+) -> type[APIView]:
+    """The API view of one of a challenge's downloads (readable without an account; Range)."""
 
-    @extend_schema(
-        operation_id="challenges_training_csv",
-        responses={
-            (200, "text/csv"): OpenApiResponse(
-                OpenApiTypes.STR, description="Public training data"
-            ),
-            **error_responses(404),
-        },
-    )
-    def get(self, request: Request, slug: str) -> HttpResponse:
-        return _download(request, slug, "train.csv")
+    class DownloadView(APIView):
+        permission_classes = [AllowAny]
 
+        @extend_schema(
+            operation_id=operation_id,
+            responses={
+                (200, content_type): OpenApiResponse(kind_type, description=description),
+                **error_responses(404),
+            },
+        )
+        def get(self, request: Request, slug: str) -> HttpResponse:
+            return _download(request, slug, kind)
 
-class TrainingNpzView(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        operation_id="challenges_training_npz",
-        responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY,
-                description="Public training data as a compressed .npz (arrays X, y, "
-                "feature_names), exactly as the grader gives it to fit; supports Range",
-            ),
-            **error_responses(404),
-        },
-    )
-    def get(self, request: Request, slug: str) -> HttpResponse:
-        return _download(request, slug, "train.npz")
+    DownloadView.__name__ = DownloadView.__qualname__ = f"Download_{operation_id}"
+    return DownloadView
 
 
-class TrainingCsvGzView(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        operation_id="challenges_training_csv_gz",
-        responses={
-            (200, "application/gzip"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="Public training data as gzipped CSV"
-            ),
-            **error_responses(404),
-        },
-    )
-    def get(self, request: Request, slug: str) -> HttpResponse:
-        return _download(request, slug, "train.csv.gz")
-
-
-class StarterKitView(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        operation_id="challenges_starter_kit",
-        responses={
-            (200, "application/zip"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="Starter kit: data, starter solution, README"
-            ),
-            **error_responses(404),
-        },
-    )
-    def get(self, request: Request, slug: str) -> HttpResponse:
-        return _download(request, slug, "starter-kit.zip")
+TrainingCsvView = download_view(
+    "train.csv",
+    operation_id="challenges_training_csv",
+    content_type="text/csv",
+    kind_type=OpenApiTypes.STR,
+    description="Public training data",
+)
+TrainingNpzView = download_view(
+    "train.npz",
+    operation_id="challenges_training_npz",
+    content_type="application/octet-stream",
+    kind_type=OpenApiTypes.BINARY,
+    description="Public training data as a compressed .npz (arrays X, y, feature_names), "
+    "exactly as the grader gives it to fit",
+)
+TrainingCsvGzView = download_view(
+    "train.csv.gz",
+    operation_id="challenges_training_csv_gz",
+    content_type="application/gzip",
+    kind_type=OpenApiTypes.BINARY,
+    description="Public training data as gzipped CSV",
+)
+StarterKitView = download_view(
+    "starter-kit.zip",
+    operation_id="challenges_starter_kit",
+    content_type="application/zip",
+    kind_type=OpenApiTypes.BINARY,
+    description="Starter kit: data, starter solution, README",
+)
 
 
 def _download(request: Request, slug: str, kind: str) -> HttpResponse:
