@@ -77,3 +77,22 @@ def test_up_without_the_server_installed_says_what_to_install() -> None:
     assert done.returncode == 2, done.stderr
     assert "participant's client only" in done.stderr and "bootstrap.py up" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_what_evaluate_imports_before_grading_loads_no_scipy_or_sklearn() -> None:
+    """scipy.special alone costs ~0.35 s: `hackathon evaluate` reads the split code in
+    challenges/data.py, which must not import what only data generation needs."""
+    probe = (
+        "import json, sys\n"
+        "import hackathon.cli.evaluate, hackathon.challenges.data, grader.grading\n"
+        "print(json.dumps([m for m in ('scipy', 'sklearn') if m in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_clean_env(),
+        check=True,
+    )
+    assert json.loads(done.stdout) == []
