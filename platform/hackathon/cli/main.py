@@ -10,9 +10,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hackathon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     # Lazy: each command's module loads only when the CLI starts (fast `--help`).
-    from hackathon.cli import up
+    from hackathon.cli import up_command
 
-    up.add_parser(sub)
+    up_command.add_parser(sub)
     from hackathon.cli import evaluate, remote  # participant commands (API client, local grading)
 
     remote.add_parsers(sub)

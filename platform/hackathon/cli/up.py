@@ -47,30 +47,6 @@ RESTART_GIVE_UP_WINDOW_S = 60.0
 OUTPUT_TAIL_LINES = 20
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "up",
-        help="run the platform on this machine (web, grading worker, beat, Redis)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=min(2, os.cpu_count() or 1),
-        help="submissions graded at once by the local worker (default: up to 2)",
-    )
-    parser.add_argument(
-        "--grace",
-        type=float,
-        default=20.0,
-        help="seconds children get to stop before they are killed (20)",
-    )
-    parser.set_defaults(func=run)
-
-
 # --- Preparation -------------------------------------------------------------------------
 
 
