@@ -118,6 +118,18 @@ CASES = [
         "/api/v1/submissions/{sub}/final/",
         {"anonymous": 401, "member": 200, "other_team": 403, "organizer": 403},
     ),
+    Case(  # the challenge is still open: sharing waits for its end (409)
+        "share",
+        "post",
+        "/api/v1/submissions/{sub}/share/",
+        {"anonymous": 401, "member": 409, "other_team": 403, "organizer": 403},
+    ),
+    Case(
+        "unshare",
+        "delete",
+        "/api/v1/submissions/{sub}/share/",
+        {"anonymous": 401, "member": 200, "other_team": 403, "organizer": 403},
+    ),
     Case(
         "live events",
         "get",

@@ -355,6 +355,11 @@ class FinalSelectionSerializer(serializers.Serializer):
     is_final = serializers.BooleanField()
 
 
+class ShareSerializer(serializers.Serializer):
+    shared = serializers.BooleanField(help_text="Shown on the challenge's debrief.")
+    shared_at = serializers.DateTimeField(allow_null=True)
+
+
 class TeamSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()

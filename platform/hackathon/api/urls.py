@@ -72,6 +72,11 @@ v1 = [
         submissions.SubmissionFinalView.as_view(),
         name="submission-final",
     ),
+    path(
+        "submissions/<int:pk>/share/",
+        submissions.SubmissionShareView.as_view(),
+        name="submission-share",
+    ),
     path("submissions/<int:pk>/events/", events.submission_events, name="submission-events"),
     path(
         "submissions/<int:pk>/rejudge/",

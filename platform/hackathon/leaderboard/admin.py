@@ -1,5 +1,7 @@
 """Admin of chat webhooks: the URL is a secret, so it is write-only here (masked in lists,
-never rendered back into a form); deliveries are read-only."""
+never rendered back into a form); deliveries are read-only. Shared solutions are listed and
+can be withdrawn, never added here: a team shares its own, after the end
+(`sharing.solution_share`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from hackathon.leaderboard.models import ChatWebhook, WebhookDelivery
+from hackathon.leaderboard.models import ChatWebhook, SharedSolution, WebhookDelivery
 
 
 class ChatWebhookForm(forms.ModelForm):
@@ -54,4 +56,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SharedSolution)
+class SharedSolutionAdmin(admin.ModelAdmin):
+    list_display = ("id", "challenge", "team", "submission", "shared_by", "shared_at")
+    list_filter = ("challenge",)
+    readonly_fields = [f.name for f in SharedSolution._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

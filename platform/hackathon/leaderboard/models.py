@@ -186,3 +186,32 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} ({self.key}): {self.status}"
+
+
+class SharedSolution(models.Model):
+    """A team's final solution, shared by the team on the challenge's debrief.
+
+    Opt-in, one per team and challenge, made only after the challenge ended
+    (`sharing.solution_share`, the one route every page and API view goes through); shown
+    only to viewers who may see the debrief (THE visibility rule)."""
+
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="shared_solutions"
+    )
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
+    submission = models.OneToOneField(
+        "submissions.Submission", on_delete=models.CASCADE, related_name="+"
+    )
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    shared_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["challenge_id", "shared_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "team"], name="shared_solution_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.submission_id} shared by team {self.team_id}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from hackathon.leaderboard import views
+from hackathon.leaderboard.views import debrief as debrief_pages
 
 app_name = "leaderboard"
 urlpatterns = [
@@ -8,6 +9,13 @@ urlpatterns = [
     path("<slug:slug>/", views.public_board, name="public"),
     path("<slug:slug>/private/", views.private_board, name="private"),
     path("<slug:slug>/shakeup/", views.shakeup, name="shakeup"),
+    path("<slug:slug>/debrief/", debrief_pages.debrief, name="debrief"),
+    path(
+        "<slug:slug>/debrief/solutions/<int:submission_id>/",
+        debrief_pages.shared_solution,
+        name="shared_solution",
+    ),
+    path("<slug:slug>/share/<int:submission_id>/", debrief_pages.share, name="share"),
     path("<slug:slug>/room/", views.room, name="room"),
     path("<slug:slug>/room/fragment/", views.room_fragment, name="room_fragment"),
     path("<slug:slug>/room.json", views.room_json, name="room_json"),

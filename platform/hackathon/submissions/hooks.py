@@ -6,6 +6,10 @@ start-up (`LeaderboardConfig.ready` calls `register_leaderboard`), and grading, 
 sweeper and the submission services call `result_changed` / `results_reset` inside the
 transaction that changed the submission: the boards change atomically with it.
 
+The submission page asks the leaderboard the same way whether its team may share the
+submission on the challenge's debrief (`share_state`): which submission counts as the
+team's final one is the leaderboard's to say.
+
 Without a registered leaderboard (an installation that forgot the app) storing a result
 fails loudly instead of leaving boards silently out of date.
 """
@@ -27,16 +31,24 @@ if TYPE_CHECKING:
 class LeaderboardHook:
     record_result: Callable[..., None]  # (*, submission: Submission): one result changed
     rebuild: Callable[..., object]  # (*, challenge: Challenge): every result was reset
+    # (*, submission: Submission, user): what the submission page shows its team about
+    # sharing it on the debrief, or None for anyone else.
+    share_state: Callable[..., object]
 
 
 _registered: list[LeaderboardHook] = []
 
 
 def register_leaderboard(
-    *, record_result: Callable[..., None], rebuild: Callable[..., object]
+    *,
+    record_result: Callable[..., None],
+    rebuild: Callable[..., object],
+    share_state: Callable[..., object],
 ) -> None:
     """Called once from `LeaderboardConfig.ready`; a second call replaces the first."""
-    _registered[:] = [LeaderboardHook(record_result=record_result, rebuild=rebuild)]
+    _registered[:] = [
+        LeaderboardHook(record_result=record_result, rebuild=rebuild, share_state=share_state)
+    ]
 
 
 def _hook() -> LeaderboardHook:
@@ -56,3 +68,8 @@ def result_changed(*, submission: Submission) -> None:
 def results_reset(*, challenge: Challenge) -> None:
     """Every result of the challenge was reset (a rejudge of all of them)."""
     _hook().rebuild(challenge=challenge)
+
+
+def share_state(*, submission: Submission, user: object) -> object:
+    """The team's sharing state of a submission (leaderboard.sharing.ShareState), or None."""
+    return _hook().share_state(submission=submission, user=user)

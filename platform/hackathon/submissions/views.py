@@ -19,7 +19,7 @@ from hackathon.challenges.models import Challenge
 from hackathon.challenges.optimizer import visible_instances
 from hackathon.challenges.selectors import challenge_get_for
 from hackathon.challenges.visibility import viewer_may_see_private
-from hackathon.submissions import selectors, services
+from hackathon.submissions import hooks, selectors, services
 from hackathon.submissions.errors import QuotaExceeded, SubmissionRejected
 from hackathon.submissions.forms import DisqualifyForm, SubmitForm
 from hackathon.submissions.models import RejudgeBatch, State, Submission, Verdict
@@ -208,6 +208,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "overlay": overlay,
             "live_url": f"{stream}?topic=submission:{submission.pk}" if stream else "",
             "disqualify_form": DisqualifyForm(),
+            # After the end, the team may share its final submission on the debrief.
+            "share": hooks.share_state(submission=submission, user=user) if own_team else None,
         },
     )
 

@@ -21,6 +21,7 @@ from hackathon.api.errors import ApiError
 from hackathon.api.schema import error_responses
 from hackathon.api.serializers import (
     FinalSelectionSerializer,
+    ShareSerializer,
     SubmissionCreateSerializer,
     SubmissionDetailSerializer,
     SubmissionPageSerializer,
@@ -29,6 +30,7 @@ from hackathon.api.serializers import (
 from hackathon.api.throttles import SubmitRateThrottle
 from hackathon.api.views.challenges import get_challenge
 from hackathon.leaderboard.selectors import viewer_may_see_private
+from hackathon.leaderboard.sharing import solution_share
 from hackathon.submissions.models import Submission
 from hackathon.submissions.selectors import (
     submission_visible_to,
@@ -252,6 +254,35 @@ class SubmissionFinalView(APIView):
         operation_id="submissions_unselect_final",
         request=None,
         responses={200: FinalSelectionSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        return self._set(request, pk, False)
+
+
+class SubmissionShareView(APIView):
+    """Share (POST) or stop sharing (DELETE) the team's final submission on the debrief:
+    only after the challenge has ended (409 before), by the one rule of the pages."""
+
+    permission_classes = [IsAuthenticated]
+
+    def _set(self, request: Request, pk: int, shared: bool) -> Response:
+        submission = get_submission(request, pk)
+        done = solution_share(submission=submission, user=request.user, shared=shared)
+        body = {"shared": done is not None, "shared_at": done.shared_at if done else None}
+        return Response(ShareSerializer(body).data)
+
+    @extend_schema(
+        operation_id="submissions_share",
+        request=None,
+        responses={200: ShareSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return self._set(request, pk, True)
+
+    @extend_schema(
+        operation_id="submissions_unshare",
+        request=None,
+        responses={200: ShareSerializer, **error_responses(400, 403, 404, 409)},
     )
     def delete(self, request: Request, pk: int) -> Response:
         return self._set(request, pk, False)
