@@ -6,11 +6,19 @@ Runs the optimizer track's real driver (grader/optimizer_track.py) against the r
 the sandbox (bubblewrap, same as grading), with a plain-SGD optimizer, on a linear regression
 of 99 features + a bias (100 parameters) with mini-batches of 32. Per step it measures the
 whole step loop, and subtracts what the driver spends computing the loss and gradient: what
-is left is the pipe round trip (params, grad and loss out as raw float64 bytes, new params
-back), the runner turning bytes into arrays and back, calling `step()`, and the checks on the
-trusted side (size, finiteness, budget, curve). Also a 963-parameter MLP for scale, and the
-bare pipe round trip between two processes as the floor. Target: at most 50 us per step for
-100 parameters, goal 20 us.
+is left is the hand-off over the step channel (params, grad and loss out as raw float64
+bytes in a shared memory file, new params back), the runner turning bytes into arrays and
+back and calling `step()`, and the checks on the trusted side (turn, finiteness, budget,
+curve). Also a 963-parameter MLP for scale.
+
+Columns: the wall-clock overhead per step (median and best run); the driver's own work (the
+step loop without the gradient and without waiting for the reply); the runner's own work (its
+loop from the command read to the reply written, `step()` included, as the runner reports
+it); what is left, the hand-offs (noticing the other side's turn byte, or waking up); and the
+share of waits that went past the spin to the pipe on each side. Two floors: a bare pipe
+round trip of 1,664 bytes between two processes (two sleeps and wake-ups), and the step
+channel's own round trip (a turn byte each way, spin then block; no payload, no numpy)
+between two processes. Target: at most 50 us per step for 100 parameters, goal 20 us.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import numpy as np
 
 from grader.contract import Limits
 from grader.grading import get_sandbox
+from grader.optimizer_runner import Channel, Layout
 from grader.optimizer_track import InstanceRun, OptimizerJob, run_instance
 from grader.workloads import Workload, make_instance
 
@@ -79,6 +88,39 @@ def pipe_floor(rounds: int, size: int) -> float:
     return elapsed / rounds * 1e6
 
 
+def channel_floor(rounds: int) -> tuple[float, float]:
+    """Mean round trip (us) over the step channel between two processes, and the share of
+    the parent's waits that went to the pipe."""
+    at = Layout(1)
+    fd = os.memfd_create("channel-floor")
+    os.ftruncate(fd, at.size)
+    a_r, a_w = os.pipe()
+    b_r, b_w = os.pipe()
+    os.set_blocking(a_w, False)
+    os.set_blocking(b_w, False)
+    pid = os.fork()
+    if pid == 0:
+        os.close(a_w)
+        os.close(b_r)
+        side = Channel(fd, a_r, b_w, post_at=at.reply_at, wait_turn=at.cmd_turn)
+        while side.wait():
+            side.post([], turn_at=at.reply_turn)
+        os._exit(0)
+    os.close(a_r)
+    os.close(b_w)
+    side = Channel(fd, b_r, a_w, post_at=0, wait_turn=at.reply_turn)
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        side.post([], turn_at=at.cmd_turn)
+        side.wait()
+    elapsed = time.perf_counter() - t0
+    os.close(a_w)
+    os.waitpid(pid, 0)
+    os.close(b_r)
+    os.close(fd)
+    return elapsed / rounds * 1e6, side.blocked / rounds
+
+
 def measure(source: str, workload: Workload, n_features: int, steps: int) -> dict:
     rng = np.random.RandomState(0)
     rows = 2000
@@ -105,17 +147,20 @@ def measure(source: str, workload: Workload, n_features: int, steps: int) -> dic
         raise SystemExit(f"the run did not complete: {run.ended}, {sb.stderr[-500:]}")
     per_step = run.step_seconds / run.steps * 1e6
     gradient = run.gradient_seconds / run.steps * 1e6
-    runner = float(sb.report.get("runner_seconds") or 0.0)
+    driver = (run.step_seconds - run.gradient_seconds - run.wait_seconds) / run.steps * 1e6
+    runner = float(sb.report.get("runner_seconds") or 0.0) / run.steps * 1e6
     return {
         "params": inst.model.size,
         "steps": run.steps,
         "per_step": per_step,
         "gradient": gradient,
         "overhead": per_step - gradient,
-        # Work, not waiting: the driver's CPU time per step without the gradient, plus the
-        # runner's own time per step (its loop, from the step read to the reply written).
-        "driver_cpu": run.step_cpu_seconds / run.steps * 1e6 - gradient,
-        "runner": runner / run.steps * 1e6,
+        "driver": driver,
+        # The runner's own figure (its process is untrusted; here it runs our plain SGD).
+        "runner": runner,
+        "handoffs": per_step - gradient - driver - runner,
+        "driver_slept": run.blocked_waits / run.steps,
+        "runner_slept": float(sb.report.get("blocked_waits") or 0) / run.steps,
     }
 
 
@@ -137,27 +182,35 @@ def main() -> None:
     print(f"load average (1 min) at the start: {os.getloadavg()[0]:.1f}")
     print(
         "| case | params | per step us | gradient us | overhead us (wall) | overhead min"
-        " | driver CPU us | runner us | work us (driver CPU + runner) |"
+        " | driver work us | runner work us | hand-offs us | waits that slept (driver / runner) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+
+    def med(results: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
     for name, source, workload, features in cases:
         results = [measure(source, workload, features, args.steps) for _ in range(args.runs)]
-        over = [r["overhead"] for r in results]
-        work = [r["driver_cpu"] + r["runner"] for r in results]
         print(
-            f"| {name} | {results[0]['params']:,} | "
-            f"{statistics.median(r['per_step'] for r in results):.1f} | "
-            f"{statistics.median(r['gradient'] for r in results):.1f} | "
-            f"{statistics.median(over):.1f} | {min(over):.1f} | "
-            f"{statistics.median(r['driver_cpu'] for r in results):.1f} | "
-            f"{statistics.median(r['runner'] for r in results):.1f} | "
-            f"{statistics.median(work):.1f} |"
+            f"| {name} | {results[0]['params']:,} | {med(results, 'per_step'):.1f} | "
+            f"{med(results, 'gradient'):.1f} | {med(results, 'overhead'):.1f} | "
+            f"{min(r['overhead'] for r in results):.1f} | {med(results, 'driver'):.1f} | "
+            f"{med(results, 'runner'):.1f} | {med(results, 'handoffs'):.1f} | "
+            f"{med(results, 'driver_slept'):.0%} / {med(results, 'runner_slept'):.0%} |"
         )
     floor = statistics.median(pipe_floor(args.steps, 1664) for _ in range(args.runs))
     print(
         "| floor: bare pipe round trip of 1,664 bytes between two processes | - | - | - | "
-        f"{floor:.1f} | - | - | - | - |"
+        f"{floor:.1f} | - | - | - | - | 100% / 100% |"
     )
+    channel = [channel_floor(args.steps) for _ in range(args.runs)]
+    print(
+        "| floor: the step channel's round trip between two processes, no payload | - | - | "
+        f"- | {statistics.median(c[0] for c in channel):.1f} | "
+        f"{min(c[0] for c in channel):.1f} | - | - | - | "
+        f"{statistics.median(c[1] for c in channel):.0%} / - |"
+    )
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -4,11 +4,13 @@ The participant writes `class Optimizer` with `step(params, grad, loss)`; the pl
 data, the model and the gradient. For each instance of the workload this process draws the
 data (grader/workloads.py), starts the participant's runner in the sandbox
 (grader/optimizer_runner.py, same bubblewrap and limits as the model track, watched by the
-supervisor in a thread), and then drives it step by step over two pipes: it draws the
+supervisor in a thread), and then drives it step by step over the step channel (a sealed
+shared memory file and two wake-up pipes, see the runner's docstring): it draws the
 mini-batch, computes the loss and gradient, sends (params, grad, loss) as raw float64 bytes,
-reads back the new parameters, checks their size and finiteness, and counts the budget in
-examples. Everything shown about the run (curves, examples, steps, scores, diagnostics) is
-computed here; nothing the optimizer says about itself is believed.
+copies the reply out of the shared file and only then checks it (its turn, flags and
+finiteness), and counts the budget in examples. Nothing the sandbox writes is a size or an
+offset the driver follows. Everything shown about the run (curves, examples, steps, scores,
+diagnostics) is computed here; nothing the optimizer says about itself is believed.
 
 A grading runs several instances from seeds the team does not know (the platform derives them
 from its secret); the first `public_count` form the public part, the rest the private part,
@@ -18,7 +20,7 @@ public ones.
 
 from __future__ import annotations
 
-import json
+import fcntl
 import math
 import os
 import threading
@@ -44,11 +46,13 @@ from grader.optimizer_runner import (
     FLAG_FIRST,
     FLAG_STOP,
     FLAG_VALIDATE,
-    INIT_HEADER,
     KIND_END,
     KIND_STEP,
     REPLY_HEADER,
     STEP_HEADER,
+    Channel,
+    ChannelError,
+    Layout,
 )
 from grader.sandbox import Sandbox, SandboxRun
 from grader.workloads import BatchStream, Instance, Workload, make_instance
@@ -109,6 +113,8 @@ class InstanceRun:
     gradient_seconds: float = 0.0  # computing losses and gradients (the driver's own work)
     step_seconds: float = 0.0  # the step loop, from the first gradient to the end
     step_cpu_seconds: float = 0.0  # CPU time of this thread in the step loop (benchmark)
+    wait_seconds: float = 0.0  # waiting for the replies (benchmark)
+    blocked_waits: int = 0  # waits for a reply that went past the spin to the pipe (benchmark)
     loop_seconds: float = 0.0  # the whole instance, sandbox start included
     failure: tuple[Verdict, str] | None = None
 
@@ -149,99 +155,95 @@ def _json_number(value: float) -> float | None:
 
 # --- the step loop ----------------------------------------------------------------------
 
+SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
+STEP_FLAGS = FLAG_VALIDATE | FLAG_STOP  # what a reply to a step may carry
 
-class _Channel:
-    """The driver's ends of the two pipes, with buffers reused on every step."""
 
-    def __init__(self, cmd_w: int, reply_r: int, n: int) -> None:
-        self.cmd_w, self.reply_r, self.n = cmd_w, reply_r, n
-        self.out = bytearray(STEP_HEADER.size + 16 * n)
-        self.out_view = memoryview(self.out)
-        self.out_params = np.frombuffer(self.out, np.float64, n, STEP_HEADER.size)
-        self.out_grad = np.frombuffer(self.out, np.float64, n, STEP_HEADER.size + 8 * n)
-        self.reply = bytearray(REPLY_HEADER.size + 8 * n)
-        self.reply_view = memoryview(self.reply)
+class _Link:
+    """The driver's end of the step channel (see grader/optimizer_runner.py): the memory file,
+    sealed at its size so the sandbox can neither shrink nor grow it, the wake-up pipes, and
+    the driver's private buffers. `theta`, the current parameters, lives in the command buffer
+    and the gradient is computed into it, so a step goes out in one write; a reply comes in
+    with one read into a private buffer, and only that copy is checked and believed."""
+
+    def __init__(self, n: int) -> None:
+        self.at = at = Layout(n)
+        self.fd = os.memfd_create("optimizer-steps", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        self.cmd_r, self.cmd_w = os.pipe()
+        self.reply_r, self.reply_w = os.pipe()
+        os.ftruncate(self.fd, at.size)
+        fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, SEALS)
+        os.set_blocking(self.cmd_w, False)  # a full pipe of wake-ups is never waited on
+        self.channel = Channel(
+            self.fd, self.reply_r, self.cmd_w, post_at=0, wait_turn=at.reply_turn
+        )
+        self.out = bytearray(at.cmd_size)
+        self.theta = np.frombuffer(self.out, np.float64, n, STEP_HEADER.size)
+        self.grad = np.frombuffer(self.out, np.float64, n, STEP_HEADER.size + 8 * n)
+        self.reply = bytearray(at.reply_size)
         self.reply_params = np.frombuffer(self.reply, np.float64, n, REPLY_HEADER.size)
 
-    def write(self, view: memoryview) -> bool:
+    def sandbox_fds(self) -> dict[str, int]:
+        return {"channel_fd": self.fd, "cmd_fd": self.cmd_r, "reply_fd": self.reply_w}
+
+    def send(self, kind: int, step: int, used: int, loss: float, validation: float) -> bool:
+        """Write the command (header, `theta`, `grad`) and its turn; False if the sandbox is
+        gone."""
+        STEP_HEADER.pack_into(self.out, 0, kind, step, used, loss, validation)
         try:
-            while view:
-                view = view[os.write(self.cmd_w, view) :]
-        except (BrokenPipeError, OSError):
+            return self.channel.post([self.out]) == self.at.cmd_size + 1
+        except OSError:
             return False
-        return True
 
-    def send_step(self, step: int, used: int, loss: float, validation: float,
-                  theta: np.ndarray, grad: np.ndarray) -> bool:  # fmt: skip
-        STEP_HEADER.pack_into(self.out, 0, KIND_STEP, step, used, loss, validation)
-        self.out_params[:] = theta
-        self.out_grad[:] = grad
-        return self.write(self.out_view)
-
-    def send_end(self) -> None:
-        STEP_HEADER.pack_into(self.out, 0, KIND_END, 0, 0, 0.0, 0.0)
-        self.write(self.out_view[: STEP_HEADER.size])
-
-    def read_some(self, size: int) -> int:
-        """Read at least the reply header (up to `size` bytes); the count, 0 at end of stream."""
-        got = 0
-        while got < REPLY_HEADER.size:
-            try:
-                r = os.readv(self.reply_r, [self.reply_view[got:size]])
-            except OSError:
-                return 0
-            if not r:
-                return 0
-            got += r
-        return got
-
-    def read(self, size: int, got: int = 0) -> bool:
-        """Fill bytes `got`..`size` of the reply buffer; False on end of stream."""
-        while got < size:
-            try:
-                r = os.readv(self.reply_r, [self.reply_view[got:size]])
-            except OSError:
-                return False
-            if not r:
-                return False
-            got += r
-        return True
+    def receive(self) -> bool:
+        """Wait for the next reply and copy it into `reply`; False if the sandbox is gone.
+        Raises ChannelError when the sandbox wrote out of turn."""
+        if not self.channel.wait():
+            return False
+        return os.preadv(self.fd, [self.reply], self.at.reply_at) == self.at.reply_size
 
 
 def _drive(
-    inst: Instance, workload: Workload, channel: _Channel, run: InstanceRun,
+    inst: Instance, workload: Workload, link: _Link, run: InstanceRun,
     progress: Callable[[InstanceRun, bool], None] | None,
 ) -> None:  # fmt: skip
     """The step loop of one instance (see the module docstring); fills `run`."""
+    try:
+        _steps(inst, workload, link, run, progress)
+    except ChannelError as exc:
+        run.ended = "failed"
+        run.examples = run.train_examples[-1] if run.train_examples else 0
+        run.failure = (
+            Verdict.INVALID_STEP,
+            f"instance {run.index + 1}, step {run.steps}: the optimizer's process wrote to the "
+            f"platform's step channel out of turn ({exc})",
+        )
+
+
+def _steps(
+    inst: Instance, workload: Workload, link: _Link, run: InstanceRun,
+    progress: Callable[[InstanceRun, bool], None] | None,
+) -> None:  # fmt: skip
     model = inst.model
     n_train, budget = inst.n_train, workload.budget
     val_every = workload.validate_every or n_train
     val_cost = workload.validation_cost or len(inst.y_val)
     target = workload.target if workload.scoring == "budget_to_target" else None
     stream = BatchStream(n_train, inst.batch_rng)
-    theta = inst.theta0.copy()
+    theta, grad, new = link.theta, link.grad, link.reply_params
+    theta[:] = inst.theta0
     X, y, X_val, y_val = inst.X, inst.y, inst.X_val, inst.y_val
-    init = {
-        "shapes": [[name, list(shape)] for name, shape in model.shapes],
-        "n_parameters": model.size,
-        "budget": budget,
-        "n_train": n_train,
-        "validation_cost": val_cost,
-        "min_batch_size": min(workload.min_batch_size, n_train),
-    }
-    body = json.dumps(init).encode()
-    if not channel.write(memoryview(INIT_HEADER.pack(len(body)) + body)):
+    if not link.receive():  # the first reply: the batch size before the first step
         run.ended = "failed"
         return
-    if not channel.read(REPLY_HEADER.size):
-        run.ended = "failed"
-        return
-    flags, batch = REPLY_HEADER.unpack_from(channel.reply)
+    flags, batch = REPLY_HEADER.unpack_from(link.reply)
+    if flags != FLAG_FIRST:
+        raise ChannelError(f"flags {flags:#x} in the first reply")
     first = model.data_loss(theta, X_val, y_val)
     run.validation.append((0, first, False))
     if target is not None and first <= target:
         run.reached_at, run.ended = 0, "target"
-        channel.send_end()
+        link.send(KIND_END, 0, 0, 0.0, 0.0)
         return
     next_val = val_every
     used = step = 0
@@ -250,7 +252,11 @@ def _drive(
     perf = time.perf_counter
     next_report = perf() + PROGRESS_INTERVAL_S
     losses, examples = run.train_loss, run.train_examples
-    reply_size = REPLY_HEADER.size + 8 * model.size
+    loss_grad, send, wait = model.loss_grad, link.send, link.channel.wait
+    fd, reply, unpack, preadv = link.fd, link.reply, REPLY_HEADER.unpack_from, os.preadv
+    reply_at, reply_size = link.at.reply_at, link.at.reply_size
+    waited = 0.0
+    norm2, isfinite = new.dot, math.isfinite
     loop_started, cpu_started = perf(), time.thread_time()
     # A batch is never smaller than the workload's minimum: a smaller request is raised to it,
     # and a remainder of the budget below it is not spent (the run ends at the budget).
@@ -264,22 +270,27 @@ def _drive(
         idx = stream.take(size)
         t0 = perf()
         if idx is None:
-            loss, grad = model.loss_grad(theta, X, y)
+            loss = loss_grad(theta, X, y, grad)
         else:
-            loss, grad = model.loss_grad(theta, X[idx], y[idx])
+            loss = loss_grad(theta, X[idx], y[idx], grad)
         gradient_seconds += perf() - t0
         used += size
         losses.append(loss)
         examples.append(used)
-        if not channel.send_step(step, used, loss, pending, theta, grad):
+        run.steps = step
+        if not send(KIND_STEP, step, used, loss, pending):
+            run.ended = "failed"
+            break
+        t0 = perf()
+        arrived = wait()
+        waited += perf() - t0
+        if not arrived or preadv(fd, [reply], reply_at) != reply_size:
             run.ended = "failed"
             break
         pending = math.nan
-        got = channel.read_some(reply_size)
-        if got < REPLY_HEADER.size:
-            run.ended = "failed"
-            break
-        flags, batch = REPLY_HEADER.unpack_from(channel.reply)
+        flags, batch = unpack(reply)
+        if flags & ~STEP_FLAGS:
+            raise ChannelError(f"flags {flags:#x} in a reply to a step")
         if flags & FLAG_STOP:
             run.ended = "stopped"
             if step == 0:
@@ -289,13 +300,9 @@ def _drive(
                     "step (step() returned None): no training happened",
                 )
             break
-        if flags & FLAG_FIRST or not channel.read(reply_size, got):
-            run.ended = "failed"
-            break
-        new = channel.reply_params
-        # One sum is finite when every entry is (a huge but finite sum that overflows is
-        # checked entry by entry before anything is refused).
-        if not math.isfinite(new.sum()) and not np.isfinite(new).all():
+        # One dot product is finite when every entry is (a huge but finite one that overflows
+        # is checked entry by entry before anything is refused).
+        if not isfinite(norm2(new)) and not np.isfinite(new).all():
             bad = int(np.flatnonzero(~np.isfinite(new))[0])
             run.failure = (
                 Verdict.INVALID_STEP,
@@ -304,7 +311,7 @@ def _drive(
             )
             run.ended = "failed"
             break
-        theta = new.copy()
+        theta[...] = new
         step += 1
         if flags & FLAG_VALIDATE:
             if budget - used >= val_cost:
@@ -328,11 +335,13 @@ def _drive(
     else:
         run.ended = "budget"
     if run.ended != "failed":
-        channel.send_end()
+        link.send(KIND_END, 0, 0, 0.0, 0.0)
     if run.validation and run.validation[-1][0] != used and run.ended != "failed":
         run.validation.append((used, model.data_loss(theta, X_val, y_val), False))
     run.step_seconds = perf() - loop_started
     run.step_cpu_seconds = time.thread_time() - cpu_started
+    run.blocked_waits = link.channel.blocked
+    run.wait_seconds = waited
     run.steps, run.examples = step, used
     run.gradient_seconds = gradient_seconds
     run.final_test_loss = model.data_loss(theta, inst.X_test, inst.y_test)
@@ -352,19 +361,27 @@ def run_instance(
     progress: Callable[[InstanceRun, bool], None] | None = None,
 ) -> SandboxRun:  # fmt: skip
     """Start the runner in the sandbox, drive it through `inst`, and wait for its end."""
-    cmd_r, cmd_w = os.pipe()
-    reply_r, reply_w = os.pipe()
+    model, workload = inst.model, job.workload
+    init = {
+        "shapes": [[name, list(shape)] for name, shape in model.shapes],
+        "n_parameters": model.size,
+        "budget": workload.budget,
+        "n_train": inst.n_train,
+        "validation_cost": workload.validation_cost or len(inst.y_val),
+        "min_batch_size": min(workload.min_batch_size, inst.n_train),
+    }
+    link = _Link(model.size)
     source_fd = os.memfd_create("solution.py", os.MFD_CLOEXEC)
     os.write(source_fd, job.source.encode("utf-8", errors="surrogatepass"))
     os.lseek(source_fd, 0, os.SEEK_SET)
-    sandbox_ends = [cmd_r, reply_w, source_fd]
+    sandbox_ends = [link.cmd_r, link.reply_w, source_fd]
     outcome: dict = {}
 
     def supervise() -> None:
         try:
             outcome["run"] = sandbox.run(
-                {"seed": job.seed, "allowed_imports": list(job.allowed_imports)},
-                {"cmd_fd": cmd_r, "reply_fd": reply_w, "source_fd": source_fd},
+                {"seed": job.seed, "allowed_imports": list(job.allowed_imports), "init": init},
+                {**link.sandbox_fds(), "source_fd": source_fd},
                 limits,
                 array_cap=4096,
                 entry=rt.OPTIMIZER_MODULE,
@@ -372,21 +389,22 @@ def run_instance(
         except BaseException as exc:  # noqa: BLE001 - re-raised in the driver's thread
             outcome["error"] = exc
         finally:
-            # The sandbox is gone: closing our copies of its ends ends the driver's reads.
+            # The sandbox is gone: closing our copies of its ends ends the driver's waits.
             for fd in sandbox_ends:
                 os.close(fd)
 
     watcher = threading.Thread(target=supervise, name="optimizer-sandbox", daemon=True)
     watcher.start()
-    channel = _Channel(cmd_w, reply_r, inst.model.size)
     started = time.monotonic()
     try:
-        _drive(inst, job.workload, channel, run, progress)
+        _drive(inst, workload, link, run, progress)
     finally:
         run.loop_seconds = time.monotonic() - started
-        os.close(cmd_w)  # the runner reads end of stream if it is still waiting
+        os.close(link.cmd_w)  # the runner's wait ends if it is still waiting
+        link.cmd_w = -1
         watcher.join()
-        os.close(reply_r)
+        os.close(link.reply_r)
+        os.close(link.fd)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["run"]

@@ -188,11 +188,10 @@ class Model:
         """The unregularised mean loss on rows X, y (what validation and test report)."""
         return self._forward_backward(theta, X, y, need_grad=False)[0]
 
-    def loss_grad(
-        self, theta: np.ndarray, X: np.ndarray, y: np.ndarray
-    ) -> tuple[float, np.ndarray]:
-        """The training objective on a batch (data loss + L1/L2 on weights) and its gradient."""
-        loss, grad = self._forward_backward(theta, X, y, need_grad=True)
+    def loss_grad(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray, out: np.ndarray) -> float:
+        """The training objective on a batch (data loss + L1/L2 on weights); its gradient is
+        written into `out` (the driver's command buffer: no copy on the way out)."""
+        loss, grad = self._forward_backward(theta, X, y, need_grad=True, grad_out=out)
         if grad is None:
             raise RuntimeError("the backward pass returned no gradient")
         w = self.workload
@@ -204,11 +203,12 @@ class Model:
             if w.l1:
                 loss += w.l1 * float(np.abs(weights).sum())
                 grad[self.weight_mask] += w.l1 * np.sign(weights)
-        return loss, grad
+        return loss
 
     def _forward_backward(
-        self, theta: np.ndarray, X: np.ndarray, y: np.ndarray, *, need_grad: bool
-    ) -> tuple[float, np.ndarray | None]:
+        self, theta: np.ndarray, X: np.ndarray, y: np.ndarray, *, need_grad: bool,
+        grad_out: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray | None]:  # fmt: skip
         params = self.views(theta)
         if self.kind != "mlp":
             W, b = params
@@ -216,7 +216,7 @@ class Model:
             loss, d_out = self._output_loss(out, y)
             if not need_grad:
                 return loss, None
-            grad = np.empty(self.size)
+            grad = np.empty(self.size) if grad_out is None else grad_out
             gW, gb = self.views(grad)
             gW[...] = X.T @ d_out
             gb[...] = d_out.sum(axis=0)
@@ -237,7 +237,7 @@ class Model:
         loss, d_out = self._output_loss(out, y)
         if not need_grad:
             return loss, None
-        grad = np.empty(self.size)
+        grad = np.empty(self.size) if grad_out is None else grad_out
         grads = self.views(grad)
         delta = d_out.reshape(h.shape)
         for i in range(layers - 1, -1, -1):
