@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import timedelta
 
@@ -188,6 +189,59 @@ def test_rebuild_gives_the_same_table_as_incremental_updates(organizer) -> None:
     ]
     incremental = sorted(TeamScore.objects.filter(challenge=challenge).values_list(*columns))
     assert leaderboard_rebuild(challenge=challenge) == len(incremental)
+    rebuilt = sorted(TeamScore.objects.filter(challenge=challenge).values_list(*columns))
+    assert rebuilt == incremental
+
+
+@pytest.mark.parametrize(
+    ("metric", "digits", "freeze"),
+    [("rmse", 5, False), ("rmse", 1, True), ("r2", 3, True), ("accuracy", 6, False)],
+)
+def test_the_rebuild_picks_each_teams_entry_from_scores_at_rounding_edges(
+    metric: str, digits: int, freeze: bool
+) -> None:
+    """The rebuild narrows each team's rows in SQL to those near its best raw score: every
+    row that rounds like the best, at any magnitude and sign, must survive that filter."""
+    rng = random.Random(digits)
+    now = timezone.now()
+    challenge = make_challenge(
+        metric=metric,
+        display_precision=digits,
+        freeze_at=now - timedelta(hours=3) if freeze else None,
+    )
+    for i in range(14):
+        team = make_team(f"Edge {metric} {digits} {i}")
+        scale = rng.choice([1e-6, 0.01, 1.0, 9.99, 10.0, 1234.5, 1e9])
+        sign = -1.0 if metric == "r2" and i % 3 == 0 else 1.0
+        centre = sign * scale * rng.uniform(1, 9.99)
+        unit = 10.0 ** (math.floor(math.log10(abs(centre))) - digits + 1)
+        edge = (round(centre / unit) + 0.5) * unit  # a rounding boundary near the centre
+        values = [edge + rng.choice([-1, 1]) * rng.uniform(0, 1.2) * unit for _ in range(6)]
+        values.append(0.0 if i == 13 else edge)  # on the boundary; one team at zero
+        if i % 2:
+            # The widest tie relative to the score: the first bucket above a power of ten
+            # (1.0001 at 5 digits: [1.00005, 1.00015)), the team's best raw score at one
+            # end and, one minute earlier, a score at the other end, which is its entry.
+            low = 10.0 ** math.floor(math.log10(scale))
+            width = low * 10.0 ** (1 - digits)
+            ends = [sign * (low + 0.5001 * width), sign * (low + 1.4999 * width)]
+            best = max(ends) if challenge.higher_is_better else min(ends)
+            worse = [v * (0.5 if challenge.higher_is_better == (v > 0) else 2) for v in ends]
+            values = [best, *(v for v in ends if v != best), *worse]
+        for k, value in enumerate(values):
+            scored(
+                challenge,
+                team,
+                value,
+                private=value * rng.uniform(0.99, 1.01),
+                at=now - timedelta(minutes=k if k < 2 else rng.randint(0, 360)),
+                is_final=rng.random() < 0.1,
+            )
+    columns = [
+        f.attname for f in TeamScore._meta.concrete_fields if f.name not in ("id", "updated_at")
+    ]
+    incremental = sorted(TeamScore.objects.filter(challenge=challenge).values_list(*columns))
+    assert leaderboard_rebuild(challenge=challenge) == 14
     rebuilt = sorted(TeamScore.objects.filter(challenge=challenge).values_list(*columns))
     assert rebuilt == incremental
 

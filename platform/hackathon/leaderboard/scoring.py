@@ -12,6 +12,8 @@ THE ordering rule, shared by the incremental update, the full rebuild and the re
 The board tables (`TeamScore`, `BaselineScore`) store scores already rounded to the
 display precision (`board_score`), so the database orders them by this rule with plain
 indexes; `first_in_board_order` picks a team's entry from its submissions in Python.
+A rebuild first narrows each team's submissions in SQL to the few that can tie with its
+best raw score (`TIE_BAND`), then applies the same function to them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ from hackathon.submissions.models import State, Submission
 def board_score(challenge: Challenge, value: float | None) -> float | None:
     """A score as the boards hold, rank and publish it: at the display precision."""
     return score_round(value, challenge.display_precision)
+
+
+def tie_band(digits: int) -> float:
+    """Relative half-width of a band around a score `best` that holds every score rounding
+    to the same value at `digits` significant digits.
+
+    Rounding is monotone, so the scores that round like `best` form an interval around it
+    no wider than one unit of the last digit shown, 10**(1 - digits) * |R| at most, where
+    R, the rounded value, is at most 2 * |best|. The band, 2.5 * 10**(1 - digits) relative
+    to |best|, covers that with room for floating-point error: the SQL filter
+    `|score - best| <= band * |best|` keeps every candidate for a team's first entry in
+    board order (and perhaps a few more, which the exact rule then drops)."""
+    return 2.5 * 10.0 ** (1 - digits)
 
 
 def board_order_key(
