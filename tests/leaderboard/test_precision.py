@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.utils import timezone
+from hackathon.challenges.models import Challenge
 from hackathon.challenges.precision import score_round, score_text
 from hackathon.leaderboard.selectors import leaderboard_view, shakeup_view
 from hackathon.leaderboard.services import leaderboard_rebuild
@@ -160,3 +161,92 @@ def test_the_display_precision_is_a_challenge_setting(team_a, team_b, organizer)
         ("Team B", 1, "0.812"),
         ("Team A", 1, "0.812"),
     ]
+
+
+def _channels(client, slug: str) -> dict[str, list[tuple[int, str, str]]]:  # noqa: ANN001
+    """(rank, team, score as shown) in every channel that publishes the public board."""
+    projector = client.get(f"/leaderboard/{slug}/data.json?as=public").json()["rows"]
+    api = client.get(f"/api/v1/challenges/{slug}/leaderboard/").json()["rows"]
+    body = client.get(f"/leaderboard/{slug}/export/public.csv").content.decode()
+    csv_rows = list(csv.DictReader(io.StringIO(body)))
+    return {
+        "projector": [(r["rank"], r["team"], r["score_text"]) for r in projector],
+        "api": [(r["rank"], r["team"], r["score_text"]) for r in api],
+        "csv": [(int(r["rank"]), r["team"], r["score"]) for r in csv_rows],
+    }
+
+
+def _page_order(client, slug: str) -> list[str]:  # noqa: ANN001
+    html = client.get(f"/leaderboard/{slug}/fragment/").content.decode()
+    return sorted(("Team A", "Team B", "Third"), key=html.index)
+
+
+def test_a_new_display_precision_reranks_every_channel_as_soon_as_it_is_saved(
+    team_a, team_b, organizer_client, client, settings, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    """Edited in the authoring form and then by a bundle upload: the boards are rebuilt when
+    the change commits, so no channel waits for some later rebuild to show the new ties."""
+    from hackathon.organizing.services import challenge_load_bundle
+
+    from tests.challenges.conftest import TOML, bundle_files
+    from tests.challenges.test_authoring import form_data
+
+    settings.CHALLENGE_DOWNLOADS_DIR = tmp_path / "downloads"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    toml = TOML.format(
+        slug="precise", title="Precise", task="regression", metric="rmse", extra="[]", seed=42
+    )
+    files = bundle_files(toml=toml + "\n[scoring]\ndisplay_precision = 5\n")
+    challenge = challenge_load_bundle(files=files, origin="test").challenge
+    now = timezone.now()
+    scored(challenge, team_a, 0.81186, at=now - timedelta(hours=1))  # better, later
+    scored(challenge, team_b, 0.81234, at=now - timedelta(hours=2))
+    scored(challenge, make_team("Third"), 0.9, at=now - timedelta(hours=3))
+    five = [(1, "Team A", "0.81186"), (2, "Team B", "0.81234"), (3, "Third", "0.9")]
+    assert set(map(tuple, _channels(client, "precise").values())) == {tuple(five)}
+    assert _page_order(client, "precise") == ["Team A", "Team B", "Third"]
+
+    # The authoring form: 3 digits tie A and B at 0.812; B submitted first.
+    edit = form_data(
+        slug="precise", title="Precise", data_source="keep", display_precision="3", published="on"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = organizer_client.post("/challenges/manage/precise/edit/", edit)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    three = [(1, "Team B", "0.812"), (1, "Team A", "0.812"), (3, "Third", "0.9")]
+    assert _channels(client, "precise") == {"projector": three, "api": three, "csv": three}
+    assert _page_order(client, "precise") == ["Team B", "Team A", "Third"]
+    assert Challenge.objects.get(pk=challenge.pk).board_stale_since is None
+
+    # A bundle upload back to 5 digits: the earlier order returns at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = challenge_load_bundle(files=files, origin="test")
+    assert outcome.board_rules_changed
+    assert set(map(tuple, _channels(client, "precise").values())) == {tuple(five)}
+    assert _page_order(client, "precise") == ["Team A", "Team B", "Third"]
+
+
+def test_a_board_left_stale_by_a_failed_rebuild_is_rebuilt_by_the_periodic_job(
+    team_a, team_b, organizer
+) -> None:
+    """The database says a board awaits its rebuild (`board_stale_since`): the job finds it."""
+    from hackathon.leaderboard.services import leaderboard_rebuild_stale
+
+    now = timezone.now()
+    challenge = make_challenge(metric="rmse", task="regression", display_precision=5)
+    scored(challenge, team_a, 0.81186, at=now - timedelta(hours=1))
+    scored(challenge, team_b, 0.81234, at=now - timedelta(hours=2))
+    # The precision changed, and the rebuild after the commit never ran.
+    Challenge.objects.filter(pk=challenge.pk).update(
+        display_precision=3, board_stale_since=now - timedelta(minutes=1)
+    )
+    challenge.refresh_from_db()
+    assert [r.name for r in leaderboard_view(challenge=challenge, viewer=organizer).rows] == [
+        "Team A",
+        "Team B",
+    ]
+    assert leaderboard_rebuild_stale() == 1
+    rows = leaderboard_view(challenge=challenge, viewer=organizer).rows
+    assert [(r.name, r.rank) for r in rows] == [("Team B", 1), ("Team A", 1)]
+    assert Challenge.objects.get(pk=challenge.pk).board_stale_since is None
+    assert leaderboard_rebuild_stale() == 0

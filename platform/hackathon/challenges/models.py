@@ -102,6 +102,10 @@ class Challenge(models.Model):
 
     # Scores are published and ranked at this many significant digits (precision.py).
     display_precision = models.PositiveSmallIntegerField(default=5)
+    # Set, in the transaction that changed them, when the rules that order the boards
+    # (display precision, freeze time, metric) changed; the leaderboard's rebuild clears it.
+    # Rebuilt right after the change commits, or by a periodic job if that failed.
+    board_stale_since = models.DateTimeField(null=True, blank=True)
     # A score no honest solution reaches on this data (the noise floor, say): anything
     # better is flagged for the organizers' integrity review. None: no bound declared.
     best_plausible = models.FloatField(null=True, blank=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from hackathon.challenges import data as data_module
 from hackathon.challenges.bundle import ChallengeSpec, DataSource, parse_bundle
@@ -33,6 +34,9 @@ class LoadOutcome:
     rejudged: bool = False
     unchanged: bool = False  # the bundle was identical: nothing was rebuilt
     note: str = ""
+    # The rules that order its boards changed (`BOARD_RULE_FIELDS`): the boards must be
+    # rebuilt (the challenge is marked `board_stale_since` until they are).
+    board_rules_changed: bool = False
 
 
 def files_hash(files: Mapping[str, bytes]) -> str:
@@ -106,6 +110,11 @@ _TEXT_AND_LIMIT_FIELDS = (
     "starter_code",
     "baseline_code",
 )
+
+
+# What the leaderboard's rows depend on beyond the submissions: how scores are rounded and
+# ordered, and which submissions count on the frozen board.
+BOARD_RULE_FIELDS = ("display_precision", "freeze_at", "metric")
 
 
 def build_spec_split(
@@ -197,6 +206,11 @@ def challenge_store_spec(
         before = {f: getattr(challenge, f) for f in _TEXT_AND_LIMIT_FIELDS} if not created else {}
         _copy_spec_fields(challenge, spec, dataset=dataset, source=source)
         challenge.bundle_hash = bundle_hash
+        board_rules_changed = not created and any(
+            before[f] != getattr(challenge, f) for f in BOARD_RULE_FIELDS
+        )
+        if board_rules_changed:
+            challenge.board_stale_since = timezone.now()
         challenge.save()
         changed = created or any(before[f] != getattr(challenge, f) for f in before)
         rejudged = on_resplit(challenge) if resplit else False
@@ -206,6 +220,7 @@ def challenge_store_spec(
         changed=changed or resplit,
         resplit=resplit,
         rejudged=rejudged,
+        board_rules_changed=board_rules_changed,
     )
 
 

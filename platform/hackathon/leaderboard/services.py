@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -292,10 +292,33 @@ def leaderboard_rebuild(*, challenge: Challenge) -> int:
             BaselineScore(challenge=challenge, **_baseline_values(challenge, sub))
             for sub in baseline_submissions(challenge)
         )
+        if challenge.board_stale_since is not None:
+            # Read under the challenge's lock: the rules just applied are the latest.
+            Challenge.objects.filter(pk=challenge.pk).update(board_stale_since=None)
         transaction.on_commit(
             lambda: _publish_hint(challenge.pk, ["public", "organizers"], {"rebuilt": True})
         )
     return len(rows)
+
+
+STALE_GRACE_S = 10.0  # the request that changed the rules rebuilds first; this job after
+
+
+def leaderboard_rebuild_stale(*, grace_s: float = STALE_GRACE_S) -> int:
+    """Rebuild the boards of challenges whose board rules changed (`board_stale_since`) more
+    than `grace_s` ago and were not rebuilt since (the rebuild after the change failed, or
+    the process ended first): the database says what is left. Returns how many."""
+    due = timezone.now() - timedelta(seconds=grace_s)
+    stale = Challenge.objects.filter(board_stale_since__lte=due).order_by("board_stale_since")
+    done = 0
+    for challenge in stale:
+        try:
+            leaderboard_rebuild(challenge=challenge)
+        except Exception:  # noqa: BLE001 - one failing board must not stop the others
+            logger.exception("rebuild of the boards of %s failed", challenge.slug)
+            continue
+        done += 1
+    return done
 
 
 def _rebuilt_rows(challenge: Challenge) -> Iterable[TeamScore]:

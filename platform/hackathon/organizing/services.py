@@ -6,8 +6,9 @@ leaderboard → api/web), so the challenges app knows nothing of submissions. A 
 that changes under scored submissions is decided here, in the challenge's own transaction
 (the `on_resplit` callback of `challenges.services.challenge_store_spec`): refused without
 `allow_resplit` (nothing is written), else every finished submission of the challenge is
-rejudged in that same transaction. Views, the API and `manage.py load_challenges` call
-these functions, never the storing ones below them.
+rejudged in that same transaction. A change of the rules that order the boards (display
+precision, freeze time, metric) rebuilds them once it commits. Views, the API and
+`manage.py load_challenges` call these functions, never the storing ones below them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.db import transaction
 
 from hackathon.accounts.selectors import organizer_accounts
 from hackathon.challenges.bundle import ChallengeSpec
@@ -27,6 +29,7 @@ from hackathon.challenges.services import (
     challenge_store_bundle,
     challenge_store_spec,
 )
+from hackathon.submissions import hooks
 from hackathon.submissions.errors import SubmissionRejected
 from hackathon.submissions.models import Submission, Verdict
 from hackathon.submissions.services import challenge_rejudge_all, submission_create
@@ -46,13 +49,15 @@ def challenge_load_bundle(
 
     `keep_browser_edits` (load_challenges at start-up) leaves alone a challenge that was
     edited in the browser since it was loaded; an explicit upload always applies."""
-    return challenge_store_bundle(
+    outcome = challenge_store_bundle(
         files=files,
         origin=origin,
         force=force,
         keep_browser_edits=keep_browser_edits,
         on_resplit=_resplit_policy(origin=origin, allow_resplit=allow_resplit, actor=actor),
     )
+    _rebuild_boards_if_needed(outcome)
+    return outcome
 
 
 def challenge_apply_spec(
@@ -64,11 +69,26 @@ def challenge_apply_spec(
 ) -> LoadOutcome:
     """Create or update the challenge of `spec` (the authoring form), under the same
     resplit rule as a bundle."""
-    return challenge_store_spec(
+    outcome = challenge_store_spec(
         spec=spec,
         origin=origin,
         on_resplit=_resplit_policy(origin=origin, allow_resplit=allow_resplit, actor=actor),
     )
+    _rebuild_boards_if_needed(outcome)
+    return outcome
+
+
+def _rebuild_boards_if_needed(outcome: LoadOutcome) -> None:
+    """A change of the board's rules (display precision, freeze time, metric) rebuilds the
+    boards as soon as it commits, in this request: from then on every channel ranks and
+    rounds by the new rules. In its own transaction, after the challenge's: the rebuild
+    takes the board lock that result stores hold while they wait for the challenge row.
+    If it fails, the challenge stays marked `board_stale_since` and the periodic
+    `leaderboard-stale-boards` job rebuilds it."""
+    if not outcome.board_rules_changed:
+        return
+    challenge = outcome.challenge
+    transaction.on_commit(lambda: hooks.board_rules_changed(challenge=challenge), robust=True)
 
 
 def _resplit_policy(

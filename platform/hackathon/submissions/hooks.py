@@ -4,7 +4,8 @@ The apps are layered accounts → challenges → submissions → leaderboard →
 lower app never imports a higher one. So the leaderboard registers its handlers here at
 start-up (`LeaderboardConfig.ready` calls `register_leaderboard`), and grading, the
 sweeper and the submission services call `result_changed` / `results_reset` inside the
-transaction that changed the submission: the boards change atomically with it.
+transaction that changed the submission: the boards change atomically with it. Organizer
+workflows call `board_rules_changed` once a change of a challenge's board rules commits.
 
 The submission page asks the leaderboard the same way whether its team may share the
 submission on the challenge's debrief (`share_state`): which submission counts as the
@@ -63,6 +64,12 @@ def _hook() -> LeaderboardHook:
 def result_changed(*, submission: Submission) -> None:
     """A submission's verdict, score, final flag or disqualification changed."""
     _hook().record_result(submission=submission)
+
+
+def board_rules_changed(*, challenge: Challenge) -> None:
+    """The rules that order the challenge's boards changed (its display precision, freeze
+    time or metric): the boards are rebuilt under the new ones."""
+    _hook().rebuild(challenge=challenge)
 
 
 def results_reset(*, challenge: Challenge) -> None:

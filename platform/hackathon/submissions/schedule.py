@@ -12,6 +12,7 @@ import os
 SWEEPER_INTERVAL_S = float(os.environ.get("SWEEPER_INTERVAL_S", "10"))
 INTEGRITY_SWEEP_INTERVAL_S = float(os.environ.get("INTEGRITY_SWEEP_INTERVAL_S", "120"))
 WEBHOOKS_INTERVAL_S = float(os.environ.get("WEBHOOKS_INTERVAL_S", "15"))
+STALE_BOARDS_INTERVAL_S = 30.0
 
 BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-submissions": {
@@ -24,6 +25,13 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "hackathon.integrity.tasks.sweep",
         "schedule": INTEGRITY_SWEEP_INTERVAL_S,
         "options": {"queue": "default", "expires": INTEGRITY_SWEEP_INTERVAL_S},
+    },
+    # Boards whose rules (display precision, freeze time, metric) changed and were not
+    # rebuilt right after (hackathon.leaderboard.services.leaderboard_rebuild_stale).
+    "leaderboard-stale-boards": {
+        "task": "hackathon.leaderboard.tasks.rebuild_stale_boards",
+        "schedule": STALE_BOARDS_INTERVAL_S,
+        "options": {"queue": "default", "expires": STALE_BOARDS_INTERVAL_S},
     },
     # Chat webhooks: phases reached (start, freeze, end, reveal) and due retries
     # (hackathon.leaderboard.webhooks).
