@@ -25,11 +25,26 @@ PARSE_CPU_S = 5
 PARSE_MEMORY_BYTES = 512 * 1024 * 1024
 
 
+# Why an upload was refused, finer than the verdict (the organizers' room view counts them):
+REASONS = (
+    "syntax_error",  # Python cannot parse it
+    "unparsable",  # too deep or too large to parse within the parser's limits
+    "not_text",  # not UTF-8, or a NUL byte
+    "too_large",
+    "forbidden_import",
+    "closed_form",  # a closed-form solver under the gradient-descent-only rule
+    "no_model_class",  # no class Model (or Optimizer on the optimizer track)
+    "missing_methods",  # the class lacks fit/predict (or step)
+    "missing_predict_proba",  # a probability metric and no predict_proba
+)
+
+
 @dataclass(frozen=True)
 class PrecheckResult:
     ok: bool
     verdict: Verdict | None = None
     message: str = ""
+    reason: str = ""  # one of REASONS when refused
 
 
 # The analysis, standard library only. It runs in this process for small files and in a child
@@ -133,12 +148,13 @@ def analyse(source, allowed, needs_proba=False, proba_message='', closed_form=()
         msg = f"{where}: {getattr(exc, 'msg', None) or exc}"
         if text.strip():
             msg += "\n    " + text.strip()[:200]
-        return {"verdict": "syntax_error", "message": msg}
+        return {"verdict": "syntax_error", "message": msg, "reason": "syntax_error"}
     except (RecursionError, MemoryError):
-        return {"verdict": "syntax_error", "message": "solution.py is nested too deeply to parse"}
+        return {"verdict": "syntax_error", "message": "solution.py is nested too deeply to parse",
+                "reason": "unparsable"}
 
     def forbidden(name, line):
-        return {"verdict": "forbidden_import", "message":
+        return {"verdict": "forbidden_import", "reason": "forbidden_import", "message":
                 f"line {line}: import of '{name}' is not allowed in this challenge; "
                 f"allowed modules: {listed}"}
 
@@ -150,7 +166,7 @@ def analyse(source, allowed, needs_proba=False, proba_message='', closed_form=()
                     return forbidden(top, node.lineno)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                return {"verdict": "forbidden_import", "message":
+                return {"verdict": "forbidden_import", "reason": "forbidden_import", "message":
                         f"line {node.lineno}: relative imports are not available "
                         "(solution.py is a single file)"}
             top = (node.module or "").partition(".")[0]
@@ -170,7 +186,7 @@ def analyse(source, allowed, needs_proba=False, proba_message='', closed_form=()
         use = closed_form_use(tree, closed_form)
         if use:
             line, name, written = use
-            return {"verdict": "rule_violation", "message":
+            return {"verdict": "rule_violation", "reason": "closed_form", "message":
                     f"line {line}: {written} uses {name}; this challenge is gradient descent "
                     "only: numpy's closed-form solvers and decompositions are not allowed "
                     "(train the model by gradient descent and record loss_curve_)"}
@@ -270,16 +286,17 @@ def analyse(source, allowed, needs_proba=False, proba_message='', closed_form=()
     if model not in classes:
         if model in unknown or cls in unknown:
             return {"verdict": None, "message": ""}  # made at run time: the run will tell
-        return {"verdict": "syntax_error", "message":
+        return {"verdict": "syntax_error", "reason": "no_model_class", "message":
                 f"solution.py must define a class named {cls} (with {wanted})"}
     found = methods(cls, set())
     if found is not None:
         missing = [m for m in required if m not in found]
         if missing:
-            return {"verdict": "syntax_error", "message":
+            return {"verdict": "syntax_error", "reason": "missing_methods", "message":
                     f"class {cls} must define " + " and ".join(f"{m}()" for m in missing)}
         if needs_proba and "predict_proba" not in found:
-            return {"verdict": "syntax_error", "message": proba_message}
+            return {"verdict": "syntax_error", "message": proba_message,
+                    "reason": "missing_predict_proba"}
     return {"verdict": None, "message": ""}
 """
 
@@ -349,7 +366,9 @@ def precheck(
         try:
             data = source.encode("utf-8")
         except UnicodeEncodeError:
-            return PrecheckResult(False, Verdict.SYNTAX_ERROR, "solution.py is not valid UTF-8")
+            return PrecheckResult(
+                False, Verdict.SYNTAX_ERROR, "solution.py is not valid UTF-8", "not_text"
+            )
     else:
         data = bytes(source)
     if len(data) > SOLUTION_MAX_BYTES:
@@ -357,6 +376,7 @@ def precheck(
             False,
             Verdict.SYNTAX_ERROR,
             f"solution.py is {len(data)} bytes; the limit is {SOLUTION_MAX_BYTES} bytes (1 MiB)",
+            "too_large",
         )
     try:
         data.decode("utf-8")
@@ -365,9 +385,12 @@ def precheck(
             False,
             Verdict.SYNTAX_ERROR,
             f"solution.py is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            "not_text",
         )
     if b"\x00" in data:
-        return PrecheckResult(False, Verdict.SYNTAX_ERROR, "solution.py contains a NUL byte")
+        return PrecheckResult(
+            False, Verdict.SYNTAX_ERROR, "solution.py contains a NUL byte", "not_text"
+        )
     options = [
         list(allowed_imports),
         proba_metric is not None,
@@ -391,7 +414,11 @@ def _parse_in_process(data: bytes, options: list) -> PrecheckResult:
         with PARSE_LOCK:
             answer = _analyse(data.decode("utf-8"), *options)
     except (RecursionError, MemoryError):
-        answer = {"verdict": "syntax_error", "message": "solution.py is nested too deeply to parse"}
+        answer = {
+            "verdict": "syntax_error",
+            "message": "solution.py is nested too deeply to parse",
+            "reason": "unparsable",
+        }
     return _result(answer)
 
 
@@ -417,6 +444,7 @@ def _parse_in_child(data: bytes, options: list) -> PrecheckResult:
             False,
             Verdict.SYNTAX_ERROR,
             f"solution.py could not be parsed within {PARSE_TIMEOUT_S:g} s",
+            "unparsable",
         )
     if done.returncode != 0:
         return PrecheckResult(
@@ -424,11 +452,14 @@ def _parse_in_child(data: bytes, options: list) -> PrecheckResult:
             Verdict.SYNTAX_ERROR,
             "solution.py could not be parsed (the parser ran out of memory or stack: "
             "simplify deeply nested expressions)",
+            "unparsable",
         )
     try:
         answer = json.loads(done.stdout)
     except ValueError:
-        return PrecheckResult(False, Verdict.SYNTAX_ERROR, "solution.py could not be parsed")
+        return PrecheckResult(
+            False, Verdict.SYNTAX_ERROR, "solution.py could not be parsed", "unparsable"
+        )
     return _result(answer)
 
 
@@ -436,4 +467,5 @@ def _result(answer: dict) -> PrecheckResult:
     verdict = answer.get("verdict")
     if verdict is None:
         return PrecheckResult(True)
-    return PrecheckResult(False, Verdict(verdict), str(answer.get("message", "")))
+    reason = str(answer.get("reason", ""))
+    return PrecheckResult(False, Verdict(verdict), str(answer.get("message", "")), reason)

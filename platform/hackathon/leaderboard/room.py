@@ -4,12 +4,15 @@ Everything here is computed from submissions the platform graded (verdicts, the 
 diagnostics read from measured loss curves, queue timestamps), never from what a
 solution claims. Baselines are left out: they are the organizers' own runs.
 
-Upload refusals (a file refused before it became a submission) are not recorded
-anywhere, so the room view does not count them.
+Upload refusals (a file refused before it became a submission: the pre-check, a quota,
+the file itself) are recorded by every route (`submissions.services.upload_refusal_record`)
+and counted here by reason, by team, over the last hour; their lines link to the list of
+those refusals (organizers only).
 
 Live: every stored result's hint on the challenge's organizers channel carries its verdict
 and diagnostic codes (`leaderboard_record_result`), and `submission_create` sends a `room`
-event there for each queued submission; the page refetches its body on either.
+event there for each queued submission, as does each recorded refusal; the page refetches
+its body on either.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from django.utils import timezone
 
 from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
-from hackathon.submissions.models import State, Submission, Verdict
+from hackathon.submissions.models import (
+    RefusalReason,
+    State,
+    Submission,
+    UploadRefusal,
+    Verdict,
+)
 
 WINDOWS_MIN = (10, 30, 60)
 IDLE_MIN = 30  # a team with no submission for this long is listed as idle
@@ -93,6 +102,25 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
         for code, team_ids in sorted(diag_teams.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     ]
 
+    # Refused at upload: by reason, the teams (or team-less people) it happened to.
+    refused_by: dict[str, set[str]] = defaultdict(set)
+    refused_count: Counter[str] = Counter()
+    for reason, team_id, user_id in UploadRefusal.objects.filter(
+        challenge=challenge, created_at__gte=horizon
+    ).values_list("reason", "team_id", "user_id"):
+        refused_by[reason].add(f"team:{team_id}" if team_id else f"user:{user_id}")
+        refused_count[reason] += 1
+    labels = dict(RefusalReason.choices)
+    refusals = [
+        {
+            "reason": reason,
+            "label": labels.get(reason, reason),
+            "teams": len(who),
+            "uploads": refused_count[reason],
+        }
+        for reason, who in sorted(refused_by.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    ]
+
     # Teams are platform-wide, not per challenge: every team with a member, or with a
     # submission to this challenge.
     teams = list(
@@ -154,6 +182,8 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
         "at": now.isoformat(),
         "windows": windows,
         "diagnostics": diagnostics,
+        "refusals": refusals,
+        "refusals_minutes": max(WINDOWS_MIN),
         "teams_total": len(teams),
         "no_score": no_score,
         "idle": idle,
@@ -181,3 +211,20 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
             "max_wait_s": round(waits[-1], 1) if waits else None,
         },
     }
+
+
+REFUSALS_LISTED = 200
+
+
+def room_refusals(
+    *, challenge: Challenge, reason: str = "", minutes: int | None = None
+) -> list[UploadRefusal]:
+    """The latest upload refusals of the challenge (of one reason, within `minutes`)."""
+    refusals = UploadRefusal.objects.filter(challenge=challenge)
+    if reason:
+        refusals = refusals.filter(reason=reason)
+    if minutes:
+        refusals = refusals.filter(created_at__gte=timezone.now() - timedelta(minutes=minutes))
+    return list(
+        refusals.select_related("team", "user").order_by("-created_at", "-pk")[:REFUSALS_LISTED]
+    )

@@ -18,6 +18,7 @@ urlpatterns = [
     path("<slug:slug>/share/<int:submission_id>/", debrief_pages.share, name="share"),
     path("<slug:slug>/room/", views.room, name="room"),
     path("<slug:slug>/room/fragment/", views.room_fragment, name="room_fragment"),
+    path("<slug:slug>/room/refusals/", views.room_refusals_page, name="room_refusals"),
     path("<slug:slug>/room.json", views.room_json, name="room_json"),
     path("<slug:slug>/room/webhooks/", views.room_webhook_add, name="webhook_add"),
     path(

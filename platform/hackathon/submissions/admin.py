@@ -7,7 +7,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from hackathon.submissions.errors import SubmissionRejected
-from hackathon.submissions.models import RejudgeBatch, Submission, WorkerHeartbeat
+from hackathon.submissions.models import (
+    RejudgeBatch,
+    Submission,
+    UploadRefusal,
+    WorkerHeartbeat,
+)
 from hackathon.submissions.services import submission_rejudge
 
 
@@ -57,3 +62,13 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 class RejudgeBatchAdmin(admin.ModelAdmin):
     list_display = ("id", "challenge", "actor", "total", "created_at")
     readonly_fields = ("challenge", "actor", "total", "created_at")
+
+
+@admin.register(UploadRefusal)
+class UploadRefusalAdmin(admin.ModelAdmin):
+    list_display = ("id", "challenge", "team", "user", "reason", "created_at")
+    list_filter = ("reason", "challenge")
+    readonly_fields = [f.name for f in UploadRefusal._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

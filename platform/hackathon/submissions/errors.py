@@ -12,6 +12,11 @@ class SubmissionRejected(Exception):  # noqa: N818 - the interface agreed with t
         super().__init__(message)
         self.message = message
 
+    @property
+    def reason(self) -> str:
+        """Why, as the organizers' room view counts upload refusals (models.RefusalReason)."""
+        return self.code
+
     def as_dict(self) -> dict:
         return {"code": self.code, "message": self.message}
 
@@ -20,9 +25,14 @@ class PrecheckFailed(SubmissionRejected):
     code = "precheck_failed"
     http_status = 400
 
-    def __init__(self, message: str, *, verdict: str = "") -> None:
+    def __init__(self, message: str, *, verdict: str = "", reason: str = "") -> None:
         super().__init__(message)
         self.verdict = verdict
+        self.detail_reason = reason  # the pre-check's reason (grader.precheck.REASONS)
+
+    @property
+    def reason(self) -> str:
+        return self.detail_reason or "syntax_error"
 
     def as_dict(self) -> dict:
         return {**super().as_dict(), "verdict": self.verdict}
@@ -57,6 +67,10 @@ class QuotaExceeded(SubmissionRejected):
 
     def as_dict(self) -> dict:
         return {**super().as_dict(), "limit": self.limit, "retry_after": self.retry_after}
+
+    @property
+    def reason(self) -> str:
+        return f"quota_{self.limit}"
 
 
 class ActionRefused(SubmissionRejected):

@@ -106,6 +106,54 @@ class Submission(models.Model):
         return f"#{self.pk} {self.challenge_id} {self.state}"
 
 
+class RefusalReason(models.TextChoices):
+    """Why an upload was refused before it became a submission, as the room view says it."""
+
+    SYNTAX_ERROR = "syntax_error", "syntax error at upload"
+    UNPARSABLE = "unparsable", "too deep or large to parse at upload"
+    NOT_TEXT = "not_text", "not UTF-8 text"
+    TOO_LARGE = "too_large", "file too large"
+    EMPTY = "empty", "nothing uploaded (an empty file, no file or code)"
+    INVALID_UPLOAD = "invalid_upload", "malformed upload (a file and code, a bad field)"
+    NOTEBOOK = "notebook", "notebook that could not be read"
+    FORBIDDEN_IMPORT = "forbidden_import", "forbidden import at upload"
+    CLOSED_FORM = "closed_form", "closed-form solver at upload (gradient descent only)"
+    NO_MODEL_CLASS = "no_model_class", "no Model class at upload"
+    MISSING_METHODS = "missing_methods", "class without fit/predict (or step) at upload"
+    MISSING_PREDICT_PROBA = "missing_predict_proba", "missing predict_proba at upload"
+    QUOTA_DAILY = "quota_daily", "daily quota reached"
+    QUOTA_TOTAL = "quota_total", "total quota reached"
+    QUOTA_IN_FLIGHT = "quota_in_flight", "too many submissions in flight"
+    CHALLENGE_CLOSED = "challenge_closed", "challenge not open"
+    NOT_IN_TEAM = "not_in_team", "not in a team"
+
+
+class UploadRefusal(models.Model):
+    """An upload refused before it became a submission (the pre-check, a quota, the file
+    itself): what the room view counts ("3 teams: missing predict_proba at upload"). No
+    code is kept, only the message the uploader was shown; it never counts toward a quota."""
+
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="upload_refusals"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=40, choices=RefusalReason.choices)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["challenge", "created_at"], name="refusal_by_time")]
+
+    def __str__(self) -> str:
+        return f"{self.challenge_id} {self.reason} at {self.created_at:%H:%M:%S}"
+
+
 class WorkerHeartbeat(models.Model):
     """One row per grading worker process; `last_seen` is refreshed while it lives."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -34,6 +34,7 @@ from hackathon.submissions.errors import (
     NotInTeam,
     PrecheckFailed,
     QuotaExceeded,
+    SubmissionRejected,
     SubmissionTooLarge,
 )
 from hackathon.submissions.models import (
@@ -41,6 +42,7 @@ from hackathon.submissions.models import (
     RejudgeBatch,
     State,
     Submission,
+    UploadRefusal,
     Verdict,
 )
 
@@ -161,7 +163,9 @@ def notebook_solution(text: str, *, filename: str, challenge: Challenge) -> str:
     try:
         converted = notebook.convert(text, allowed_imports_for(challenge))
     except notebook.NotebookError as exc:
-        raise PrecheckFailed(f"{filename}: {exc}.", verdict="syntax_error") from None
+        raise PrecheckFailed(
+            f"{filename}: {exc}.", verdict="syntax_error", reason="notebook"
+        ) from None
     header = [f"# Converted from the notebook {filename}: its code cells, in order."]
     header += [f"# - {note}" for note in converted.notes]
     return "\n".join(header) + "\n\n" + converted.source
@@ -183,7 +187,9 @@ def _prechecked_code(code: object, *, filename: str, challenge: Challenge) -> st
     """The solution's source (a notebook's code cells), refused with a PrecheckFailed or
     SubmissionTooLarge unless it is text within the size limit that passes the pre-check."""
     if not isinstance(code, str):
-        raise PrecheckFailed(f"{filename} must be UTF-8 text.", verdict="syntax_error")
+        raise PrecheckFailed(
+            f"{filename} must be UTF-8 text.", verdict="syntax_error", reason="not_text"
+        )
     if is_notebook(filename):
         code = notebook_solution(code, filename=filename, challenge=challenge)
     size = len(code.encode("utf-8", errors="surrogatepass"))
@@ -192,7 +198,7 @@ def _prechecked_code(code: object, *, filename: str, challenge: Challenge) -> st
             f"{filename} is {size:,} bytes; the limit is {settings.SUBMISSION_MAX_BYTES:,} bytes."
         )
     if not code.strip():
-        raise PrecheckFailed(f"{filename} is empty.", verdict="syntax_error")
+        raise PrecheckFailed(f"{filename} is empty.", verdict="syntax_error", reason="empty")
     checked = precheck(
         code,
         allowed_imports_for(challenge),
@@ -205,6 +211,7 @@ def _prechecked_code(code: object, *, filename: str, challenge: Challenge) -> st
         raise PrecheckFailed(
             checked.message or f"{filename} did not pass the pre-check.",
             verdict=str(checked.verdict or ""),
+            reason=checked.reason,
         )
     return code
 
@@ -217,8 +224,19 @@ def submission_create(
     Order of checks: who (team member or organizer), when (challenge open), size, static
     pre-check (answers at once, uses no quota), then the quotas, enforced under a lock on
     the team row so that concurrent submissions cannot overshoot them. The grading message
-    is sent after the row is committed.
+    is sent after the row is committed. A team's refused upload is recorded for the room
+    view (`upload_refusal_record`), outside the refused transaction.
     """
+    try:
+        return _submission_create(challenge=challenge, user=user, code=code, filename=filename)
+    except SubmissionRejected as exc:
+        upload_refusal_record(
+            challenge=challenge, user=user, reason=exc.reason, message=exc.message
+        )
+        raise
+
+
+def _submission_create(*, challenge: Challenge, user: User, code: str, filename: str) -> Submission:
     organizer = is_organizer(user)
     team = None if organizer else user_team(user)
     if not organizer and team is None:
@@ -406,3 +424,41 @@ def platform_event_record(*, source: str, message: str) -> PlatformEvent:
     if stale:
         PlatformEvent.objects.filter(pk__in=stale).delete()
     return event
+
+
+REFUSAL_MESSAGE_MAX = 1000
+REFUSALS_KEPT = 5000  # per challenge: the room view reads the last hour
+
+
+def upload_refusal_record(
+    *, challenge: Challenge, user: User | AnonymousUser, reason: str, message: str
+) -> UploadRefusal | None:
+    """Note that an upload by `user` was refused (every route calls this: the submit page,
+    the API and so the CLI), for the organizers' room view, and tell that page live.
+
+    Organizers' own uploads (baselines) are not the room's and are not recorded. Only the
+    reason and the message the uploader was shown are kept (no code); nothing is charged.
+    """
+    if not user.is_authenticated or is_organizer(user):
+        return None
+    team = user_team(user)
+    with transaction.atomic():
+        refusal = UploadRefusal.objects.create(
+            challenge=challenge,
+            team=team,
+            user=user,
+            reason=reason[:40],  # a RefusalReason; an unknown one is shown as it is
+            message=message[:REFUSAL_MESSAGE_MAX],
+        )
+        if refusal.pk % 100 == 0:  # now and then, drop what the room view no longer reads
+            old = UploadRefusal.objects.filter(challenge=challenge).order_by("-created_at", "-pk")
+            stale = list(old.values_list("pk", flat=True)[REFUSALS_KEPT : REFUSALS_KEPT + 500])
+            UploadRefusal.objects.filter(pk__in=stale).delete()
+        transaction.on_commit(
+            lambda: live.publish(
+                live.challenge_topic(challenge.pk, "organizers"),
+                "room",
+                {"challenge": challenge.pk, "refusal": refusal.reason},
+            )
+        )
+    return refusal

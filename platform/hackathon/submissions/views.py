@@ -21,7 +21,7 @@ from hackathon.challenges.selectors import challenge_get_for
 from hackathon.challenges.visibility import viewer_may_see_private
 from hackathon.submissions import hooks, selectors, services
 from hackathon.submissions.errors import QuotaExceeded, SubmissionRejected
-from hackathon.submissions.forms import DisqualifyForm, SubmitForm
+from hackathon.submissions.forms import DisqualifyForm, SubmitForm, refusal_reason
 from hackathon.submissions.models import RejudgeBatch, State, Submission, Verdict
 
 MAX_OVERLAY = 6
@@ -70,6 +70,12 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
                 return redirect("submissions:detail", pk=submission.pk)
         else:
             status = 400
+            services.upload_refusal_record(
+                challenge=challenge,
+                user=request.user,
+                reason=refusal_reason(form),
+                message=" ".join(e for errors in form.errors.values() for e in errors),
+            )
     else:
         form = SubmitForm()
     response = render(

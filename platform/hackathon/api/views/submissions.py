@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -37,7 +38,11 @@ from hackathon.submissions.selectors import (
     submissions_for_team,
     submissions_for_user,
 )
-from hackathon.submissions.services import submission_create, submission_set_final
+from hackathon.submissions.services import (
+    submission_create,
+    submission_set_final,
+    upload_refusal_record,
+)
 
 
 def private_visibility(request: Request, submissions: Any) -> dict[int, bool]:
@@ -83,14 +88,31 @@ class SubmissionPagination(PageNumberPagination):
     max_page_size = 200
 
 
+def _flat(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [m for value in detail.values() for m in _flat(value)]
+    if isinstance(detail, list | tuple):
+        return [m for value in detail for m in _flat(value)]
+    return [str(detail)]
+
+
+class UploadRefused(ApiError):
+    """An upload refused before `submission_create` saw it, with the room view's reason."""
+
+    def __init__(self, message: str, *, reason: str, **options: Any) -> None:
+        super().__init__(message, **options)
+        self.reason = reason
+
+
 def _read_code(request: Request) -> tuple[str, str]:
     serializer = SubmissionCreateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data.get("file")
     code = serializer.validated_data.get("code")
     if upload is None and code is None:
-        raise ApiError(
+        raise UploadRefused(
             "Send the solution as a `file` upload or as `code`.",
+            reason="empty",
             code="invalid",
             fields={"file": ["Required (or give `code`)."]},
         )
@@ -99,8 +121,9 @@ def _read_code(request: Request) -> tuple[str, str]:
         if is_notebook(upload.name or ""):
             limit = settings.NOTEBOOK_MAX_BYTES
         if upload.size > limit:
-            raise ApiError(
+            raise UploadRefused(
                 f"{upload.name} is {upload.size} bytes; the limit is {limit} bytes.",
+                reason="too_large",
                 code="too_large",
                 status_code=413,
             )
@@ -110,20 +133,27 @@ def _read_code(request: Request) -> tuple[str, str]:
         raw = code.encode("utf-8", errors="surrogatepass")
         filename = "solution.py"
         if len(raw) > limit:
-            raise ApiError(
+            raise UploadRefused(
                 f"The code is {len(raw)} bytes; the limit is {limit} bytes.",
+                reason="too_large",
                 code="too_large",
                 status_code=413,
             )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ApiError(
-            "The solution is not UTF-8 text.", code="invalid", fields={"file": ["Not UTF-8."]}
+        raise UploadRefused(
+            "The solution is not UTF-8 text.",
+            reason="not_text",
+            code="invalid",
+            fields={"file": ["Not UTF-8."]},
         ) from None
     if "\x00" in text:
-        raise ApiError(
-            "The solution contains NUL bytes.", code="invalid", fields={"file": ["Not text."]}
+        raise UploadRefused(
+            "The solution contains NUL bytes.",
+            reason="not_text",
+            code="invalid",
+            fields={"file": ["Not text."]},
         )
     return text, filename
 
@@ -163,7 +193,19 @@ class ChallengeSubmissionsView(APIView):
     )
     def post(self, request: Request, slug: str) -> Response:
         challenge = get_challenge(request, slug)
-        code, filename = _read_code(request)
+        try:
+            code, filename = _read_code(request)
+        except UploadRefused as exc:
+            upload_refusal_record(
+                challenge=challenge, user=request.user, reason=exc.reason, message=exc.message
+            )
+            raise
+        except ValidationError as exc:  # the serializer's: a malformed field
+            message = "; ".join(str(m) for m in _flat(exc.detail))
+            upload_refusal_record(
+                challenge=challenge, user=request.user, reason="invalid_upload", message=message
+            )
+            raise
         submission = submission_create(
             challenge=challenge, user=request.user, code=code, filename=filename
         )

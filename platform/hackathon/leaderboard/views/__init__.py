@@ -36,7 +36,7 @@ from hackathon.challenges.precision import score_text
 from hackathon.challenges.selectors import challenge_get_for
 from hackathon.leaderboard import services, webhooks
 from hackathon.leaderboard.models import ChatWebhook
-from hackathon.leaderboard.room import room_snapshot
+from hackathon.leaderboard.room import REFUSALS_LISTED, room_refusals, room_snapshot
 from hackathon.leaderboard.selectors import (
     LeaderboardView,
     disqualified_teams,
@@ -47,7 +47,7 @@ from hackathon.leaderboard.selectors import (
     shakeup_view,
     viewer_visibility,
 )
-from hackathon.submissions.models import Submission
+from hackathon.submissions.models import RefusalReason, Submission
 
 PAGE_SIZE = 50
 
@@ -403,6 +403,22 @@ def room_fragment(request: HttpRequest, slug: str) -> HttpResponse:
         "leaderboard/_room.html",
         {"challenge": challenge, "room": room_snapshot(challenge=challenge)},
     )
+
+
+@require_GET
+def room_refusals_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """The uploads refused before grading, of one reason or all (organizers only)."""
+    challenge = _organizer_challenge(request, slug)
+    reason = request.GET.get("reason", "")[:40]
+    minutes = _int_param(request, "minutes", 0)
+    context = {
+        "challenge": challenge,
+        "refusals": room_refusals(challenge=challenge, reason=reason, minutes=minutes),
+        "label": dict(RefusalReason.choices).get(reason, reason),
+        "minutes": minutes,
+        "limit": REFUSALS_LISTED,
+    }
+    return render(request, "leaderboard/room_refusals.html", context)
 
 
 @never_cache
