@@ -332,8 +332,8 @@ def main() -> None:
     count, ndarray, float64, scalar = len(shapes), np.ndarray, np.dtype(np.float64), np.float64
     stage = "loading solution.py"
     step = 0
-    optimizer_seconds = 0.0
     runner_seconds = 0.0  # this loop's own time per step (the benchmark reads it)
+    loop_cpu = 0.0
     try:
         exec(code, module.__dict__)  # noqa: S102 - this is the sandbox's purpose
         optimizer_class = module.__dict__.get("Optimizer")
@@ -354,12 +354,13 @@ def main() -> None:
         channel.post([], turn_at=at.reply_turn)
         stage = "step"
         perf, preadv, empty = time.perf_counter, os.preadv, np.empty
+        loop_cpu = time.process_time()
         while True:
             if not channel.wait():
                 return  # the driver ended the run
             t_in = perf()
             flat = empty(2 * n)
-            preadv(fd, [header, flat.data], 0)
+            preadv(fd, [header, flat], 0)  # type: ignore[list-item]  # an ndarray is a buffer
             kind, step, used, loss, validation = STEP_HEADER.unpack_from(header)
             if kind != KIND_STEP:
                 if kind == KIND_END:
@@ -374,9 +375,7 @@ def main() -> None:
             if validation == validation:  # not NaN: the loss it asked for last step
                 optimizer.validation_loss = validation
             optimizer.examples_used = used
-            t0 = perf()
             returned = optimizer.step(params, grads, loss)
-            optimizer_seconds += perf() - t0
             flags = 0
             if returned is None:
                 flags = FLAG_STOP
@@ -433,10 +432,9 @@ def main() -> None:
     h.send_json(
         b"T",
         {
-            "optimizer_seconds": optimizer_seconds,
             "runner_seconds": runner_seconds,
             "blocked_waits": channel.blocked,
-            "cpu_seconds": time.process_time(),
+            "loop_cpu_seconds": time.process_time() - loop_cpu,  # waits included (tests)
             "maxrss_kb": h._maxrss_kb(),
         },
     )

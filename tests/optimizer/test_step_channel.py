@@ -209,7 +209,9 @@ def job(
 
 def test_an_answer_out_of_turn_is_refused_naming_the_step(pool: dict[str, Path]) -> None:
     # At its third step the solution moves the runner's turn byte on by two (two answers)
-    # and rings twice, before the runner answers.
+    # and rings twice, then waits long enough for the driver to look before the runner
+    # answers. (An answer forged and overwritten before the driver looks is an answer like
+    # any other: the driver checks what it copies, whoever wrote it.)
     source = """
 class Optimizer:
     batch_size = 16
@@ -221,6 +223,7 @@ class Optimizer:
             turn = os.pread(FD, 1, AT.reply_turn)[0]
             os.pwrite(FD, bytes([(turn + 2) % 256]), AT.reply_turn)
             wake(2)
+            time.sleep(0.2)
         return sgd(params, grad)
 """
     result = grade_optimizer(job(pool, source))
@@ -243,7 +246,7 @@ class Optimizer:
         self.n += 1
         if self.n == 4:
             wake(100)
-            time.sleep(0.05)
+            time.sleep(0.2)
         return sgd(params, grad)
 """
     result = grade_optimizer(job(pool, source))
@@ -390,6 +393,34 @@ class Optimizer:
     assert result.message.startswith("instance 1"), result.message
 
 
+def test_the_runner_sleeps_while_the_driver_computes_slow_gradients(
+    tmp_path: Path,
+) -> None:
+    # Full batches of 2,000 rows through a 20-128-3 network: each gradient takes the driver
+    # milliseconds, during which the runner spins at most SPIN_S and then sleeps, so its
+    # step loop's CPU (waits included, as its process counts it) stays a small part of the
+    # time it waited. The spin is the sandbox's CPU: this is what it costs a slow run.
+    rng = np.random.RandomState(6)
+    X = rng.normal(size=(2300, 20))
+    y = rng.randint(0, 3, size=2300)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    workload = Workload(model="mlp", hidden=(128,), budget=2000 * 20, validation_rows=100)
+    j = OptimizerJob(
+        source="class Optimizer:\n    def step(self, params, grad, loss):\n"
+        "        return [p - 0.01 * g for p, g in zip(params, grad)]\n",
+        task="multiclass", n_classes=3, workload=workload, train_X=tmp_path / "X.npy",
+        train_y=tmp_path / "y.npy", seeds=(1,), public_count=1, limits=Limits(time_s=60),
+    )  # fmt: skip
+    inst = make_instance(workload, task="multiclass", n_classes=3, pool_X=X, pool_y=y, seed=1)
+    run = InstanceRun(index=0, part="public", n_train=inst.n_train, budget=workload.budget)
+    sb = run_instance(get_sandbox(), j, inst, run, j.limits)
+    assert run.ended == "budget" and run.steps == 20, (run.ended, sb.stderr[-500:])
+    assert run.gradient_seconds > 0.1  # the driver really was slow
+    loop_cpu = sb.report["loop_cpu_seconds"]
+    assert loop_cpu < 0.1 * run.gradient_seconds, (loop_cpu, run.gradient_seconds)
+
+
 @pytest.mark.skipif(
     get_sandbox().level != "strong", reason="needs root and bwrap (the strong sandbox)"
 )
@@ -403,7 +434,8 @@ class Optimizer:
     def step(self, params, grad, loss):
         return sgd(params, grad)
 """
-    result = grade_optimizer(job(pool, source))
+    # 500 steps: the turn bytes wrap around (they count modulo 256).
+    result = grade_optimizer(job(pool, source, budget=8000))
     assert result.sandbox_level == "strong"
     assert result.verdict is Verdict.SCORED, result.message
-    assert [i["steps"] for i in result.instances] == [3000 // 16] * 2
+    assert [i["steps"] for i in result.instances] == [500, 500]
