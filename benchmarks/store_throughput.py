@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,11 +77,21 @@ def _store_share(share: list[tuple[int, str]], barrier: object, queue: object, s
     from grader.contract import GradingResult, Verdict
 
     connections.close_all()  # a connection of its own, as a worker process has
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     rng = random.Random(seed)  # noqa: S311 - benchmark scores, not secrets
-    loaded = {s.pk: s for s in Submission.objects.filter(pk__in=[pk for pk, _ in share])}
+    # Loaded as the claim loads them (with the challenge).
+    loaded = {
+        s.pk: s
+        for s in Submission.objects.select_related("challenge").filter(
+            pk__in=[pk for pk, _ in share]
+        )
+    }
     durations = []
     barrier.wait()  # type: ignore[attr-defined]
     start = time.perf_counter()
+    own0, backend0 = sched("self"), sched(backend)
     for pk, token in share:
         score = rng.uniform(0.1, 10.0)
         result = GradingResult(
@@ -100,8 +111,20 @@ def _store_share(share: list[tuple[int, str]], barrier: object, queue: object, s
         if not outcome.startswith("finished"):
             raise RuntimeError(f"submission {pk}: {outcome}")
     end = time.perf_counter()
+    own, backend_use = _delta(own0, sched("self")), _delta(backend0, sched(backend))
     connections.close_all()
-    queue.put((start, end, durations))  # type: ignore[attr-defined]
+    queue.put((start, end, durations, own, backend_use))  # type: ignore[attr-defined]
+
+
+def sched(pid: int | str) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) of a process on this machine,
+    a PostgreSQL backend or Redis too (/proc/<pid>/schedstat, nanoseconds)."""
+    on_cpu, waiting, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
+def _delta(before: tuple[float, float], after: tuple[float, float]) -> tuple[float, float]:
+    return after[0] - before[0], after[1] - before[1]
 
 
 def _sample_waits(stop: threading.Event, counts: dict[str, int]) -> None:
@@ -120,7 +143,17 @@ def _sample_waits(stop: threading.Event, counts: dict[str, int]) -> None:
                 counts[kind] = counts.get(kind, 0) + 1
 
 
-def run(processes: int, work: list[tuple[int, str]]) -> tuple[float, float, float]:
+@dataclass
+class Run:
+    rate: float  # stores per second, all processes together
+    median_store_s: float
+    lock_share: float
+    cpu_per_store_s: float  # on a CPU: storing processes, their PostgreSQL backends, Redis
+    runnable_per_store_s: float  # the same processes waiting for a CPU (other load, or P > cores)
+    other_wait_per_store_s: float  # the rest of a store's time: commit to disk, wakeups
+
+
+def run(processes: int, work: list[tuple[int, str]], redis_pid: int) -> Run:
     from django.db import connections
 
     connections.close_all()  # never share the parent's connection with forked children
@@ -138,7 +171,9 @@ def run(processes: int, work: list[tuple[int, str]]) -> tuple[float, float, floa
     for child in children:
         child.start()
     sampler.start()
+    redis0 = sched(redis_pid)
     results = [queue.get(timeout=600) for _ in children]
+    redis_use = _delta(redis0, sched(redis_pid))  # from the start: Redis is idle before
     stop.set()
     sampler.join(timeout=10)
     for child in children:
@@ -147,8 +182,17 @@ def run(processes: int, work: list[tuple[int, str]]) -> tuple[float, float, floa
             raise RuntimeError(f"a storing process failed ({child.exitcode})")
     wall = max(r[1] for r in results) - min(r[0] for r in results)
     durations = [d for r in results for d in r[2]]
-    lock_share = counts.get("Lock", 0) / max(1, sum(counts.values()))
-    return len(work) / wall, statistics.median(durations), lock_share
+    cpu = sum(r[3][0] + r[4][0] for r in results) + redis_use[0]
+    runnable = sum(r[3][1] + r[4][1] for r in results) + redis_use[1]
+    n = len(work)
+    return Run(
+        rate=n / wall,
+        median_store_s=statistics.median(durations),
+        lock_share=counts.get("Lock", 0) / max(1, sum(counts.values())),
+        cpu_per_store_s=cpu / n,
+        runnable_per_store_s=runnable / n,
+        other_wait_per_store_s=max(0.0, sum(durations) - cpu - runnable) / n,
+    )
 
 
 def main() -> None:
@@ -158,24 +202,29 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2,4,8")
     args = parser.parse_args()
 
+    cores = os.cpu_count() or 1
     with Stack() as stack:
         challenge = stack.make_challenge("store-bench")
         teams = stack.make_teams(args.teams)
-        rows = []
-        base = None
+        redis_pid = stack.redis.process.pid  # type: ignore[union-attr]
+        runs = []
         for processes in [int(p) for p in args.processes.split(",")]:
             work = _prepare(challenge, teams, args.stores)
-            rate, typical, lock_share = run(processes, work)
-            base = base or rate
-            rows.append(
-                [
-                    processes,
-                    f"{rate:.0f}",
-                    f"{rate / base:.2f}x",
-                    f"{typical * 1000:.1f}",
-                    f"{100 * lock_share:.1f}%",
-                ]
-            )
+            runs.append((processes, run(processes, work, redis_pid)))
+    base = runs[0][1]
+    rows = [
+        [
+            processes,
+            f"{r.rate:.0f}",
+            f"{r.rate / base.rate:.2f}x",
+            f"{r.median_store_s * 1000:.1f}",
+            f"{r.cpu_per_store_s * 1000:.2f}",
+            f"{r.runnable_per_store_s * 1000:.2f}",
+            f"{r.other_wait_per_store_s * 1000:.2f}",
+            f"{100 * r.lock_share:.1f}%",
+        ]
+        for processes, r in runs
+    ]
     print_table(
         f"Result stores on one challenge ({args.stores} per run, {args.teams} teams); "
         f"{machine()}; load average {os.getloadavg()[0]:.2f}",
@@ -184,9 +233,24 @@ def main() -> None:
             "stores/s",
             "vs 1 process",
             "median store (ms)",
+            "CPU per store (ms)",
+            "waiting for a CPU (ms)",
+            "other waits (ms)",
             "busy samples in a lock wait",
         ],
         rows,
+    )
+    cpu, wait = base.cpu_per_store_s, base.other_wait_per_store_s
+    idle_wall = cpu + wait
+    ceiling = min(max(p for p, _ in runs), cores * idle_wall / cpu)
+    print(
+        f"\nOne process: a store uses {cpu * 1000:.2f} ms of CPU (the storing process, its "
+        f"PostgreSQL backend, Redis) and waits {wait * 1000:.2f} ms for anything but a CPU "
+        f"(commit to disk, wakeups), so on an idle machine it takes about "
+        f"{idle_wall * 1000:.2f} ms.\nCeiling of the ratio with every core storing: "
+        f"{cores} cores x {idle_wall * 1000:.2f} ms / {cpu * 1000:.2f} ms = {ceiling:.1f}x "
+        f"one process ({cores / cpu:.0f} stores/s). Time spent waiting for a CPU (the "
+        f"machine's other load) slows one process as much as many, so it is left out."
     )
 
 

@@ -48,6 +48,7 @@ ROOT_LAYERS = {
     "hackathon.embedded_redis": INFRASTRUCTURE,
     "hackathon.failopen_cache": INFRASTRUCTURE,
     "hackathon.safe_zip": INFRASTRUCTURE,
+    "hackathon.rowsql": INFRASTRUCTURE,
     "hackathon.settings": 7,
     "hackathon.urls": 7,
     "hackathon.asgi": 7,

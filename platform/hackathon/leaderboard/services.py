@@ -6,6 +6,9 @@ Locks, so that results for one challenge are stored in parallel by every worker:
   be and holds it until commit, then the row is recomputed from the team's submissions.
   Two results of one team wait for each other; results of different teams never do.
   Ranks are not stored: they are computed on read from the indexed TeamScore columns.
+  That path (lock, challenge, team row, the team's scored submissions, its update) is a
+  handful of single-row statements written with `hackathon.rowsql`, not the ORM: building
+  an ORM query costs more CPU than the database spends on it, and every result pays it.
 - Changes of the whole board (a rebuild, disqualification, freeze, reveal) take the
   challenge row with SELECT ... FOR NO KEY UPDATE and, on PostgreSQL, an exclusive
   transaction-level advisory lock on the challenge; result stores take the same advisory
@@ -17,8 +20,9 @@ Live hints are sent only after the transaction commits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -42,12 +46,17 @@ from django.db.models import (
 from django.db.models.functions import Abs
 from django.utils import timezone
 
-from hackathon import live
+from hackathon import live, rowsql
 from hackathon.accounts.models import Team
 from hackathon.accounts.selectors import is_organizer
 from hackathon.challenges.models import Challenge
 from hackathon.leaderboard import webhooks
-from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
+from hackathon.leaderboard.models import (
+    BaselineScore,
+    ChatWebhook,
+    TeamDisqualification,
+    TeamScore,
+)
 from hackathon.leaderboard.scoring import (
     baseline_submissions,
     board_score,
@@ -56,7 +65,7 @@ from hackathon.leaderboard.scoring import (
     tie_band,
 )
 from hackathon.leaderboard.visibility import change_audiences
-from hackathon.submissions.models import Submission
+from hackathon.submissions.models import State, Submission
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +160,7 @@ _ROW_COLUMNS = (*_SCORE_COLUMNS, "private_score", "is_final")
 
 
 def _values_from_rows(
-    challenge: Challenge, rows: list[Mapping[str, Any]], totals: Mapping[str, Any] | None = None
+    challenge: Challenge, rows: Sequence[Mapping[str, Any]], totals: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The TeamScore columns of one team from its scored submissions, by THE rule of
     `scoring` (a team's entry is its first submission in board order).
@@ -191,22 +200,45 @@ def _values_from_rows(
     }
 
 
+# A team's scored submissions (`scoring.scored_submissions`: finished, not disqualified, not
+# a baseline, with a public score), none if the team is disqualified from the challenge;
+# the same rule as the ORM's, written out for the path every result takes (a test checks
+# that both find the same rows).
+_TEAM_ROWS_SQL = (
+    "SELECT s.id, s.public_score, s.public_ci_low, s.public_ci_high, s.created_at, "
+    "s.private_score, s.is_final FROM submissions_submission s "
+    "WHERE s.challenge_id = %s AND s.team_id = %s AND s.state = %s AND NOT s.disqualified "
+    "AND NOT s.is_baseline AND s.public_score IS NOT NULL AND NOT EXISTS ("
+    "SELECT 1 FROM leaderboard_teamdisqualification d "
+    "WHERE d.challenge_id = s.challenge_id AND d.team_id = s.team_id)"
+)
+
+
+def _team_rows(challenge_id: int, team_id: int) -> list[dict[str, Any]]:
+    return rowsql.fetch(
+        Submission, _ROW_COLUMNS, _TEAM_ROWS_SQL, [challenge_id, team_id, State.FINISHED]
+    )
+
+
 def _team_values(challenge: Challenge, team_id: int) -> dict[str, Any] | None:
-    """The TeamScore columns of one team, from one indexed query on its submissions."""
-    rows = list(scored_submissions(challenge).filter(team_id=team_id).values(*_ROW_COLUMNS))
+    """The TeamScore columns of one team (None: off the board), from one indexed query."""
+    rows = _team_rows(challenge.pk, team_id)
     return _values_from_rows(challenge, rows) if rows else None
 
 
 def _refresh_team(challenge: Challenge, team_id: int) -> None:
     """Recompute one team's row; the caller holds the board lock (shared or exclusive)."""
     _lock_team_row(challenge.pk, team_id)
-    is_dq = TeamDisqualification.objects.filter(challenge=challenge, team_id=team_id).exists()
-    values = None if is_dq else _team_values(challenge, team_id)
-    rows = TeamScore.objects.filter(challenge=challenge, team_id=team_id)
+    values = _team_values(challenge, team_id)
+    where = {"challenge": challenge.pk, "team": team_id}
     if values is None:
-        rows.delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {rowsql.table(TeamScore)} WHERE challenge_id = %s AND team_id = %s",  # noqa: S608 - our own table name
+                [challenge.pk, team_id],
+            )
         return
-    rows.update(**values, updated_at=timezone.now())
+    rowsql.update(TeamScore, where=where, values={**values, "updated_at": timezone.now()})
 
 
 def _baseline_values(challenge: Challenge, sub: Submission) -> dict[str, Any]:
@@ -231,6 +263,47 @@ def _refresh_baseline(challenge: Challenge, submission_id: int) -> None:
     )
 
 
+# What the board needs of its challenge (read once per result, after the board lock).
+_BOARD_CHALLENGE_FIELDS = {
+    "id",
+    "title",
+    "metric",
+    "display_precision",
+    "freeze_at",
+    "unfrozen_at",
+    "revealed_at",
+}
+
+
+@cache
+def _board_challenge_sql() -> tuple[tuple[str, ...], str]:
+    # In the model's field order: Model.from_db takes a subset of fields in that order.
+    names = tuple(
+        f.attname for f in Challenge._meta.concrete_fields if f.attname in _BOARD_CHALLENGE_FIELDS
+    )
+    columns = ", ".join(f"c.{rowsql.column(Challenge, n)}" for n in names)
+    sql = (
+        f"SELECT {columns}, EXISTS (SELECT 1 FROM {rowsql.table(ChatWebhook)} w "  # noqa: S608 - names from _meta
+        "WHERE w.challenge_id = c.id AND w.is_active) "
+        f"FROM {rowsql.table(Challenge)} c WHERE c.id = %s"
+    )
+    return names, sql
+
+
+def _board_challenge(challenge_id: int) -> tuple[Challenge, bool]:
+    """The challenge with the fields the board reads (any other loads when touched), and
+    whether it has an active chat webhook; one query."""
+    names, sql = _board_challenge_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [challenge_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Challenge.DoesNotExist(f"challenge {challenge_id}")
+    values = rowsql.convert(Challenge, names, row[:-1])
+    challenge = Challenge.from_db(connection.alias, list(names), list(values.values()))
+    return challenge, bool(row[-1])
+
+
 def leaderboard_record_result(*, submission: Submission) -> None:
     """Bring the submission's team up to date on the leaderboards of its challenge.
 
@@ -238,23 +311,27 @@ def leaderboard_record_result(*, submission: Submission) -> None:
     to call again for the same submission (after a rejudge, a disqualification of that
     submission or a change of final selection): it recomputes the team's row from its
     submissions, so a repeated call changes nothing. A live hint is published once the
-    transaction commits, to the audiences allowed to see the change.
+    transaction commits, to the audiences allowed to see the change. Reads of the
+    submission: its id, challenge, team, creation time, baseline flag, verdict and
+    diagnostics (the caller's instance, not read again).
     """
     with transaction.atomic(savepoint=False):
         _board_lock(submission.challenge_id, shared=True)
         # Read after the shared lock: a freeze or reveal committed before it is seen.
-        challenge = Challenge.objects.get(pk=submission.challenge_id)
+        challenge, has_webhooks = _board_challenge(submission.challenge_id)
         if submission.is_baseline:
             _refresh_baseline(challenge, submission.pk)
         elif submission.team_id is not None:
-            leader_before = webhooks.public_leader_id(challenge)
+            # Only a challenge with a chat webhook announces new leaders.
+            leader_before = webhooks.public_leader_id(challenge) if has_webhooks else None
             _refresh_team(challenge, submission.team_id)
-            transaction.on_commit(
-                lambda: webhooks.webhooks_leader_check(
-                    challenge_id=challenge.pk, previous_leader_id=leader_before
-                ),
-                robust=True,
-            )
+            if has_webhooks:
+                transaction.on_commit(
+                    lambda: webhooks.webhooks_leader_check(
+                        challenge_id=challenge.pk, previous_leader_id=leader_before
+                    ),
+                    robust=True,
+                )
         audiences = change_audiences(
             challenge=challenge,
             team_id=submission.team_id,
@@ -509,12 +586,14 @@ def _publish_hint(
     see is decided when it fetches its fragment, by the one visibility rule. Organizers'
     hints also carry `organizers_extra` (the verdict and diagnostic codes of the run).
     """
+    events = []
     for audience in audiences:
         topic = live.challenge_topic(challenge_id, audience)
         payload = data if audience != "public" else {"challenge": challenge_id}
         if audience == "organizers" and organizers_extra:
             payload = {**payload, **organizers_extra}
-        live.publish(topic, "leaderboard", payload)
+        events.append((topic, "leaderboard", payload))
+    live.publish_many(events)
 
 
 def _publish_phase(challenge: Challenge, phase: str) -> None:

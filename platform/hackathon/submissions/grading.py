@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -40,7 +41,7 @@ from grader.contract import DEFAULT_ALLOWED_IMPORTS, GradingJob, GradingResult, 
 from grader.contract import Verdict as GraderVerdict
 from grader.grading import valid_text
 from grader.optimizer_track import grade_optimizer
-from hackathon import live
+from hackathon import live, rowsql
 from hackathon.challenges.datasets import challenge_dataset_paths
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.optimizer import optimizer_job
@@ -453,20 +454,22 @@ def _result_fields(result: GradingResult) -> dict:
 
 def submission_store_result(*, submission: Submission, token: str, result: GradingResult) -> str:
     """Write the result if this attempt still holds the claim, with the leaderboard change
-    in the same transaction; live events go out after commit."""
+    in the same transaction; live events go out after commit.
+
+    `submission` is the instance the claim loaded (with its challenge): the leaderboard and
+    the events read its unchanging fields and the result from it, not from a re-read row."""
     fields = _result_fields(result)
+    claimed = {"id": submission.pk, "state": State.RUNNING, "claim_token": token}
 
     def store() -> Submission | None:
         with transaction.atomic():
-            changed = Submission.objects.filter(
-                pk=submission.pk, state=State.RUNNING, claim_token=token
-            ).update(**fields)
-            if changed != 1:
+            if rowsql.update(Submission, where=claimed, values=fields) != 1:
                 return None
-            stored = Submission.objects.select_related("challenge", "team").get(pk=submission.pk)
+            stored = copy.copy(submission)
+            for name, value in fields.items():
+                setattr(stored, name, value)
             hooks.result_changed(submission=stored)
-            transaction.on_commit(lambda: publish_finished(stored))
-            transaction.on_commit(lambda: scheduling.send_integrity_check(stored.pk))
+            transaction.on_commit(lambda: _after_store(stored))
             return stored
 
     stored = with_db_retry(store, what="storing a result")
@@ -474,6 +477,11 @@ def submission_store_result(*, submission: Submission, token: str, result: Gradi
         logger.warning("submission %s: claim lost, result of this attempt dropped", submission.pk)
         return "claim lost"
     return f"finished: {stored.verdict}"
+
+
+def _after_store(submission: Submission) -> None:
+    publish_finished(submission)
+    scheduling.send_integrity_check(submission.pk)
 
 
 def publish_finished(submission: Submission) -> None:
