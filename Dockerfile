@@ -19,8 +19,12 @@ COPY pyproject.toml README.md manage.py ./
 COPY platform ./platform
 COPY grader ./grader
 COPY challenges ./challenges
-# Editable, as on a laptop: settings find challenges/ and manage.py beside the code.
+# Editable, as on a laptop: settings find challenges/ and manage.py beside the code. The
+# project's own modules are compiled here (pip compiles only what it installs into
+# site-packages): with PYTHONDONTWRITEBYTECODE nothing writes bytecode at run time, and
+# without it every worker start would compile grader/ and platform/ again (~0.1 s of CPU).
 RUN pip install -e ".[server]" \
+    && python -m compileall -q platform grader \
     && SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0
 
 # The web and beat run as this unprivileged user; the grading worker runs as root in its

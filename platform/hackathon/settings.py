@@ -216,6 +216,9 @@ from hackathon.submissions.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE
 SANDBOX_MIN_LEVEL = env_str("SANDBOX_MIN_LEVEL", "standard")
 DATASET_CACHE_DIR = Path(env_str("DATASET_CACHE_DIR", str(VAR_DIR / "datasets"))).resolve()
 GRADING_MAX_ATTEMPTS = env_int("GRADING_MAX_ATTEMPTS", 3)
+# A submission whose grading process died this many times (killed, out of memory, its worker
+# gone) ends as a refunded internal error at once, not after GRADING_RETRY_DEADLINE_S.
+GRADING_MAX_WORKER_DEATHS = env_int("GRADING_MAX_WORKER_DEATHS", 3)
 GRADING_STALE_MARGIN_S = env_float("GRADING_STALE_MARGIN_S", 60.0)
 WORKER_NAME = env_str("WORKER_NAME", "")
 GRADING_RETRY_BACKOFF_S = env_float("GRADING_RETRY_BACKOFF_S", 5.0)  # doubles per attempt

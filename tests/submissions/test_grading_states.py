@@ -326,3 +326,62 @@ def test_one_sweep_per_interval_and_one_at_a_time(clean_broker, settings) -> Non
     assert sweep_if_due(interval_s=30) is None
     assert client.get(SWEEP_LOCK_KEY) == b"someone else"  # not released by the loser
     client.delete(SWEEP_DUE_KEY, SWEEP_LOCK_KEY)
+
+
+def test_a_claim_by_any_process_of_a_worker_clears_its_passing_work_on_note(
+    queued, monkeypatch, clean_broker
+) -> None:
+    from hackathon.submissions import grading
+
+    # Another process of the same worker (a pool child) passed work on and wrote the note;
+    # this process, which never declined anything, then takes a run.
+    WorkerHeartbeat.objects.create(
+        name="pool@host", last_seen=timezone.now(), declining="the dataset cache is full"
+    )
+    monkeypatch.setattr(grading, "_grade_in_sandbox", lambda submission: _scored())
+    outcome = grading.submission_grade(submission_id=queued.pk, worker="pool@host")
+    assert outcome.startswith("finished")
+    heartbeat = WorkerHeartbeat.objects.get(name="pool@host")
+    assert (heartbeat.declining, heartbeat.current_submission_id) == ("", None)
+
+
+def test_a_grading_process_that_keeps_dying_ends_the_submission_refunded(queued, settings) -> None:
+    settings.GRADING_MAX_WORKER_DEATHS = 3
+    settings.GRADING_MAX_ATTEMPTS = 10  # the deaths, not the attempts, end it
+    dead_pid = 4194305  # above pid_max defaults: no such process
+    assert submission_claim(submission_id=queued.pk, worker="w1@host") is not None
+    for deaths in (1, 2):
+        # Its grading process died (killed mid-run); the redelivered message takes it over.
+        Submission.objects.filter(pk=queued.pk).update(worker_pid=dead_pid)
+        assert submission_claim(submission_id=queued.pk, worker="w1@host") is not None
+        sub = Submission.objects.get(pk=queued.pk)
+        assert (sub.state, sub.attempts, sub.worker_deaths) == (State.RUNNING, deaths + 1, deaths)
+    Submission.objects.filter(pk=queued.pk).update(worker_pid=dead_pid)
+    assert submission_claim(submission_id=queued.pk, worker="w1@host") is None
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.state, sub.verdict, sub.worker_deaths) == (
+        State.FINISHED,
+        Verdict.INTERNAL_ERROR,
+        3,
+    )
+    assert not sub.counts_toward_quota
+    assert "died 3 times" in sub.message and "not counted against your quota" in sub.message
+    assert f"grading process {dead_pid} died" in sub.last_error
+
+
+def test_the_sweeper_counts_a_dead_worker_as_a_death_of_the_grading_process(
+    queued, settings
+) -> None:
+    settings.GRADING_MAX_WORKER_DEATHS = 2
+    submission_claim(submission_id=queued.pk, worker="gone")
+    assert requeue_stale_submissions().requeued == [queued.pk]  # no heartbeat: the first
+    assert Submission.objects.get(pk=queued.pk).worker_deaths == 1
+    submission_claim(submission_id=queued.pk, worker="gone-too")
+    assert requeue_stale_submissions().failed == [queued.pk]  # the second: ended
+    sub = Submission.objects.get(pk=queued.pk)
+    assert (sub.verdict, sub.worker_deaths, sub.counts_toward_quota) == (
+        Verdict.INTERNAL_ERROR,
+        2,
+        False,
+    )
+    assert "died 2 times" in sub.message

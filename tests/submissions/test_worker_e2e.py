@@ -142,6 +142,44 @@ def test_a_pool_child_killed_mid_grade_is_regraded_at_once_on_redelivery(
     assert finished[0]["verdict"] == "scored" and "private_score" not in finished[0]
 
 
+def test_a_submission_whose_grading_process_dies_every_time_ends_refunded_at_once(
+    start_worker, make_challenge, member_a, team_a
+) -> None:
+    """As the kernel's OOM killer would on every run of a poison submission: the pool child
+    grading it is killed each time; after GRADING_MAX_WORKER_DEATHS (3) deaths it ends as a
+    refunded internal error, not after GRADING_RETRY_DEADLINE_S (an hour)."""
+    import os
+    import signal
+
+    challenge = make_challenge(time_limit_s=60)
+    worker = start_worker("grader-poison", pool="prefork")
+    sub = submission_create(
+        challenge=challenge, user=member_a, code=SLOW_SOLUTION.format(seconds=30)
+    )
+    killed: list[int] = []
+    for _ in range(3):
+        running = wait_for(
+            lambda: (
+                Submission.objects.filter(pk=sub.pk, state=State.RUNNING)
+                .exclude(worker_pid__in=killed)
+                .first()
+            ),
+            what=f"attempt {len(killed) + 1} to start\n{worker.log()}",
+        )
+        os.kill(running.worker_pid, signal.SIGKILL)
+        killed.append(running.worker_pid)
+    done = wait_for(lambda: _finished(sub.pk), timeout=60, what=f"the end\n{worker.log()}")
+    assert (done.verdict, done.worker_deaths, done.attempts) == (Verdict.INTERNAL_ERROR, 3, 3)
+    assert done.counts_toward_quota is False
+    assert "died 3 times" in done.message and "not counted against your quota" in done.message
+    assert f"grading process {killed[-1]} died" in done.last_error
+    assert not TeamScore.objects.filter(challenge=challenge, team=team_a).exists()
+    # The worker itself lives on and grades the next submission.
+    after = submission_create(challenge=challenge, user=member_a, code=LINEAR_SOLUTION)
+    graded = wait_for(lambda: _finished(after.pk), timeout=120, what=f"next\n{worker.log()}")
+    assert graded.verdict == Verdict.SCORED
+
+
 def _live_events(submission_id: int) -> list[dict]:
     import json
 

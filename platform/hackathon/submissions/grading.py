@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 import grader
@@ -43,7 +43,6 @@ from grader.grading import valid_text
 from grader.optimizer_track import grade_optimizer
 from hackathon import live, rowsql
 from hackathon.challenges.datasets import challenge_dataset_paths
-from hackathon.challenges.models import Challenge
 from hackathon.challenges.optimizer import optimizer_job
 from hackathon.challenges.precision import score_round
 from hackathon.submissions import capacity, hooks, scheduling
@@ -149,61 +148,117 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
-def submission_claim(*, submission_id: int, worker: str) -> tuple[Submission, str] | None:
+_UNREAD: Any = object()
+
+WORKER_DEATHS_MESSAGE = (
+    "The platform could not grade this submission: its grading process died {n} times while "
+    "running it (killed, for example, by the system running out of memory). It was not "
+    "graded again and not counted against your quota; the organizers can see the details."
+)
+
+
+def queued_submission(submission_id: int) -> Submission | None:
+    """The submission with its challenge if it is queued (one query), else None."""
+    found = list(
+        Submission.objects.select_related("challenge").filter(pk=submission_id, state=State.QUEUED)[
+            :1
+        ]
+    )
+    return found[0] if found else None
+
+
+def submission_claim(
+    *, submission_id: int, worker: str, queued: Submission | None = _UNREAD
+) -> tuple[Submission, str] | None:
     """Take a queued submission for this attempt; None when there is nothing to take.
+
+    `queued` is the row as `queued_submission` read it, if the caller has it: it is claimed
+    with one conditional UPDATE (still queued, no attempt since it was read) and returned
+    brought up to date, without reading it again.
 
     Also takes over a submission "running" under this same worker name whose grading
     process is dead: a pool child killed mid-grade, whose message the worker's main
-    process hands out again at once (reject_on_worker_lost).
+    process hands out again at once (reject_on_worker_lost). That counts as one death of
+    its grading process; after GRADING_MAX_WORKER_DEATHS the submission ends as a refunded
+    internal error instead of taking workers down until GRADING_RETRY_DEADLINE_S.
     """
     token = uuid.uuid4().hex
-    claim_fields = {
-        "state": State.RUNNING,
-        "attempts": F("attempts") + 1,
-        "claim_token": token,
-        "worker": worker[:200],
-        "worker_pid": os.getpid(),
-    }
-
-    def claim() -> int:
+    if queued is _UNREAD:
+        queued = with_db_retry(lambda: queued_submission(submission_id), what="claiming")
+    if queued is not None:
         now = timezone.now()
-        due = Q(retry_not_before__isnull=True) | Q(retry_not_before__lte=now)
-        claimed = Submission.objects.filter(due, pk=submission_id, state=State.QUEUED).update(
-            started_at=now, **claim_fields
-        )
-        if claimed:
-            return claimed
-        orphan = (
-            Submission.objects.filter(pk=submission_id, state=State.RUNNING, worker=worker[:200])
-            .exclude(worker_pid=os.getpid())
-            .values("claim_token", "worker_pid", "attempts")
-            .first()
-        )
-        if orphan is None or _pid_alive(orphan["worker_pid"]):
-            return 0
-        if orphan["attempts"] >= settings.GRADING_MAX_ATTEMPTS:
-            # Its last attempt died with its process: ended as an internal error (refunded).
-            stale = Submission.objects.select_related("challenge").get(pk=submission_id)
-            submission_fail_internal(
-                submission=stale, token=orphan["claim_token"], detail="its grading process died"
-            )
-            return 0
-        logger.warning(
-            "submission %s: its grading process %s died; grading it again",
-            submission_id,
-            orphan["worker_pid"],
-        )
-        return Submission.objects.filter(
-            pk=submission_id, state=State.RUNNING, claim_token=orphan["claim_token"]
-        ).update(started_at=timezone.now(), **claim_fields)
-
-    if with_db_retry(claim, what="claiming") != 1:
+        if queued.retry_not_before is not None and queued.retry_not_before > now:
+            return None  # backing off after a platform fault: the sweeper sends it later
+        fields = {
+            "state": State.RUNNING,
+            "attempts": queued.attempts + 1,
+            "claim_token": token,
+            "worker": worker[:200],
+            "worker_pid": os.getpid(),
+            "started_at": now,
+        }
+        where = {"id": submission_id, "state": State.QUEUED, "attempts": queued.attempts}
+        if with_db_retry(
+            lambda: rowsql.update(Submission, where=where, values=fields), what="claiming"
+        ):
+            for name, value in fields.items():
+                setattr(queued, name, value)
+            return queued, token
+    if with_db_retry(lambda: _take_over_orphan(submission_id, worker, token), what="claiming") != 1:
         return None
     submission = with_db_retry(
         lambda: Submission.objects.select_related("challenge").get(pk=submission_id),
         what="loading the claimed submission",
     )
     return submission, token
+
+
+def _take_over_orphan(submission_id: int, worker: str, token: str) -> int:
+    """Claim the submission if a dead grading process of this worker left it running."""
+    orphan = (
+        Submission.objects.filter(pk=submission_id, state=State.RUNNING, worker=worker[:200])
+        .exclude(worker_pid=os.getpid())
+        .values("claim_token", "worker_pid", "attempts", "worker_deaths")
+        .first()
+    )
+    if orphan is None or _pid_alive(orphan["worker_pid"]):
+        return 0
+    deaths = orphan["worker_deaths"] + 1
+    if deaths >= settings.GRADING_MAX_WORKER_DEATHS:
+        stale = Submission.objects.select_related("challenge").get(pk=submission_id)
+        submission_end_after_deaths(
+            submission=stale,
+            token=orphan["claim_token"],
+            detail=f"its grading process {orphan['worker_pid']} died",
+        )
+        return 0
+    if orphan["attempts"] >= settings.GRADING_MAX_ATTEMPTS:
+        # Its last attempt died with its process: retried later, or ended (refunded).
+        stale = Submission.objects.select_related("challenge").get(pk=submission_id)
+        Submission.objects.filter(pk=submission_id, claim_token=orphan["claim_token"]).update(
+            worker_deaths=deaths
+        )
+        stale.worker_deaths = deaths
+        submission_fail_internal(
+            submission=stale, token=orphan["claim_token"], detail="its grading process died"
+        )
+        return 0
+    logger.warning(
+        "submission %s: its grading process %s died; grading it again",
+        submission_id,
+        orphan["worker_pid"],
+    )
+    return Submission.objects.filter(
+        pk=submission_id, state=State.RUNNING, claim_token=orphan["claim_token"]
+    ).update(
+        started_at=timezone.now(),
+        state=State.RUNNING,
+        attempts=F("attempts") + 1,
+        worker_deaths=deaths,
+        claim_token=token,
+        worker=worker[:200],
+        worker_pid=os.getpid(),
+    )
 
 
 # --- running ------------------------------------------------------------------------------
@@ -285,45 +340,50 @@ def should_defer_to_another_worker(*, submission_id: int, worker: str) -> bool:
 
     Bounded: after GRADING_DEFER_MAX_S in the queue, any worker takes it (the other
     worker may be gone without its heartbeat having expired yet)."""
-    row = (
-        Submission.objects.filter(pk=submission_id, state=State.QUEUED)
-        .values("failed_on", "queue", "queued_at")
-        .first()
-    )
-    if row is None or worker not in (row["failed_on"] or []):
+    queued = Submission.objects.filter(pk=submission_id, state=State.QUEUED).first()
+    return queued is not None and _defer(queued, worker)
+
+
+def _defer(queued: Submission, worker: str) -> bool:
+    if worker not in (queued.failed_on or []):
         return False
     now = timezone.now()
-    waited = (now - row["queued_at"]).total_seconds() if row["queued_at"] else 0.0
+    waited = (now - queued.queued_at).total_seconds() if queued.queued_at else 0.0
     if waited > float(getattr(settings, "GRADING_DEFER_MAX_S", 120.0)):
         return False
     others = WorkerHeartbeat.objects.filter(
         accepts_work=True, last_seen__gte=now - timedelta(seconds=heartbeat_timeout_s())
-    ).exclude(name__in=row["failed_on"])
-    return any(row["queue"] in w.queues.split(",") for w in others)
+    ).exclude(name__in=queued.failed_on)
+    return any(queued.queue in w.queues.split(",") for w in others)
 
 
 def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = "") -> str:
-    """Grade one submission if it is still queued. Returns what happened (for logs)."""
-    if with_db_retry(
-        lambda: should_defer_to_another_worker(submission_id=submission_id, worker=worker),
-        what="checking where to retry",
-    ):
-        # This process is busy with this message, not polling: the re-sent message goes to
-        # a worker waiting on the queue. The pause keeps a lone busy peer from a hot loop.
-        time.sleep(DEFER_PAUSE_S)
-        send_grading_message(Submission.objects.get(pk=submission_id))
-        return "left to another worker (this one failed it with a platform fault)"
-    shortfall = with_db_retry(
-        lambda: _disk_shortfall(submission_id), what="checking the space for a run"
+    """Grade one submission if it is still queued. Returns what happened (for logs).
+
+    One read of the queued row (with its challenge) serves the checks before the claim
+    (where to retry, the disk space) and the claim itself."""
+    queued = with_db_retry(
+        lambda: queued_submission(submission_id), what="reading the submission to grade"
     )
-    if shortfall:
-        return _decline(submission_id=submission_id, worker=worker, why=shortfall)
-    _clear_declining(worker)
-    claimed = submission_claim(submission_id=submission_id, worker=worker)
+    if queued is not None:
+        if with_db_retry(lambda: _defer(queued, worker), what="checking where to retry"):
+            # This process is busy with this message, not polling: the re-sent message goes
+            # to a worker waiting on the queue. The pause keeps a lone busy peer from a hot
+            # loop.
+            time.sleep(DEFER_PAUSE_S)
+            send_grading_message(queued)
+            return "left to another worker (this one failed it with a platform fault)"
+        shortfall = with_db_retry(
+            lambda: capacity.disk_shortfall(queued.challenge), what="checking the space for a run"
+        )
+        if shortfall:
+            return _decline(submission_id=submission_id, worker=worker, why=shortfall)
+    claimed = submission_claim(submission_id=submission_id, worker=worker, queued=queued)
     if claimed is None:
         return "nothing to claim"
     submission, token = claimed
-    _set_current(worker, submission.pk)
+    # Claimed: this worker takes work again (whichever of its processes passed work on).
+    _set_current(worker, submission.pk, taking_work=True)
     live.publish(
         f"submission:{submission.pk}",
         "state",
@@ -369,23 +429,12 @@ def submission_grade(*, submission_id: int, worker: str, sandbox_level: str = ""
         _set_current(worker, None)
 
 
-_declining = False  # this process told the dashboard that the worker passes work on
-
-
-def _disk_shortfall(submission_id: int) -> str:
-    challenge = Challenge.objects.filter(
-        submissions__pk=submission_id, submissions__state=State.QUEUED
-    ).first()
-    return capacity.disk_shortfall(challenge) if challenge is not None else ""
-
-
 def _decline(*, submission_id: int, worker: str, why: str) -> str:
-    """Pass the message on: this worker cannot hold the run; no attempt is used."""
-    global _declining
+    """Pass the message on: this worker cannot hold the run; no attempt is used. The
+    dashboard says why until one of the worker's processes claims a run again."""
     logger.warning("worker %s passes submission %s on: %s", worker, submission_id, why)
     try:
         WorkerHeartbeat.objects.filter(name=worker).update(declining=why[:500])
-        _declining = True
         others = (
             WorkerHeartbeat.objects.filter(
                 accepts_work=True,
@@ -406,20 +455,15 @@ def _decline(*, submission_id: int, worker: str, why: str) -> str:
     return f"passed on: {why}"
 
 
-def _clear_declining(worker: str) -> None:
-    global _declining
-    if not _declining:
-        return
+def _set_current(worker: str, submission_id: int | None, *, taking_work: bool = False) -> None:
+    """Record what the worker grades now; `taking_work` also clears its "passing work on"
+    note (in the same statement): the note is the worker's, shared by its processes, so
+    whichever of them claims a run clears it, not only the one that wrote it."""
+    values: dict[str, Any] = {"current_submission": submission_id}
+    if taking_work:
+        values["declining"] = ""
     try:
-        WorkerHeartbeat.objects.filter(name=worker).update(declining="")
-        _declining = False
-    except DatabaseError:
-        logger.warning("could not clear the declining note of %s", worker)
-
-
-def _set_current(worker: str, submission_id: int | None) -> None:
-    try:
-        WorkerHeartbeat.objects.filter(name=worker).update(current_submission_id=submission_id)
+        rowsql.update(WorkerHeartbeat, where={"name": worker}, values=values)
     except DatabaseError:
         logger.warning("could not record the current submission of %s", worker)
 
@@ -513,6 +557,61 @@ def retry_backoff_s(attempt: int) -> float:
     return min(base * (2 ** min(max(0, attempt - 1), 30)), cap)
 
 
+def _end_as_internal_error(
+    submission: Submission, token: str, *, message: str, detail: str, **extra: Any
+) -> int:
+    """End the attempt holding `token` as a refunded internal error (never counts toward a
+    quota); the leaderboard hears of it in the same transaction. 1 if it did, 0 if the
+    claim was lost meanwhile."""
+    with transaction.atomic():
+        changed = Submission.objects.filter(
+            pk=submission.pk, state=State.RUNNING, claim_token=token
+        ).update(
+            state=State.FINISHED,
+            verdict=Verdict.INTERNAL_ERROR,
+            message=message,
+            finished_at=timezone.now(),
+            counts_toward_quota=False,
+            last_error=detail,
+            retry_not_before=None,
+            **extra,
+        )
+        if changed:
+            stored = Submission.objects.select_related("challenge").get(pk=submission.pk)
+            hooks.result_changed(submission=stored)
+            transaction.on_commit(lambda: publish_finished(stored))
+        return changed
+
+
+def submission_end_after_deaths(*, submission: Submission, token: str, detail: str) -> str:
+    """Its grading process died once more, the GRADING_MAX_WORKER_DEATHS-th time: a
+    submission that kills the process grading it would otherwise take a worker down on
+    every retry until GRADING_RETRY_DEADLINE_S. It ends now as a refunded internal error
+    that says so."""
+    deaths = (submission.worker_deaths or 0) + 1
+    logger.error(
+        "submission %s: its grading process died %s times; ended as an internal error",
+        submission.pk,
+        deaths,
+    )
+    detail = clean_text(
+        f"attempt {submission.attempts} on {submission.worker}: {detail} "
+        f"(death {deaths} of at most {settings.GRADING_MAX_WORKER_DEATHS})",
+        8192,
+    )
+    changed = with_db_retry(
+        lambda: _end_as_internal_error(
+            submission,
+            token,
+            message=WORKER_DEATHS_MESSAGE.format(n=deaths),
+            detail=detail,
+            worker_deaths=deaths,
+        ),
+        what="ending a submission whose grading process keeps dying",
+    )
+    return "internal error (its grading process keeps dying)" if changed else "claim lost"
+
+
 def submission_fail_internal(*, submission: Submission, token: str, detail: str) -> str:
     """A platform fault on this attempt: queue again after a backoff (the sweeper sends it
     then), or, once GRADING_MAX_ATTEMPTS are used and GRADING_RETRY_DEADLINE_S has passed
@@ -527,36 +626,23 @@ def submission_fail_internal(*, submission: Submission, token: str, detail: str)
     )
 
     def record() -> int:
-        with transaction.atomic():
-            claimed = Submission.objects.filter(
-                pk=submission.pk, state=State.RUNNING, claim_token=token
+        if final:
+            return _end_as_internal_error(
+                submission, token, message=INTERNAL_ERROR_MESSAGE, detail=detail
             )
-            if final:
-                changed = claimed.update(
-                    state=State.FINISHED,
-                    verdict=Verdict.INTERNAL_ERROR,
-                    message=INTERNAL_ERROR_MESSAGE,
-                    finished_at=timezone.now(),
-                    counts_toward_quota=False,
-                    last_error=detail,
-                    retry_not_before=None,
-                )
-                if changed:
-                    stored = Submission.objects.select_related("challenge").get(pk=submission.pk)
-                    hooks.result_changed(submission=stored)
-                    transaction.on_commit(lambda: publish_finished(stored))
-                return changed
-            return claimed.update(
-                state=State.QUEUED,
-                queued_at=now,
-                claim_token="",
-                worker="",
-                started_at=None,
-                last_error=detail,
-                failed_on=sorted({*(submission.failed_on or []), submission.worker})[-20:],
-                failing_since=since,
-                retry_not_before=now + timedelta(seconds=retry_backoff_s(submission.attempts)),
-            )
+        return Submission.objects.filter(
+            pk=submission.pk, state=State.RUNNING, claim_token=token
+        ).update(
+            state=State.QUEUED,
+            queued_at=now,
+            claim_token="",
+            worker="",
+            started_at=None,
+            last_error=detail,
+            failed_on=sorted({*(submission.failed_on or []), submission.worker})[-20:],
+            failing_since=since,
+            retry_not_before=now + timedelta(seconds=retry_backoff_s(submission.attempts)),
+        )
 
     changed = with_db_retry(record, what="recording an internal error")
     if not changed:

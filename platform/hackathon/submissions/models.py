@@ -58,6 +58,9 @@ class Submission(models.Model):
     # GRADING_RETRY_DEADLINE_S has passed since then).
     retry_not_before = models.DateTimeField(null=True, blank=True)
     failing_since = models.DateTimeField(null=True, blank=True)
+    # Attempts whose grading process died under it (killed, out of memory, its worker gone):
+    # at GRADING_MAX_WORKER_DEATHS the submission ends as a refunded internal error.
+    worker_deaths = models.PositiveSmallIntegerField(default=0)
 
     public_score = models.FloatField(null=True, blank=True)
     private_score = models.FloatField(null=True, blank=True)

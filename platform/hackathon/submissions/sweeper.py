@@ -38,7 +38,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hackathon.submissions import hooks, scheduling
-from hackathon.submissions.grading import INTERNAL_ERROR_MESSAGE, publish_finished
+from hackathon.submissions.grading import (
+    INTERNAL_ERROR_MESSAGE,
+    publish_finished,
+    submission_end_after_deaths,
+)
 from hackathon.submissions.models import State, Submission, Verdict, WorkerHeartbeat
 from hackathon.submissions.schedule import SWEEPER_INTERVAL_S
 from hackathon.submissions.scheduling import heartbeat_timeout_s
@@ -58,9 +62,18 @@ class SweepReport:
     resent: list[int] = field(default_factory=list)
 
 
-def release_claim(sub: Submission, *, reason: str, report: SweepReport) -> None:
-    """Take a running submission back from its (dead) attempt, by its claim token."""
+def release_claim(sub: Submission, *, reason: str, report: SweepReport, died: bool) -> None:
+    """Take a running submission back from its (dead) attempt, by its claim token.
+
+    `died`: its grading process is gone (its worker stopped or restarted): one more death,
+    and at GRADING_MAX_WORKER_DEATHS it ends as a refunded internal error that says so."""
+    if died and sub.worker_deaths + 1 >= settings.GRADING_MAX_WORKER_DEATHS:
+        outcome = submission_end_after_deaths(submission=sub, token=sub.claim_token, detail=reason)
+        if outcome != "claim lost":
+            report.failed.append(sub.pk)
+        return
     detail = f"attempt {sub.attempts} on {sub.worker or '?'}: {reason}"
+    deaths = sub.worker_deaths + 1 if died else sub.worker_deaths
     with transaction.atomic():
         claimed = Submission.objects.filter(
             pk=sub.pk, state=State.RUNNING, claim_token=sub.claim_token
@@ -73,6 +86,7 @@ def release_claim(sub: Submission, *, reason: str, report: SweepReport) -> None:
                 finished_at=timezone.now(),
                 counts_toward_quota=False,
                 last_error=detail,
+                worker_deaths=deaths,
             ):
                 stored = Submission.objects.select_related("challenge").get(pk=sub.pk)
                 hooks.result_changed(submission=stored)
@@ -86,6 +100,7 @@ def release_claim(sub: Submission, *, reason: str, report: SweepReport) -> None:
             worker="",
             started_at=None,
             last_error=detail,
+            worker_deaths=deaths,
         ):
             sub.state = State.QUEUED
             scheduling.enqueue_on_commit(sub)
@@ -105,7 +120,8 @@ def requeue_stale_submissions(
         worker = workers.get(sub.worker)
         elapsed = (now - sub.started_at).total_seconds() if sub.started_at else float("inf")
         allowed = float(sub.challenge.time_limit_s) + margin
-        if worker is None or worker.last_seen < heartbeat_cutoff:
+        died = worker is None or worker.last_seen < heartbeat_cutoff
+        if worker is None or died:
             reason = f"worker {sub.worker or '?'} stopped sending heartbeats"
         elif elapsed > allowed and worker.current_submission_id != sub.pk:
             reason = f"still running after {elapsed:.0f} s and its worker has moved on"
@@ -114,7 +130,7 @@ def requeue_stale_submissions(
         else:
             continue
         logger.warning("sweeper: submission %s %s", sub.pk, reason)
-        release_claim(sub, reason=reason, report=report)
+        release_claim(sub, reason=reason, report=report, died=died)
     return report
 
 
@@ -124,7 +140,7 @@ def requeue_orphans_of(*, worker: str) -> int:
     for sub in Submission.objects.filter(state=State.RUNNING, worker=worker).select_related(
         "challenge"
     ):
-        release_claim(sub, reason="its worker restarted", report=report)
+        release_claim(sub, reason="its worker restarted", report=report, died=True)
     return len(report.requeued) + len(report.failed)
 
 

@@ -113,6 +113,7 @@ def worker_register(
             "last_seen": now,
             "started_at": now,
             "current_submission": None,
+            "declining": "",  # a note of a previous run of this worker is not this one's
         },
     )
 
