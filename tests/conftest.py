@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 
@@ -20,8 +21,9 @@ from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 from hackathon.accounts.models import Team
 from hackathon.accounts.services import team_create
+from hackathon.testing import RedisServer, short_private_dir
 
-from tests.celery_broker import broker_conf_snapshot
+from tests.celery_broker import broker_conf_snapshot, celery_broker_switched
 from tests.ci_skips import pytest_runtest_makereport  # noqa: F401 - the hook: skips fail on CI
 
 PASSWORD = "correct-horse-battery-staple"
@@ -64,6 +66,24 @@ def delete_cache_keys(prefix: str) -> int:
         return 0  # a test that stopped Redis: its keys expire on their own
     finally:
         client.close()
+
+
+@pytest.fixture
+def clean_broker(settings: object) -> Iterator[str]:
+    """A Redis of the test's own (a private redis-server on a Unix socket, started empty):
+    for the test, its workers and this process's Celery producer (tests/celery_broker.py) it
+    is the grading broker and the live streams' store. So a test sees no message or stream
+    of another, and never empties or deletes anything on a Redis others use (CI's REDIS_URL
+    is shared)."""
+    workdir = short_private_dir("hk-redis-")
+    server = RedisServer(workdir, unix_socket=workdir / "redis.sock")
+    server.start()
+    try:
+        with celery_broker_switched(server.url(), settings):
+            yield server.url()
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def make_user(username: str, **extra: object) -> object:

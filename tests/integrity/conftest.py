@@ -1,8 +1,6 @@
 """The grading pipeline's fixtures (a real worker, the broker, a tiny challenge)."""
 
 from tests.submissions.conftest import (  # noqa: F401 - fixtures, used by name
-    clean_broker,
-    grading_broker,
     make_challenge,
     start_worker,
 )

@@ -165,15 +165,13 @@ def _stream_payloads(topic: str) -> list[str]:
 
 
 def test_a_result_after_the_freeze_is_announced_to_its_team_and_organizers_only(
-    django_capture_on_commit_callbacks, team_a
+    django_capture_on_commit_callbacks, team_a, clean_broker
 ) -> None:
     now = timezone.now()
     challenge = make_challenge(freeze_at=now - timedelta(hours=1))
     public = live.challenge_topic(challenge.pk)
     team_topic = live.challenge_topic(challenge.pk, f"team:{team_a.pk}")
     organizers = live.challenge_topic(challenge.pk, "organizers")
-    for topic in (public, team_topic, organizers):
-        live._sync_client().delete(live.STREAM_PREFIX + topic)
 
     with django_capture_on_commit_callbacks(execute=True):
         scored(challenge, team_a, 0.9, at=now - timedelta(minutes=5))

@@ -201,15 +201,14 @@ def test_organizers_add_webhooks_on_the_room_page_and_see_them_masked_with_the_l
 
 
 def test_the_delivery_task_is_sent_by_name_on_the_default_queue_after_commit(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, clean_broker
 ) -> None:
     with celery_app.connection_for_write() as connection:
-        broker = connection.default_channel.client  # the broker's own Redis client
+        broker = connection.default_channel.client  # the test's own Redis (clean_broker)
         _check_sent_by_name(broker, django_capture_on_commit_callbacks)
 
 
 def _check_sent_by_name(broker: object, django_capture_on_commit_callbacks: object) -> None:
-    broker.delete("default")
     challenge = make_challenge()
     ChatWebhook.objects.create(challenge=challenge, kind="slack", url="http://127.0.0.1:9/")
     with django_capture_on_commit_callbacks(execute=True):
@@ -221,4 +220,3 @@ def _check_sent_by_name(broker: object, django_capture_on_commit_callbacks: obje
         m for m in messages if m["headers"]["task"] == "hackathon.leaderboard.tasks.deliver_webhook"
     ]
     assert [m["headers"]["argsrepr"] for m in sent] == [f"[{delivery.pk}]"]
-    broker.delete("default")

@@ -2,8 +2,7 @@
 
 - `make_challenge(**overrides)`: a tiny, open, published regression challenge whose data
   are real DataBlobs (train 40 rows, test 20 rows: graded in well under a second).
-- `grading_broker`: the Redis the tests and the workers share. REDIS_URL when set (CI, or
-  your own db number); otherwise a private redis-server on a Unix socket for the session.
+- `clean_broker` (tests/conftest.py): a private Redis for the test and its workers.
 - `start_worker(name, ...)`: a real `celery -A hackathon.celery worker` OS process against the
   test database (transaction=True tests: it must see committed rows) and the broker.
 - `wait_for(predicate)`: poll with a generous timeout (2 shared cores).
@@ -15,7 +14,6 @@ import contextlib
 import hashlib
 import io
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -28,15 +26,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 from hackathon.challenges.models import Challenge, DataBlob
-from hackathon.testing import (
-    ManagedProcess,
-    RedisServer,
-    celery_worker_argv,
-    child_environment,
-    short_private_dir,
-)
-
-from tests.celery_broker import celery_broker_switched
+from hackathon.testing import ManagedProcess, celery_worker_argv, child_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,37 +125,6 @@ def make_challenge(db: None) -> Callable[..., Challenge]:
         return Challenge.objects.create(**fields)
 
     return make
-
-
-# --- broker -------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def grading_broker() -> Iterator[str]:
-    url = os.environ.get("REDIS_URL")
-    if url:
-        yield url
-        return
-    workdir = short_private_dir("hk-redis-")
-    server = RedisServer(workdir, unix_socket=workdir / "redis.sock")
-    server.start()
-    yield server.url()
-    server.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
-
-
-@pytest.fixture
-def clean_broker(grading_broker: str, settings: object) -> Iterator[str]:
-    """The broker without leftover grading messages or live streams of earlier tests; this
-    process's Celery producer publishes to it, with fresh pools (tests/celery_broker.py)."""
-    import redis
-
-    client = redis.Redis.from_url(grading_broker)
-    for pattern in ("grading*", "live:stream:submission:*"):
-        for key in client.scan_iter(pattern):
-            client.delete(key)
-    for key in ("unacked", "unacked_index", "unacked_mutex"):
-        client.delete(key)
-    with celery_broker_switched(grading_broker, settings):
-        yield grading_broker
 
 
 # --- workers --------------------------------------------------------------------------------

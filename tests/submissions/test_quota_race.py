@@ -39,7 +39,7 @@ def _fire(n: int, fn) -> list[object]:
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_submissions_with_five_left_accept_exactly_five(
-    make_challenge, member_a, team_a, grading_broker
+    make_challenge, member_a, team_a, clean_broker
 ) -> None:
     challenge = make_challenge(daily_quota=8, inflight_cap=0)
     for _ in range(3):
@@ -61,7 +61,7 @@ def test_twenty_concurrent_submissions_with_five_left_accept_exactly_five(
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_submissions_never_exceed_the_in_flight_cap(
-    make_challenge, member_a, team_a, grading_broker
+    make_challenge, member_a, team_a, clean_broker
 ) -> None:
     challenge = make_challenge(daily_quota=100, inflight_cap=2)
     results = _fire(
