@@ -51,6 +51,31 @@ def test_a_bundle_creates_a_challenge_then_updates_it(as_role: Callable[[str], C
     assert baselines.count() == 1 and baselines.get().state == "queued"
 
 
+def test_a_bundle_with_bad_keys_names_each_of_them_and_makes_nothing(
+    as_role: Callable[[str], Client],
+) -> None:
+    files = dict(read_bundle_dir(BUNDLE))
+    toml = files["challenge.toml"].decode()
+    toml = toml.replace("memory_mb = 256", 'memory_mb = "lots"').replace(
+        "time_s = 10", "time_s = 0"
+    )
+    files["challenge.toml"] = (toml + "colour = 3\n").encode()
+    upload = io.BytesIO(write_zip(files, prefix="bad/"))
+    upload.name = "bad.zip"
+    response = as_role("organizer").post("/api/v1/challenges/bundle/", {"bundle": upload})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_bundle"
+    assert body["fields"] == {
+        "limits.time_s": ["expected a number between 1 and 3600, got 0"],
+        "limits.memory_mb": ["expected a whole number between 64 and 16384, got 'lots'"],
+        "rules.colour": [body["fields"]["rules.colour"][0]],
+    }
+    assert body["fields"]["rules.colour"][0].startswith("unknown field; expected only ")
+    assert "bad.zip/challenge.toml: limits.time_s: expected a number" in body["message"]
+    assert not Challenge.objects.exists()
+
+
 def test_rejudge_requeues_a_finished_submission_and_drops_its_scores(
     as_role: Callable[[str], Client], submission_a: Submission
 ) -> None:

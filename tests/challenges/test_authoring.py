@@ -279,6 +279,32 @@ def test_a_metric_that_does_not_fit_the_task_is_refused_in_the_form(
     nothing_left_behind(tmp_path)
 
 
+def test_bad_inputs_are_refused_each_under_its_input_and_leave_nothing(
+    organizer_client: Client, tmp_path: Path
+) -> None:
+    from tests.optimizer.test_browser_authoring import errors_by_input
+
+    data = form_data(
+        slug="Bad Slug", memory_mb="8", extra_metrics="mae, accuracy", allowed_imports="numpy os;rm"
+    )
+    response = organizer_client.post("/challenges/manage/new/", data)
+    assert response.status_code == 400
+    assert errors_by_input(response.content.decode()) == {
+        "slug": [
+            "slug: expected lowercase letters, digits and dashes (at most 60), got 'Bad Slug'"
+        ],
+        "extra_metrics": [
+            "extra_metrics[1]: metric 'accuracy' does not fit task 'regression': "
+            "expected one of rmse, mae, r2"
+        ],
+        "memory_mb": ["limits.memory_mb: expected a whole number between 64 and 16384, got 8"],
+        "allowed_imports": [
+            "imports.allowed[1]: expected a module name such as numpy, got 'os;rm'"
+        ],
+    }
+    nothing_left_behind(tmp_path)
+
+
 def _zip_with(entries: dict[str, bytes], *, symlink: str | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -321,7 +347,7 @@ BAD_ZIPS = [
     (
         "missing-field",
         lambda: _bad_toml(b'task = "regression"\n', b""),
-        "task: missing; expected a string",
+        "task: missing; expected one of regression, binary, multiclass",
     ),
     (
         "mistyped-field",
@@ -460,37 +486,42 @@ def test_a_bundle_uploaded_in_the_browser_grades_its_baseline(organizer_client: 
     assert baseline.state == "queued"
 
 
-def test_the_form_and_the_bundle_share_one_set_of_field_rules() -> None:
-    from hackathon.challenges.bundle import DEFAULTS, RANGES
+def test_the_form_inputs_are_made_from_the_schema() -> None:
     from hackathon.challenges.forms import ChallengeForm
+    from hackathon.challenges.schema import FIELDS, WORKLOAD_FIELDS
+    from hackathon.challenges.schema_kinds import Choice, Number, Whole
 
     form = ChallengeForm()
-    for name, (low, high) in RANGES.items():
-        field = form.fields[name]
-        assert (field.min_value, field.max_value) == (low, high), name
-        if name in DEFAULTS:
-            assert field.initial == DEFAULTS[name], name
+    for field in (*FIELDS, *WORKLOAD_FIELDS):
+        made = form.fields[field.input_name]
+        assert made.initial == field.initial, field.key
+        assert not made.required, field.key  # what is required is the schema's to say
+        if isinstance(field.kind, Number | Whole) and field.kind.low is not None:
+            bounds = (made.widget.attrs["min"], made.widget.attrs["max"])
+            assert bounds == (field.kind.low, field.kind.high), field.key
+        if isinstance(field.kind, Choice):
+            assert [v for v, _ in made.choices if v] == list(field.kind.choices), field.key
 
 
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"time_limit_s": 7200.0}, "time_limit_s: expected a number between 1 and 3600"),
-        ({"memory_mb": 8}, "memory_mb: expected a number between 64 and 16384"),
-        ({"slug": "upload"}, "slug: expected a slug other than"),
-        ({"allowed_imports": ("numpy", "os;rm")}, "imports.allowed[1]: expected a module name"),
+        ({"time_limit_s": 7200.0}, "form: limits.time_s: expected a number between 1 and 3600, got 7200.0"),
+        ({"memory_mb": 8}, "form: limits.memory_mb: expected a whole number between 64 and 16384, got 8"),
+        ({"slug": "upload"}, "form: slug: expected a slug other than"),
+        ({"allowed_imports": ("numpy", "os;rm")}, "form: imports.allowed[1]: expected a module name"),
     ],
-)
+)  # fmt: skip
 def test_a_spec_that_skipped_the_form_checks_is_refused_by_the_shared_rules(
     change: dict, expected: str
 ) -> None:
     from dataclasses import replace
 
-    from hackathon.challenges.bundle import check_spec, parse_bundle
+    from hackathon.challenges.bundle import parse_bundle
     from hackathon.challenges.errors import ChallengeDataError
+    from hackathon.challenges.schema import check_spec
 
     spec = replace(parse_bundle(bundle_files(), origin="b"), **change)
     with pytest.raises(ChallengeDataError) as info:
         check_spec(spec, file="form")
-    assert expected in str(info.value)
-    assert str(info.value).startswith("form")
+    assert str(info.value).startswith(expected)

@@ -88,7 +88,9 @@ def _toml(replace: str, by: str) -> dict[str, bytes]:
 
 def test_a_missing_field_is_named_with_what_was_expected() -> None:
     message = _error(_toml('task = "regression"\n', ""))
-    assert message == "b/challenge.toml: task: missing; expected a string"
+    assert (
+        message == "b/challenge.toml: task: missing; expected one of regression, binary, multiclass"
+    )
 
 
 def test_a_mistyped_field_is_named_with_what_was_expected_and_what_came() -> None:
@@ -96,6 +98,23 @@ def test_a_mistyped_field_is_named_with_what_was_expected_and_what_came() -> Non
     assert (
         message
         == "b/challenge.toml: limits.time_s: expected a number between 1 and 3600, got 'five'"
+    )
+
+
+def test_every_bad_key_is_named_at_once() -> None:
+    from hackathon.challenges.schema import SpecInvalid
+
+    files = _toml("time_s = 5\nmemory_mb = 256", 'time_s = 0\nmemory_mb = "lots"\nwall_s = 3')
+    with pytest.raises(SpecInvalid) as info:
+        parse_bundle(files, origin="b")
+    assert [(e.field, e.detail) for e in info.value.errors] == [
+        ("limits.time_s", "expected a number between 1 and 3600, got 0"),
+        ("limits.memory_mb", "expected a whole number between 64 and 16384, got 'lots'"),
+        ("limits.wall_s", info.value.errors[2].detail),
+    ]
+    assert info.value.errors[2].detail.startswith("unknown field; expected only daily_submissions")
+    assert str(info.value).splitlines()[0] == (
+        "b/challenge.toml: limits.time_s: expected a number between 1 and 3600, got 0"
     )
 
 

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from hackathon.challenges.bundle import DataSource, parse_bundle
+from hackathon.challenges.bundle import parse_bundle
 from hackathon.challenges.data import (
     build_dataset,
     build_split,
@@ -19,6 +19,7 @@ from hackathon.challenges.data import (
     split_hash,
 )
 from hackathon.challenges.errors import ChallengeDataError
+from hackathon.challenges.spec import DataSource
 
 from .conftest import ROOT, bundle_files, regression_csv
 

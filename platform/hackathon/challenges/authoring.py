@@ -1,10 +1,13 @@
-"""Turning the organizer's authoring form into a `ChallengeSpec`, validated by the rules a
-bundle is validated by (`bundle.RANGES`, `check_slug`, `check_times`, `check_spec`)."""
+"""The organizer's authoring form as a challenge.toml document: its inputs are the schema's
+fields (`schema.FIELDS`, `schema.WORKLOAD_FIELDS`, by `Field.input_name`) plus the data
+source, the texts and the upload, and the document is read by the schema like any bundle's
+(`forms.ChallengeForm` calls these). Then the preview of a spec's split, saving nothing."""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -13,21 +16,49 @@ import numpy as np
 import tomli_w
 
 from hackathon.challenges import data as data_module
-from hackathon.challenges.bundle import (
-    DEFAULT_MIN_LOSS_CURVE_POINTS,
-    ChallengeSpec,
-    DataSource,
-    check_metric_fits_task,
-    check_slug,
-    check_spec,
-    check_times,
-)
-from hackathon.challenges.errors import ChallengeDataError
-from hackathon.challenges.precision import DEFAULT_DISPLAY_PRECISION
+from hackathon.challenges.schema import FIELDS, WORKLOAD_FIELDS, build_spec, read_document
 from hackathon.challenges.services import build_spec_split
+from hackathon.challenges.spec import ChallengeSpec
 from hackathon.challenges.starters import default_starter
 
 FORM = "form"
+SPEC_INPUTS = {f.input_name: f for f in (*FIELDS, *WORKLOAD_FIELDS)}
+# The inputs of `[data]` keys (the form names them after what the organizer does).
+DATA_INPUTS = {
+    "data.source": "data_source",
+    "data.file": "data_file",
+    "data.target": "target_column",
+    "data.name": "generator",
+    "data.params": "generator_params",
+}
+TEXT_INPUTS = ("description_md", "starter_code", "baseline_code")
+INPUT_FOR_KEY = {
+    **{f.key: name for name, f in SPEC_INPUTS.items()},
+    **DATA_INPUTS,
+    "description.md": "description_md",
+    "starter/solution.py": "starter_code",
+    "baseline/solution.py": "baseline_code",
+}
+
+
+class InputError(ValueError):
+    """An input the form cannot turn into a document value (an upload that is missing,
+    parameters that are not TOML); `input` names it."""
+
+    def __init__(self, input_name: str, message: str) -> None:
+        super().__init__(message)
+        self.input = input_name
+
+
+def input_for_key(key: str) -> str | None:
+    """The form input of a challenge.toml key (`limits.memory_mb` -> `memory_mb`), also of a
+    list item (`imports.allowed[1]`) or a key inside a table (`data.params.noise`)."""
+    key = re.sub(r"\[\d+\]$", "", key)
+    while key:
+        if key in INPUT_FOR_KEY:
+            return INPUT_FOR_KEY[key]
+        key = key.rpartition(".")[0]
+    return None
 
 
 def _upload_name(name: str, kind: str) -> str:
@@ -36,131 +67,88 @@ def _upload_name(name: str, kind: str) -> str:
     return stem if stem.lower().endswith(f".{kind}") else f"{stem or 'data'}.{kind}"
 
 
-def spec_from_form(
-    cleaned: dict[str, Any],
+def _given(value: Any) -> bool:
+    """An input left empty says nothing: the schema's default (or its "missing") applies."""
+    return value is not None and value != "" and value != [] and value != ()
+
+
+def document_from_inputs(
+    values: Mapping[str, Any],
     *,
-    upload: bytes | None,
-    existing: ChallengeSpec | None,
+    upload: bytes | None = None,
     upload_name: str = "",
-) -> ChallengeSpec:
-    """A spec from the form's cleaned data; raises `ChallengeDataError` naming the field."""
-    slug = existing.slug if existing else cleaned["slug"]
-    check_slug(slug, file=FORM)
-    task = cleaned["task"]
-    check_metric_fits_task(cleaned["metric"], task, file=FORM)
-    for name in cleaned["extra_metrics"]:
-        check_metric_fits_task(name, task, file=FORM, field="extra_metrics")
+    existing: ChallengeSpec | None = None,
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The challenge.toml document of the form's inputs (only those shown for the chosen
+    track and data source) and the data files it names. Raises `InputError`."""
+    document: dict[str, Any] = {}
+    for name, value in values.items():
+        field = SPEC_INPUTS.get(name)
+        if field is not None and _given(value):
+            table = document.setdefault(field.table, {}) if field.table else document
+            table[field.part] = list(value) if isinstance(value, tuple) else value
+    document["data"], data_files = _data_table(values, upload, upload_name, existing)
+    return document, data_files
 
-    kind = cleaned["data_source"]
-    data_files: dict[str, bytes] = {}
-    if kind == "keep":
-        if existing is None:
-            raise ChallengeDataError(
-                FORM, "expected a data source for a new challenge", field="data_source"
-            )
-        source = existing.data
-        data_files = dict(existing.data_files)
-    elif kind in ("csv", "npz"):
+
+def _data_table(
+    values: Mapping[str, Any],
+    upload: bytes | None,
+    upload_name: str,
+    existing: ChallengeSpec | None,
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    kind = values.get("data_source") or ""
+    if kind == "keep" and existing is not None:
+        return existing.data.as_toml(), dict(existing.data_files)
+    table: dict[str, Any] = {"source": kind} if kind else {}
+    if kind in ("csv", "npz"):
         if upload is None:
-            raise ChallengeDataError(FORM, f"expected a {kind.upper()} file", field="data_file")
-        file_name = f"data/{_upload_name(upload_name, kind)}"
-        data_files = {file_name: upload}
-        source = DataSource(
-            kind=kind, file=file_name, target=(cleaned.get("target_column") or "").strip()
-        )
-    else:
-        name = cleaned["generator"]
-        wanted = data_module.GENERATORS if kind == "generator" else data_module.SKLEARN_LOADERS
-        if name not in wanted:
-            raise ChallengeDataError(
-                FORM, f"expected one of {', '.join(sorted(wanted))}", field="generator"
-            )
-        try:
-            params = tomllib.loads(cleaned.get("generator_params") or "")
-        except tomllib.TOMLDecodeError as exc:
-            raise ChallengeDataError(
-                FORM,
-                f"expected TOML lines such as n_samples = 2000 ({exc})",
-                field="generator_params",
-            ) from None
-        data_module.check_params(name, params, file=FORM, field="generator_params", kind=kind)
-        source = DataSource(kind=kind, name=name, params=params)
+            raise InputError("data_file", f"Upload a {kind.upper()} file for this data source.")
+        table["file"] = f"data/{_upload_name(upload_name, kind)}"
+        if _given(values.get("target_column")):
+            table["target"] = values["target_column"].strip()
+        return table, {table["file"]: upload}
+    if _given(values.get("generator")):
+        table["name"] = values["generator"]
+    try:
+        table["params"] = tomllib.loads(values.get("generator_params") or "")
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(
+            "generator_params", f"expected TOML lines such as n_samples = 2000 ({exc})"
+        ) from None
+    return table, {}
 
-    start, end, freeze = cleaned.get("start_at"), cleaned.get("end_at"), cleaned.get("freeze_at")
-    check_times(start, end, freeze, file=FORM, end_field="end_at", freeze_field="freeze_at")
-    spec = ChallengeSpec(
-        slug=slug,
-        title=cleaned["title"].strip(),
-        summary=(cleaned.get("summary") or "").strip(),
-        task=task,
-        metric=cleaned["metric"],
-        extra_metrics=tuple(
-            dict.fromkeys(m for m in cleaned["extra_metrics"] if m != cleaned["metric"])
-        ),
-        data=source,
-        test_fraction=cleaned["test_fraction"],
-        public_fraction=cleaned["public_fraction"],
-        seed=cleaned["seed"],
-        time_limit_s=cleaned["time_limit_s"],
-        memory_mb=cleaned["memory_mb"],
-        daily_quota=cleaned["daily_quota"],
-        total_quota=cleaned.get("total_quota"),
-        inflight_cap=cleaned["inflight_cap"],
-        max_final=cleaned["max_final"],
-        display_precision=cleaned.get("display_precision") or DEFAULT_DISPLAY_PRECISION,
-        best_plausible=cleaned.get("best_plausible"),
-        allowed_imports=tuple(dict.fromkeys(cleaned["allowed_imports"])),
-        gradient_descent_only=bool(cleaned.get("gradient_descent_only")),
-        min_loss_curve_points=cleaned.get("min_loss_curve_points") or DEFAULT_MIN_LOSS_CURVE_POINTS,
-        start_at=start,
-        end_at=end,
-        freeze_at=freeze,
-        published=bool(cleaned.get("published")),
-        description_md=cleaned.get("description_md") or "",
-        starter_code=(cleaned.get("starter_code") or "").strip() + "\n"
-        if (cleaned.get("starter_code") or "").strip()
-        else default_starter(task),
-        baseline_code=cleaned.get("baseline_code") or "",
+
+def spec_from_form(
+    document: Mapping[str, Any], *, texts: Mapping[str, str], data_files: Mapping[str, bytes]
+) -> ChallengeSpec:
+    """The spec of the form's document, read by the schema as a bundle's challenge.toml is;
+    raises `schema.SpecInvalid` naming the keys. An empty starter gets the generic one."""
+    values = read_document(document, file=FORM)
+    starter = (texts.get("starter_code") or "").strip()
+    return build_spec(
+        values,
+        description_md=texts.get("description_md") or "",
+        starter_code=starter + "\n"
+        if starter
+        else default_starter(values["task"], values["track"]),
+        baseline_code=texts.get("baseline_code") or "",
         data_files=data_files,
     )
-    return check_spec(spec, file=FORM)
 
 
 def initial_from_spec(spec: ChallengeSpec) -> dict[str, Any]:
-    params = tomli_w.dumps(dict(spec.data.params)).strip()
-    return {
-        "slug": spec.slug,
-        "title": spec.title,
-        "summary": spec.summary,
-        "description_md": spec.description_md,
-        "task": spec.task,
-        "metric": spec.metric,
-        "extra_metrics": ", ".join(spec.extra_metrics),
-        "data_source": "keep",
-        "target_column": spec.data.target,
-        "generator": spec.data.name,
-        "generator_params": params,
-        "test_fraction": spec.test_fraction,
-        "public_fraction": spec.public_fraction,
-        "seed": spec.seed,
-        "time_limit_s": spec.time_limit_s,
-        "memory_mb": spec.memory_mb,
-        "daily_quota": spec.daily_quota,
-        "total_quota": spec.total_quota,
-        "inflight_cap": spec.inflight_cap,
-        "max_final": spec.max_final,
-        "display_precision": spec.display_precision,
-        "best_plausible": spec.best_plausible,
-        "allowed_imports": ", ".join(spec.allowed_imports),
-        "gradient_descent_only": spec.gradient_descent_only,
-        "min_loss_curve_points": spec.min_loss_curve_points,
-        "start_at": spec.start_at,
-        "end_at": spec.end_at,
-        "freeze_at": spec.freeze_at,
-        "starter_code": spec.starter_code,
-        "baseline_code": spec.baseline_code,
-        "published": spec.published,
-    }
+    """The form's inputs for editing `spec`: its data is kept unless a new source is chosen."""
+    initial: dict[str, Any] = {f.input_name: getattr(spec, f.input_name) for f in FIELDS}
+    initial.update({f.input_name: spec.workload.get(f.part) for f in WORKLOAD_FIELDS})
+    initial.update({name: getattr(spec, name) for name in TEXT_INPUTS})
+    initial.update(
+        data_source="keep",
+        target_column=spec.data.target,
+        generator=spec.data.name,
+        generator_params=tomli_w.dumps(dict(spec.data.params)).strip(),
+    )
+    return initial
 
 
 @dataclass

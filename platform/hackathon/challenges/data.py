@@ -105,7 +105,7 @@ def split_hash(blob_hashes: Mapping[str, str]) -> str:
 # --- sources ------------------------------------------------------------------------------
 
 
-def _where(origin: str, name: str) -> str:
+def error_file(origin: str, name: str) -> str:
     """How an error names a file: inside a bundle folder, or alone for a browser upload."""
     if origin:
         return f"{origin}/{name}"
@@ -198,11 +198,11 @@ def build_dataset(
     origin: str = "bundle",
     data_key: bytes | None = None,
 ) -> Dataset:
-    """Arrays for a `bundle.DataSource` (sklearn dataset, semi-synthetic data fitted to one,
+    """Arrays for a `spec.DataSource` (sklearn dataset, semi-synthetic data fitted to one,
     generator, CSV or NPZ in `files`). Generated data is drawn from the source's pinned seed or
     else from `data_key` (`challenge_data_key`)."""
     kind = source.kind
-    toml = _where(origin, "challenge.toml")
+    toml = error_file(origin, "challenge.toml")
     if kind in ("sklearn", "semisynthetic"):
         loaded = _sklearn_function(source.name)(
             **{k: v for k, v in source.params.items() if k != "n_samples"}
@@ -223,20 +223,25 @@ def build_dataset(
             X, y = _sklearn_function(source.name)(**source.params, random_state=random_state)[:2]
         except (TypeError, ValueError) as exc:
             raise ChallengeDataError(
-                _where(origin, "challenge.toml"),
+                error_file(origin, "challenge.toml"),
                 f"{source.name} refused its parameters: {exc}",
                 field="data.params",
             ) from None
-        dataset = _finish(X, y, None, "target", task, file=_where(origin, "challenge.toml"))
+        dataset = _finish(X, y, None, "target", task, file=error_file(origin, "challenge.toml"))
     elif kind == "csv":
         dataset = parse_csv(
-            files[source.file], target=source.target, task=task, file=_where(origin, source.file)
+            files[source.file],
+            target=source.target,
+            task=task,
+            file=error_file(origin, source.file),
         )
     elif kind == "npz":
-        dataset = parse_npz(files[source.file], task=task, file=_where(origin, source.file))
+        dataset = parse_npz(files[source.file], task=task, file=error_file(origin, source.file))
     else:
         raise ChallengeDataError(
-            _where(origin, "challenge.toml"), f"unknown data source {kind!r}", field="data.source"
+            error_file(origin, "challenge.toml"),
+            f"unknown data source {kind!r}",
+            field="data.source",
         )
     if source.rescale_log10 is not None:
         low, high = source.rescale_log10
@@ -499,7 +504,7 @@ def make_split(
 def build_split(
     spec: Any, *, origin: str = "bundle", secret: bytes | None = None
 ) -> tuple[Dataset, Split]:
-    """The dataset and split of a `bundle.ChallengeSpec`; `secret` is the installation's data
+    """The dataset and split of a `spec.ChallengeSpec`; `secret` is the installation's data
     secret, from which generated data without a pinned seed is drawn."""
     data_key = challenge_data_key(secret, spec.slug) if secret is not None else None
     dataset = build_dataset(spec.data, spec.task, spec.data_files, origin=origin, data_key=data_key)
@@ -508,7 +513,7 @@ def build_split(
         test_fraction=spec.test_fraction,
         public_fraction=spec.public_fraction,
         seed=spec.seed,
-        file=_where(origin, "challenge.toml"),
+        file=error_file(origin, "challenge.toml"),
     )
     return dataset, split
 

@@ -25,11 +25,11 @@ import numpy as np
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 
-from hackathon.challenges.bundle import metric_direction
 from hackathon.challenges.data import npy_load, training_csv_bytes
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.optimizer import kit_seeds, workload_shown
 from hackathon.challenges.rules import rules_markdown
+from hackathon.challenges.spec import metric_direction
 
 CONTRACT = """\
 import numpy as np

@@ -1,4 +1,12 @@
-"""Organizer forms: author a challenge in the browser, or upload a bundle zip."""
+"""Organizer forms: author a challenge in the browser, or upload a bundle zip.
+
+The authoring form's inputs for challenge.toml's keys are made from the schema's fields
+(`schema.FIELDS`, `schema.WORKLOAD_FIELDS`): type, bounds, default, choices and help come
+from there, and the form checks none of the spec's rules itself. It parses what a browser
+sends (text into numbers, lists, dates, TOML parameters), turns it into a challenge.toml
+document (`authoring.document_from_inputs`) and, when the schema refuses it, puts each
+error under the input of its key.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +17,16 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from grader.contract import DEFAULT_ALLOWED_IMPORTS
-from hackathon.challenges.bundle import ALL_METRICS, DEFAULTS, MODULE_RE, RANGES, TASKS
-from hackathon.challenges.data import GENERATORS, SKLEARN_LOADERS
+from hackathon.challenges.authoring import (
+    SPEC_INPUTS,
+    InputError,
+    document_from_inputs,
+    input_for_key,
+)
+from hackathon.challenges.errors import ChallengeDataError
+from hackathon.challenges.schema import DATA_FIELDS, WORKLOAD_FIELDS, Field, SpecInvalid
+from hackathon.challenges.schema_kinds import Choice, Flag, Names, Number, When, Whole, Widths
+from hackathon.challenges.spec import ChallengeSpec
 
 DATA_CHOICES = [
     ("keep", "Keep the current data"),
@@ -22,24 +37,21 @@ DATA_CHOICES = [
     ("sklearn", "scikit-learn bundled dataset (classic: its labels are public)"),
 ]
 
-
-# Which data sources each source-specific field belongs to: the page shows only the fields of
-# the chosen source (static/challenges/authoring.js; without scripts every field shows).
-SOURCE_FIELDS = {
-    "data_file": "csv npz",
-    "target_column": "csv",
-    "generator": "generator semisynthetic sklearn",
-    "generator_params": "generator semisynthetic sklearn",
+# Inputs that apply to one track or data source: the page shows only those of the choice
+# made (static/challenges/authoring.js; without scripts every input shows), and the others
+# are left out of the document.
+MODEL_TRACK = ("track", "model")
+SHOW_WHEN: dict[str, tuple[str, str]] = {
+    "metric": MODEL_TRACK,
+    "extra_metrics": MODEL_TRACK,
+    "gradient_descent_only": MODEL_TRACK,
+    "min_loss_curve_points": MODEL_TRACK,
+    "data_file": ("data_source", "csv npz"),
+    "target_column": ("data_source", "csv"),
+    "generator": ("data_source", "generator semisynthetic sklearn"),
+    "generator_params": ("data_source", "generator semisynthetic sklearn"),
+    **{f.input_name: ("track", "optimizer") for f in WORKLOAD_FIELDS},
 }
-
-
-def _bounds(name: str) -> dict[str, Any]:
-    """A number field's initial value and bounds: the spec's own (bundle.RANGES, DEFAULTS)."""
-    low, high = RANGES[name]
-    bounds: dict[str, Any] = {"min_value": low, "max_value": high}
-    if name in DEFAULTS:
-        bounds["initial"] = DEFAULTS[name]
-    return bounds
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -47,10 +59,6 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
     def __init__(self) -> None:
         super().__init__(format="%Y-%m-%dT%H:%M")
-
-
-def _split_words(text: str) -> list[str]:
-    return [w for w in re.split(r"[\s,]+", text or "") if w]
 
 
 class MultilineField(forms.CharField):
@@ -61,108 +69,143 @@ class MultilineField(forms.CharField):
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+class WordsField(forms.CharField):
+    """A list typed as words separated by commas or spaces; whole numbers become numbers
+    (layer widths). Whether the words are valid is the schema's to say."""
+
+    def to_python(self, value: object) -> list[Any]:
+        words = [w for w in re.split(r"[\s,]+", super().to_python(value)) if w]
+        return [int(w) if re.fullmatch(r"-?\d+", w) else w for w in words]
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
+
+
+class SchemaChoiceField(forms.ChoiceField):
+    """A select of the schema's choices; a value outside them is the schema's to refuse."""
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+def schema_input(field: Field) -> forms.Field:
+    """The form input of a challenge.toml field: never required and with no range check of
+    its own (an empty input means the default; the schema names what is wrong), bounds as
+    the browser's min and max."""
+    kind = field.kind
+    common: dict[str, Any] = {"required": False, "help_text": field.help, "initial": field.initial}
+    if field.label:
+        common["label"] = field.label
+    if isinstance(kind, Number | Whole):
+        attrs = {} if kind.low is None else {"min": kind.low, "max": kind.high}
+        made: forms.Field = (forms.IntegerField if isinstance(kind, Whole) else forms.FloatField)(
+            **common
+        )
+        made.widget.attrs.update(attrs)
+        return made
+    if isinstance(kind, Flag):
+        return forms.BooleanField(**common)
+    if isinstance(kind, Choice):
+        blank = [] if field.default is not None else [("", "—")]
+        return SchemaChoiceField(choices=blank + kind.options(), **common)
+    if isinstance(kind, Names):
+        return WordsField(widget=forms.Textarea(attrs={"rows": 2}), **common)
+    if isinstance(kind, Widths):
+        return WordsField(**common)
+    if isinstance(kind, When):
+        return forms.DateTimeField(widget=DateTimeLocalInput(), **common)
+    text = forms.CharField(**common)
+    if max_length := getattr(kind, "max_length", None):
+        text.widget.attrs["maxlength"] = max_length
+    return text
+
+
+def _spec_inputs(*names: str) -> dict[str, forms.Field]:
+    return {name: schema_input(SPEC_INPUTS[name]) for name in names}
+
+
 class ChallengeForm(forms.Form):
-    slug = forms.SlugField(max_length=60, help_text="Part of the URL; cannot change later.")
-    title = forms.CharField(max_length=120)
-    summary = forms.CharField(max_length=300, required=False)
-    description_md = MultilineField(
-        label="Description (Markdown)", widget=forms.Textarea(attrs={"rows": 12}), required=False
-    )
-    task = forms.ChoiceField(choices=[(t, t) for t in TASKS])
-    metric = forms.ChoiceField(
-        choices=[(m, m) for m in ALL_METRICS], help_text="The ranked metric."
-    )
-    extra_metrics = forms.CharField(required=False, help_text="Shown beside it, comma separated.")
+    """The authoring form; `existing` is the spec of the challenge being edited."""
 
-    data_source = forms.ChoiceField(choices=DATA_CHOICES, initial="csv")
-    data_file = forms.FileField(required=False, help_text="CSV with a header row, or NPZ.")
-    target_column = forms.CharField(max_length=100, required=False)
-    generator = forms.ChoiceField(
-        choices=[("", "—")] + [(g, g) for g in sorted(GENERATORS | SKLEARN_LOADERS)], required=False
-    )
-    generator_params = MultilineField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="TOML, one per line, e.g. n_samples = 2000",
-    )
-
-    test_fraction = forms.FloatField(**_bounds("test_fraction"))
-    public_fraction = forms.FloatField(**_bounds("public_fraction"))
-    seed = forms.IntegerField(**_bounds("seed"))
-
-    time_limit_s = forms.FloatField(**_bounds("time_limit_s"), label="Time limit (s)")
-    memory_mb = forms.IntegerField(**_bounds("memory_mb"), label="Memory (MB)")
-    daily_quota = forms.IntegerField(**_bounds("daily_quota"))
-    total_quota = forms.IntegerField(required=False, **_bounds("total_quota"))
-    inflight_cap = forms.IntegerField(**_bounds("inflight_cap"))
-    max_final = forms.IntegerField(**_bounds("max_final"))
-    display_precision = forms.IntegerField(
-        required=False,
-        **_bounds("display_precision"),
-        help_text="Significant digits of published scores; scores equal at this precision tie.",
-    )
-    best_plausible = forms.FloatField(
-        required=False,
-        help_text="A score no honest solution reaches (e.g. the noise floor); better ones are "
-        "flagged for review.",
-    )
-    allowed_imports = forms.CharField(
-        initial=", ".join(DEFAULT_ALLOWED_IMPORTS), widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-    gradient_descent_only = forms.BooleanField(
-        required=False,
-        initial=True,
-        label="Gradient descent only",
-        help_text="Refuse numpy's closed-form solvers and decompositions (lstsq, solve, inv, "
-        "pinv, svd, qr, eig*, cholesky, polyfit, numpy.polynomial) and require a loss_curve_.",
-    )
-    min_loss_curve_points = forms.IntegerField(
-        **_bounds("min_loss_curve_points"),
-        required=False,
-        label="Minimum loss curve points",
-        help_text="Under the gradient-descent-only rule: loss_curve_ needs at least this many values.",
-    )
-
-    start_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), help_text="UTC")
-    end_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), help_text="UTC")
-    freeze_at = forms.DateTimeField(
-        required=False, widget=DateTimeLocalInput(), help_text="UTC; the public board stops moving"
-    )
-
-    starter_code = MultilineField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 10, "class": "code"}),
-        help_text="Empty: a generic gradient-descent starter for the task.",
-    )
-    baseline_code = MultilineField(
-        required=False, widget=forms.Textarea(attrs={"rows": 6, "class": "code"})
-    )
-    published = forms.BooleanField(required=False)
-    allow_resplit = forms.BooleanField(
-        required=False,
-        help_text="Allow a data or split change on a challenge with scored submissions (they are rejudged).",
-    )
-
-    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, existing: ChallengeSpec | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.editing = editing
-        for name, sources in SOURCE_FIELDS.items():
-            self.fields[name].show_for = sources  # type: ignore[attr-defined]
-        if editing:
+        self.existing = existing
+        self.document: dict[str, Any] = {}
+        self.data_files: dict[str, bytes] = {}
+        self.fields.update(self._layout())
+        for name, (control, values) in SHOW_WHEN.items():
+            self.fields[name].show_when = (control, values)  # type: ignore[attr-defined]
+        if existing is not None:
             self.fields["slug"].disabled = True
         else:
             self.fields["data_source"].choices = DATA_CHOICES[1:]
 
-    def clean_extra_metrics(self) -> list[str]:
-        return _split_words(self.cleaned_data["extra_metrics"])
+    def _layout(self) -> dict[str, forms.Field]:
+        return {
+            **_spec_inputs("slug", "title", "summary"),
+            "description_md": MultilineField(
+                label="Description (Markdown)",
+                widget=forms.Textarea(attrs={"rows": 12}),
+                required=False,
+            ),
+            **_spec_inputs("task", "track", "metric", "extra_metrics"),
+            "data_source": forms.ChoiceField(choices=DATA_CHOICES, initial="csv"),
+            "data_file": forms.FileField(
+                required=False, help_text="CSV with a header row, or NPZ."
+            ),
+            "target_column": forms.CharField(
+                required=False, widget=forms.TextInput(attrs={"maxlength": 100})
+            ),
+            "generator": schema_input(DATA_FIELDS["name"]),
+            "generator_params": MultilineField(
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                help_text="TOML, one per line, e.g. n_samples = 2000",
+            ),
+            **_spec_inputs(*(f.input_name for f in WORKLOAD_FIELDS)),
+            **_spec_inputs(
+                "test_fraction",
+                "public_fraction",
+                "seed",
+                "time_limit_s",
+                "memory_mb",
+                "daily_quota",
+                "total_quota",
+                "inflight_cap",
+                "max_final",
+                "display_precision",
+                "best_plausible",
+                "allowed_imports",
+                "gradient_descent_only",
+                "min_loss_curve_points",
+                "start_at",
+                "end_at",
+                "freeze_at",
+            ),
+            "starter_code": MultilineField(
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 10, "class": "code"}),
+                help_text="Empty: a generic gradient-descent starter for the task (an "
+                "Optimizer on the optimizer track).",
+            ),
+            "baseline_code": MultilineField(
+                required=False, widget=forms.Textarea(attrs={"rows": 6, "class": "code"})
+            ),
+            **_spec_inputs("published"),
+            "allow_resplit": forms.BooleanField(
+                required=False,
+                help_text="Allow a data or split change on a challenge with scored submissions "
+                "(they are rejudged).",
+            ),
+        }
 
-    def clean_allowed_imports(self) -> list[str]:
-        names = _split_words(self.cleaned_data["allowed_imports"])
-        for name in names:
-            if not MODULE_RE.match(name):
-                raise forms.ValidationError(f"{name!r} is not a module name")
-        return names
+    def shown(self, name: str) -> bool:
+        """Whether input `name` applies to the track and data source chosen."""
+        control, values = SHOW_WHEN.get(name, ("", ""))
+        if not control:
+            return True
+        chosen = self.cleaned_data.get(control) or self.fields[control].initial  # its default
+        return chosen in values.split()
 
     def clean_data_file(self) -> UploadedFile | None:
         upload = self.cleaned_data.get("data_file")
@@ -174,14 +217,35 @@ class ChallengeForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        source = data.get("data_source")
-        if source in ("csv", "npz") and not data.get("data_file"):
-            self.add_error("data_file", f"Upload a {source.upper()} file for this data source.")
-        if source == "csv" and not (data.get("target_column") or "").strip():
-            self.add_error("target_column", "Name the target column of the CSV.")
-        if source in ("generator", "semisynthetic", "sklearn") and not data.get("generator"):
-            self.add_error("generator", "Choose a generator or dataset.")
+        if self.errors:
+            return data
+        upload = data.get("data_file") if self.shown("data_file") else None
+        try:
+            self.document, self.data_files = document_from_inputs(
+                {name: value for name, value in data.items() if self.shown(name)},
+                upload=upload.read() if upload else None,
+                upload_name=upload.name if upload else "",
+                existing=self.existing,
+            )
+        except InputError as exc:
+            self.add_error(exc.input, str(exc))
         return data
+
+    @property
+    def texts(self) -> dict[str, str]:
+        return {
+            k: self.cleaned_data.get(k) or ""
+            for k in ("description_md", "starter_code", "baseline_code")
+        }
+
+    def add_spec_errors(self, error: ChallengeDataError) -> None:
+        """Each error of the spec under the input of its key (on top when none shows it)."""
+        for each in error.errors if isinstance(error, SpecInvalid) else [error]:
+            name = input_for_key(each.field) if each.field else None
+            if name in self.fields and self.shown(name):
+                self.add_error(name, f"{each.field}: {each.detail}")
+            else:
+                self.add_error(None, str(each))
 
 
 class BundleUploadForm(forms.Form):

@@ -13,10 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from hackathon.challenges import data as data_module
-from hackathon.challenges.bundle import ChallengeSpec, DataSource, parse_bundle
+from hackathon.challenges.bundle import TOML, parse_bundle
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.installation import challenge_data_secret
 from hackathon.challenges.models import Challenge, DataBlob
+from hackathon.challenges.schema import check_spec
+from hackathon.challenges.spec import ChallengeSpec, DataSource
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +185,7 @@ def challenge_store_spec(
     `on_resplit(challenge)` runs in that transaction after the new split is stored: it may
     raise (`ResplitRefused`: nothing is written) or act on the challenge's submissions, and
     returns whether they were rejudged."""
+    check_spec(spec, file=data_module.error_file(origin, TOML))
     dataset, split = build_spec_split(spec, origin=origin)
     blobs = split.blobs()
     hashes = {key: data_module.sha256(body) for key, body in blobs.items()}

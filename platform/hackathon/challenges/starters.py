@@ -1,4 +1,5 @@
-"""Generic starter solutions for challenges authored in the browser without one."""
+"""Generic starter solutions for challenges authored in the browser without one: a Model
+per task, or an Optimizer on the optimizer track."""
 
 from __future__ import annotations
 
@@ -73,5 +74,22 @@ class Model:
 '''
 
 
-def default_starter(task: str) -> str:
+OPTIMIZER = '''"""Starter: plain mini-batch gradient descent with a fixed learning rate."""
+
+
+class Optimizer:
+    batch_size = 32  # read before every step; None = the whole training set
+
+    def __init__(self):
+        self.learning_rate = 0.05
+
+    def step(self, params, grad, loss):
+        # params, grad: lists of float64 arrays in the model's shapes; loss: the batch's loss.
+        return [p - self.learning_rate * g for p, g in zip(params, grad)]
+'''
+
+
+def default_starter(task: str, track: str = "model") -> str:
+    if track == "optimizer":
+        return OPTIMIZER
     return REGRESSION if task == "regression" else CLASSIFICATION

@@ -23,7 +23,7 @@ from hackathon.challenges.authoring import (
     preview_spec,
     spec_from_form,
 )
-from hackathon.challenges.bundle import metric_direction, spec_files
+from hackathon.challenges.bundle import spec_files
 from hackathon.challenges.downloads import contract_for, download_response
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.forms import BundleUploadForm, ChallengeForm
@@ -33,6 +33,7 @@ from hackathon.challenges.rendering import render_markdown
 from hackathon.challenges.rules import gradient_descent_rule, public_labels_note
 from hackathon.challenges.selectors import challenge_get_for, challenge_groups_for, challenge_status
 from hackathon.challenges.services import challenge_set_published, challenge_to_spec
+from hackathon.challenges.spec import metric_direction
 from hackathon.organizing.services import (
     challenge_apply_spec,
     challenge_load_bundle,
@@ -129,30 +130,19 @@ def manage_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _authoring(request: HttpRequest, challenge: Challenge | None) -> HttpResponse:
     existing = challenge_to_spec(challenge) if challenge else None
+    initial = initial_from_spec(existing) if existing else None
     preview = None
-    if request.method == "POST":
-        form = ChallengeForm(
-            request.POST,
-            request.FILES,
-            editing=bool(challenge),
-            initial=initial_from_spec(existing) if existing else None,
-        )
+    if request.method != "POST":
+        form = ChallengeForm(existing=existing, initial=initial)
+    else:
+        form = ChallengeForm(request.POST, request.FILES, existing=existing, initial=initial)
         if form.is_valid():
-            upload = form.cleaned_data.get("data_file")
             try:
-                if (
-                    challenge is None
-                    and Challenge.objects.filter(slug=form.cleaned_data["slug"]).exists()
-                ):
+                spec = spec_from_form(form.document, texts=form.texts, data_files=form.data_files)
+                if challenge is None and Challenge.objects.filter(slug=spec.slug).exists():
                     raise ChallengeDataError(
                         "form", "a challenge with this slug already exists", field="slug"
                     )
-                spec = spec_from_form(
-                    form.cleaned_data,
-                    upload=upload.read() if upload else None,
-                    existing=existing,
-                    upload_name=upload.name if upload else "",
-                )
                 if "preview" in request.POST:
                     preview = preview_spec(spec)
                 else:
@@ -166,12 +156,7 @@ def _authoring(request: HttpRequest, challenge: Challenge | None) -> HttpRespons
                     messages.success(request, f"Challenge {outcome.challenge.slug} {verb}.")
                     return redirect("challenges:manage_detail", slug=outcome.challenge.slug)
             except ChallengeDataError as exc:
-                form.add_error(None, str(exc))
-    else:
-        form = ChallengeForm(
-            editing=bool(challenge), initial=initial_from_spec(existing) if existing else None
-        )
-    status = 400 if request.method == "POST" and form.errors else 200
+                form.add_spec_errors(exc)
     return render(
         request,
         "challenges/manage_form.html",
@@ -181,7 +166,7 @@ def _authoring(request: HttpRequest, challenge: Challenge | None) -> HttpRespons
             "preview": preview,
             "max_upload": settings.BUNDLE_MAX_BYTES,
         },
-        status=status,
+        status=400 if form.errors else 200,
     )
 
 

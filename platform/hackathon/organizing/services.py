@@ -21,7 +21,6 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from hackathon.accounts.selectors import organizer_accounts
-from hackathon.challenges.bundle import ChallengeSpec
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.services import (
     LoadOutcome,
@@ -29,6 +28,7 @@ from hackathon.challenges.services import (
     challenge_store_bundle,
     challenge_store_spec,
 )
+from hackathon.challenges.spec import ChallengeSpec
 from hackathon.submissions import hooks
 from hackathon.submissions.errors import SubmissionRejected
 from hackathon.submissions.models import Submission, Verdict

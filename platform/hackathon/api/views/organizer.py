@@ -30,6 +30,7 @@ from hackathon.api.views.submissions import get_submission
 from hackathon.challenges.archive import read_bundle_zip
 from hackathon.challenges.errors import ChallengeDataError
 from hackathon.challenges.models import Challenge
+from hackathon.challenges.schema import SpecInvalid
 from hackathon.challenges.services import ResplitRefused
 from hackathon.integrity.selectors import flags_by_submission
 from hackathon.organizing.services import challenge_load_bundle, challenge_queue_baseline
@@ -78,8 +79,10 @@ class ChallengeBundleView(APIView):
         except ResplitRefused as exc:
             raise ApiError(str(exc), code="resplit_refused", status_code=409) from None
         except ChallengeDataError as exc:
-            field = exc.field or "bundle"
-            raise ApiError(str(exc), code="invalid_bundle", fields={field: [exc.detail]}) from None
+            fields: dict[str, list[str]] = {}
+            for each in exc.errors if isinstance(exc, SpecInvalid) else [exc]:
+                fields.setdefault(each.field or "bundle", []).append(each.detail)
+            raise ApiError(str(exc), code="invalid_bundle", fields=fields) from None
         # Graded like every route that loads a bundle (load_challenges, the upload page).
         challenge_queue_baseline(challenge=outcome.challenge, actor=request.user)
         challenge = Challenge.objects.get(pk=outcome.challenge.pk)

@@ -1,16 +1,20 @@
-/* The authoring form shows only the fields of the chosen data source. */
+/* The authoring form shows only the inputs of the chosen track and data source: an input
+   marked data-show-field="track" data-show-for="optimizer" shows while the select named
+   track says optimizer. */
 (function () {
   "use strict";
-  var source = document.querySelector("select[name=data_source]");
-  if (!source) { return; }
-  var fields = document.querySelectorAll("[data-show-for]");
+  var fields = document.querySelectorAll("[data-show-field]");
+  if (!fields.length) { return; }
   function update() {
     fields.forEach(function (field) {
-      var shown = field.dataset.showFor.split(" ").indexOf(source.value) !== -1;
+      var control = document.querySelector("[name=" + field.dataset.showField + "]");
+      var shown = !control || field.dataset.showFor.split(" ").indexOf(control.value) !== -1;
       field.hidden = !shown;
       field.style.display = shown ? "" : "none";  /* .field sets a display of its own */
     });
   }
-  source.addEventListener("change", update);
+  document.querySelectorAll("select").forEach(function (select) {
+    select.addEventListener("change", update);
+  });
   update();
 })();
