@@ -10,6 +10,7 @@ import hashlib
 import io
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -18,6 +19,7 @@ from django.db import connection
 from hackathon.accounts.models import Team
 from hackathon.accounts.services import team_create
 from hackathon.challenges.models import Challenge, DataBlob
+from hackathon.leaderboard.models import TeamScore
 from hackathon.submissions.models import State, Submission
 
 # A solution that trains for a few steps and predicts a constant: the score is known.
@@ -184,6 +186,18 @@ def states(ids: Iterable[int]) -> dict[str, int]:
 
 def all_finished(ids: list[int]) -> bool:
     return Submission.objects.filter(pk__in=ids, state=State.FINISHED).count() == len(ids)
+
+
+def assert_graded_once(challenge: Challenge, ids: list[int]) -> None:
+    """Graded once: one finished, scored result per submission and one board entry for
+    each (a team's `entries` counts its scored submissions). A platform retry (a worker that
+    looked silent, its submission re-queued and refunded, graded again elsewhere) is
+    legitimate: the attempt count is not the property."""
+    rows = Submission.objects.filter(pk__in=ids)
+    assert Counter(rows.values_list("state", "verdict")) == {(State.FINISHED, "scored"): len(ids)}
+    per_team = Counter(rows.values_list("team_id", flat=True))
+    board = TeamScore.objects.filter(challenge=challenge).values_list("team_id", "entries")
+    assert dict(board) == dict(per_team), "a submission is on the board twice, or not at all"
 
 
 def wait_for_state(
