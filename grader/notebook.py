@@ -143,12 +143,38 @@ def _used_names(statements: list[ast.stmt]) -> set[str]:
     return {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
 
 
+@dataclass
+class _Cell:
+    """One code cell on its way into the solution."""
+
+    number: int
+    lines: list[str]
+    tree: ast.Module | None  # None: not Python; kept as written (the pre-check names why)
+    tags: set[str]
+    kept: list[ast.stmt] = field(default_factory=list)
+
+    @property
+    def verbatim(self) -> bool:
+        """Kept whole: a cell that does not parse, or one tagged `solution`."""
+        return self.tree is None or "solution" in self.tags
+
+
 def convert(data: bytes | str, allowed_imports: tuple[str, ...] | None = None) -> Converted:
     """The solution a notebook's code cells make; NotebookError when it is no notebook.
 
     `allowed_imports`: the challenge's list; an import outside it that nothing kept uses is
     left out (an import that is used stays, and the pre-check refuses it by name).
     """
+    notes: list[str] = []
+    cells, magics = _read_cells(_code_cells(data), notes)
+    _leave_out_experiments(cells, notes)
+    pieces = _assemble(cells, allowed_imports, notes)
+    if magics:
+        notes.insert(0, f"removed {magics} IPython magic, shell or help line(s)")
+    return Converted(source="\n".join(pieces), notes=notes)
+
+
+def _code_cells(data: bytes | str) -> list[dict]:
     import nbformat  # imported here: only notebook uploads pay for it (jsonschema and all)
 
     text = data.decode("utf-8") if isinstance(data, bytes) else data
@@ -161,18 +187,20 @@ def convert(data: bytes | str, allowed_imports: tuple[str, ...] | None = None) -
     cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
     if not cells:
         raise NotebookError("the notebook has no code cells")
-    pieces: list[str] = []
-    notes: list[str] = []
+    return cells
+
+
+def _read_cells(raw_cells: list[dict], notes: list[str]) -> tuple[list[_Cell], int]:
+    """The cells that take part (not tagged skip, no foreign cell magic), their IPython
+    lines removed and parsed; and how many IPython lines were removed."""
+    cells: list[_Cell] = []
     magics = 0
-    parsed: list[tuple[int, list[str], ast.Module | None, set[str]]] = []
-    classes: set[str] = set()
-    for number, cell in enumerate(cells, start=1):
-        source = cell.get("source", "")
+    for number, cell in enumerate(raw_cells, start=1):
         tags = set(cell.get("metadata", {}).get("tags", []) or [])
         if tags & {"skip", "no-submit"}:
             notes.append(f"code cell {number}: left out (tagged skip)")
             continue
-        lines = source.splitlines()
+        lines = cell.get("source", "").splitlines()
         if lines and lines[0].lstrip().startswith("%%"):
             magic = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip()[2:] else ""
             if magic not in PYTHON_CELL_MAGICS:
@@ -186,68 +214,87 @@ def convert(data: bytes | str, allowed_imports: tuple[str, ...] | None = None) -
             with PARSE_LOCK:  # see grader.precheck: parses in threads take turns
                 tree = ast.parse("\n".join(lines))
         except SyntaxError:
-            tree = None  # kept as written: the pre-check names the error
-        if tree is not None:
-            classes.update(
-                n.name
-                for n in tree.body
-                if isinstance(n, ast.ClassDef)
-                and any(
-                    isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    and m.name in TRAINING_CALLS
-                    for m in n.body
-                )
-            )
-        parsed.append((number, lines, tree, tags))
-    classes.add("Model")
-    decided: list[tuple[int, list[str], ast.Module | None, set[str], list[ast.stmt]]] = []
+            tree = None
+        cells.append(_Cell(number, lines, tree, tags))
+    return cells, magics
+
+
+def _model_classes(cells: list[_Cell]) -> set[str]:
+    """`Model` and every class that defines a training call (fit, ...): calls on them are
+    the solution's own, not experiments."""
+    classes = {"Model"}
+    for cell in cells:
+        for node in cell.tree.body if cell.tree is not None else []:
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in TRAINING_CALLS
+                for m in node.body
+            ):
+                classes.add(node.name)
+    return classes
+
+
+def _leave_out_experiments(cells: list[_Cell], notes: list[str]) -> None:
+    """Each cell's statements that stay: not an experiment, and not using what one made."""
+    classes = _model_classes(cells)
     tainted: set[str] = set()  # names bound by statements left out
-    for number, lines, tree, tags in parsed:
-        kept_statements: list[ast.stmt] = []
-        if tree is not None and "solution" not in tags:
-            for statement in tree.body:
-                reason = _is_experiment(statement, classes)
-                if reason is None and _reads(statement) & tainted:
-                    reason = "uses what an experiment made"
-                if reason:
-                    tainted |= _binds(statement)
-                    notes.append(
-                        f"code cell {number}, line {statement.lineno}: left out ({reason})"
-                    )
-                else:
-                    kept_statements.append(statement)
-        decided.append((number, lines, tree, tags, kept_statements))
+    for cell in cells:
+        if cell.tree is None or cell.verbatim:
+            continue
+        for statement in cell.tree.body:
+            reason = _is_experiment(statement, classes)
+            if reason is None and _reads(statement) & tainted:
+                reason = "uses what an experiment made"
+            if reason:
+                tainted |= _binds(statement)
+                notes.append(
+                    f"code cell {cell.number}, line {statement.lineno}: left out ({reason})"
+                )
+            else:
+                cell.kept.append(statement)
+
+
+def _unused_foreign_import(
+    statement: ast.stmt, allowed: set[str] | None, used: set[str]
+) -> list[str]:
+    """The modules of an import outside `allowed` that nothing kept uses ([] otherwise)."""
+    if (
+        allowed is None
+        or not isinstance(statement, (ast.Import, ast.ImportFrom))
+        or (isinstance(statement, ast.ImportFrom) and statement.level > 0)  # a relative import
+        or _bound_names(statement) & used
+    ):
+        return []
+    modules = (
+        [a.name for a in statement.names]
+        if isinstance(statement, ast.Import)
+        else [statement.module or ""]
+    )
+    return modules if all(m.partition(".")[0] not in allowed for m in modules) else []
+
+
+def _assemble(
+    cells: list[_Cell], allowed_imports: tuple[str, ...] | None, notes: list[str]
+) -> list[str]:
+    """The solution's pieces, one per cell that keeps something, as the notebook wrote it."""
     used = _used_names(
-        [s for *_, kept in decided for s in kept if not isinstance(s, (ast.Import, ast.ImportFrom))]
+        [s for c in cells for s in c.kept if not isinstance(s, (ast.Import, ast.ImportFrom))]
     )
     allowed = set(allowed_imports) if allowed_imports is not None else None
-    for number, lines, tree, tags, kept_statements in decided:
-        if tree is None or "solution" in tags:
-            kept = "\n".join(lines)
+    pieces = []
+    for cell in cells:
+        if cell.verbatim:
+            kept = "\n".join(cell.lines)
         else:
             kept_parts = []
-            for statement in kept_statements:
-                if (
-                    allowed is not None
-                    and isinstance(statement, (ast.Import, ast.ImportFrom))
-                    and not getattr(statement, "level", 0)
-                    and not _bound_names(statement) & used
-                ):
-                    modules = (
-                        [a.name for a in statement.names]
-                        if isinstance(statement, ast.Import)
-                        else [statement.module or ""]
+            for statement in cell.kept:
+                if modules := _unused_foreign_import(statement, allowed, used):
+                    notes.append(
+                        f"code cell {cell.number}, line {statement.lineno}: left out (imports "
+                        f"{', '.join(modules)}, not allowed here and not used by the solution)"
                     )
-                    if all(m.partition(".")[0] not in allowed for m in modules):
-                        notes.append(
-                            f"code cell {number}, line {statement.lineno}: left out (imports "
-                            f"{', '.join(modules)}, not allowed here and not used by the solution)"
-                        )
-                        continue
-                kept_parts.append(_segment(lines, statement))
+                    continue
+                kept_parts.append(_segment(cell.lines, statement))
             kept = "\n".join(kept_parts)
         if kept.strip():
-            pieces.append(f"# --- notebook code cell {number} ---\n{kept.rstrip()}\n")
-    if magics:
-        notes.insert(0, f"removed {magics} IPython magic, shell or help line(s)")
-    return Converted(source="\n".join(pieces), notes=notes)
+            pieces.append(f"# --- notebook code cell {cell.number} ---\n{kept.rstrip()}\n")
+    return pieces

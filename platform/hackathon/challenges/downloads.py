@@ -187,25 +187,37 @@ def challenge_manifest(challenge: Challenge) -> dict:
     }
 
 
-def starter_kit_readme(challenge: Challenge, *, csv_in_kit: bool = True) -> str:
-    if challenge.is_optimizer_track:
-        return _optimizer_kit_readme(challenge)
+def _proba_note(challenge: Challenge) -> str:
+    """What the contract adds when a metric scores probabilities ("" when none does)."""
     proba_metrics = {"log_loss", "roc_auc"} & {challenge.metric, *challenge.extra_metrics}
-    proba = (
+    if not proba_metrics:
+        return ""
+    return (
         " and `predict_proba`. This challenge is scored on predicted probabilities"
         f" ({', '.join(sorted(proba_metrics))}): `predict_proba(X)` returns one row per"
         " sample and one probability per class, and an upload without it is refused at"
         " once (no quota used)"
-        if proba_metrics
-        else ""
     )
-    csv_line = (
-        f"`train.csv.gz`: the same rows as gzipped CSV; the last column, "
-        f"`{challenge.target_name}`, is the target."
-        if csv_in_kit
-        else f"The same rows as gzipped CSV are a separate download (too large to ship twice "
+
+
+def _csv_line(challenge: Challenge, *, csv_in_kit: bool) -> str:
+    if csv_in_kit:
+        return (
+            f"`train.csv.gz`: the same rows as gzipped CSV; the last column, "
+            f"`{challenge.target_name}`, is the target."
+        )
+    return (
+        f"The same rows as gzipped CSV are a separate download (too large to ship twice "
         f"in this kit): `/challenges/{challenge.slug}/train.csv.gz`."
     )
+
+
+def starter_kit_readme(challenge: Challenge, *, csv_in_kit: bool = True) -> str:
+    """The starter kit's README.md: files, contract, rules and how to evaluate locally."""
+    if challenge.is_optimizer_track:
+        return _optimizer_kit_readme(challenge)
+    proba = _proba_note(challenge)
+    csv_line = _csv_line(challenge, csv_in_kit=csv_in_kit)
     return f"""# {challenge.title}: starter kit
 
 Task: {challenge.get_task_display()}. Ranked by **{challenge.get_metric_display()}**

@@ -317,46 +317,52 @@ def _given(value: float | None, default: float) -> float:
 
 
 def setup_from_args(args: argparse.Namespace) -> EvaluationSetup:
-    if args.data:
-        path = Path(args.data)
-        check_readable_file(path)
-        data = path.read_bytes()
-        if not data.strip():
-            raise CliError(f"{path} is empty.")
-        # The starter kit puts the challenge's settings next to the data.
-        manifest = _read_manifest(path.parent / "challenge.json")
-        if path.name.endswith(".npz"):
-            target = args.target or manifest.get("target_name") or "target"
-            task = args.task or manifest.get("task") or _npz_task(data, path.name)
-        else:
-            csv_bytes = csv_text(data, path.name)
-            header = csv_bytes.decode("utf-8-sig", errors="replace").splitlines()[0].split(",")
-            target = args.target or manifest.get("target_name") or header[-1].strip()
-            task = args.task or manifest.get("task") or infer_task(csv_bytes, target)
-        metric = (
-            args.metric
-            or manifest.get("metric")
-            or ("rmse" if task == "regression" else "accuracy")
-        )
-        return EvaluationSetup(
-            data_bytes=data,
-            data_name=path.name,
-            target=target,
-            task=task,
-            metric=metric,
-            extra_metrics=tuple(manifest.get("extra_metrics") or ()),
-            seed=DEFAULT_SEED if args.seed is None else args.seed,
-            validation_fraction=_given(args.validation_fraction, DEFAULT_VALIDATION_FRACTION),
-            public_fraction=_given(args.public_fraction, DEFAULT_PUBLIC_FRACTION),
-            time_limit_s=args.time_limit or manifest.get("time_limit_s") or 60.0,
-            memory_mb=args.memory_mb or manifest.get("memory_mb") or 1024,
-            allowed_imports=tuple(manifest.get("allowed_imports") or ()) or None,
-            gradient_descent_only=bool(manifest.get("gradient_descent_only")),
-            min_loss_curve_points=int(manifest.get("min_loss_curve_points") or 0),
-            track=manifest.get("track") or "model",
-            workload=manifest.get("workload"),
-            public_seeds=tuple(manifest.get("public_seeds") or ()),
-        )
+    """What to grade on: a local data file (`--data`, with the starter kit's challenge.json
+    beside it when there is one) or the challenge's training data from the server."""
+    return _setup_from_file(args) if args.data else _setup_from_server(args)
+
+
+def _setup_from_file(args: argparse.Namespace) -> EvaluationSetup:
+    path = Path(args.data)
+    check_readable_file(path)
+    data = path.read_bytes()
+    if not data.strip():
+        raise CliError(f"{path} is empty.")
+    # The starter kit puts the challenge's settings next to the data.
+    manifest = _read_manifest(path.parent / "challenge.json")
+    if path.name.endswith(".npz"):
+        target = args.target or manifest.get("target_name") or "target"
+        task = args.task or manifest.get("task") or _npz_task(data, path.name)
+    else:
+        csv_bytes = csv_text(data, path.name)
+        header = csv_bytes.decode("utf-8-sig", errors="replace").splitlines()[0].split(",")
+        target = args.target or manifest.get("target_name") or header[-1].strip()
+        task = args.task or manifest.get("task") or infer_task(csv_bytes, target)
+    metric = (
+        args.metric or manifest.get("metric") or ("rmse" if task == "regression" else "accuracy")
+    )
+    return EvaluationSetup(
+        data_bytes=data,
+        data_name=path.name,
+        target=target,
+        task=task,
+        metric=metric,
+        extra_metrics=tuple(manifest.get("extra_metrics") or ()),
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        validation_fraction=_given(args.validation_fraction, DEFAULT_VALIDATION_FRACTION),
+        public_fraction=_given(args.public_fraction, DEFAULT_PUBLIC_FRACTION),
+        time_limit_s=args.time_limit or manifest.get("time_limit_s") or 60.0,
+        memory_mb=args.memory_mb or manifest.get("memory_mb") or 1024,
+        allowed_imports=tuple(manifest.get("allowed_imports") or ()) or None,
+        gradient_descent_only=bool(manifest.get("gradient_descent_only")),
+        min_loss_curve_points=int(manifest.get("min_loss_curve_points") or 0),
+        track=manifest.get("track") or "model",
+        workload=manifest.get("workload"),
+        public_seeds=tuple(manifest.get("public_seeds") or ()),
+    )
+
+
+def _setup_from_server(args: argparse.Namespace) -> EvaluationSetup:
     client = client_from_config()
     challenge = client.get(f"{API}/challenges/{args.challenge}/")
     limits = challenge.get("limits") or {}

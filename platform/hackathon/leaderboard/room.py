@@ -18,10 +18,11 @@ its body on either.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hackathon.accounts.models import Team
@@ -45,41 +46,62 @@ def _ids(ids: list[int]) -> list[int]:
 
 
 def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[str, Any]:
-    """Verdict mix per window, diagnostics by team, idle teams, rate and queue wait."""
+    """Verdict mix per window, diagnostics and upload refusals by team, idle teams, rate and
+    queue wait."""
     now = now or timezone.now()
     horizon = now - timedelta(minutes=max(WINDOWS_MIN))
-    challenge_submissions = Submission.objects.filter(
+    submissions = Submission.objects.filter(
         challenge=challenge, is_baseline=False, team__isnull=False
     )
     finished = list(
-        challenge_submissions.filter(state=State.FINISHED, finished_at__gte=horizon).values(
+        submissions.filter(state=State.FINISHED, finished_at__gte=horizon).values(
             "pk", "team_id", "verdict", "diagnostics", "finished_at"
         )
     )
-    windows = []
-    for minutes in WINDOWS_MIN:
-        since = now - timedelta(minutes=minutes)
-        rows = [r for r in finished if r["finished_at"] and r["finished_at"] >= since]
-        by_verdict: dict[str, list[int]] = defaultdict(list)
-        for row in rows:
-            by_verdict[row["verdict"] or Verdict.INTERNAL_ERROR].append(row["pk"])
-        windows.append(
-            {
-                "minutes": minutes,
-                "total": len(rows),
-                "verdicts": [
-                    {
-                        "verdict": verdict,
-                        "label": Verdict(verdict).label,
-                        "count": len(ids),
-                        "submissions": _ids(ids),
-                    }
-                    for verdict, ids in sorted(by_verdict.items(), key=lambda kv: -len(kv[1]))
-                ],
-            }
-        )
+    teams = _room_teams(submissions)
+    no_score, idle = _teams_behind(submissions, teams, now=now)
+    return {
+        "challenge": challenge.pk,
+        "at": now.isoformat(),
+        "windows": [_verdict_window(finished, now=now, minutes=m) for m in WINDOWS_MIN],
+        "diagnostics": _diagnostics(finished),
+        "refusals": _refusals(challenge, horizon=horizon),
+        "refusals_minutes": max(WINDOWS_MIN),
+        "teams_total": len(teams),
+        "no_score": no_score,
+        "idle": idle,
+        "idle_minutes": IDLE_MIN,
+        "rate": _rate(submissions, now=now),
+        "queue": _queue(submissions, now=now, horizon=horizon),
+    }
 
-    # Diagnostics: the teams whose graded runs in the last hour carried each finding.
+
+def _verdict_window(
+    finished: Sequence[Mapping[str, Any]], *, now: datetime, minutes: int
+) -> dict[str, Any]:
+    """The verdicts of the results of the last `minutes`, most frequent first."""
+    since = now - timedelta(minutes=minutes)
+    rows = [r for r in finished if r["finished_at"] and r["finished_at"] >= since]
+    by_verdict: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        by_verdict[row["verdict"] or Verdict.INTERNAL_ERROR].append(row["pk"])
+    return {
+        "minutes": minutes,
+        "total": len(rows),
+        "verdicts": [
+            {
+                "verdict": verdict,
+                "label": Verdict(verdict).label,
+                "count": len(ids),
+                "submissions": _ids(ids),
+            }
+            for verdict, ids in sorted(by_verdict.items(), key=lambda kv: -len(kv[1]))
+        ],
+    }
+
+
+def _diagnostics(finished: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The teams whose graded runs in the last hour carried each finding, most teams first."""
     diag_teams: dict[str, set[int]] = defaultdict(set)
     diag_subs: dict[str, list[int]] = defaultdict(list)
     titles: dict[str, str] = {}
@@ -92,7 +114,7 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
             diag_teams[code].add(row["team_id"])
             if row["pk"] not in diag_subs[code]:
                 diag_subs[code].append(row["pk"])
-    diagnostics = [
+    return [
         {
             "code": code,
             "title": titles[code],
@@ -102,7 +124,10 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
         for code, team_ids in sorted(diag_teams.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     ]
 
-    # Refused at upload: by reason, the teams (or team-less people) it happened to.
+
+def _refusals(challenge: Challenge, *, horizon: datetime) -> list[dict[str, Any]]:
+    """Refused at upload since `horizon`: by reason, the teams (or team-less people) it
+    happened to, most teams first."""
     refused_by: dict[str, set[str]] = defaultdict(set)
     refused_count: Counter[str] = Counter()
     for reason, team_id, user_id in UploadRefusal.objects.filter(
@@ -111,7 +136,7 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
         refused_by[reason].add(f"team:{team_id}" if team_id else f"user:{user_id}")
         refused_count[reason] += 1
     labels = dict(RefusalReason.choices)
-    refusals = [
+    return [
         {
             "reason": reason,
             "label": labels.get(reason, reason),
@@ -121,21 +146,27 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
         for reason, who in sorted(refused_by.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     ]
 
-    # Teams are platform-wide, not per challenge: every team with a member, or with a
-    # submission to this challenge.
-    teams = list(
-        Team.objects.filter(
-            Q(memberships__isnull=False) | Q(pk__in=challenge_submissions.values("team_id"))
-        )
+
+def _room_teams(submissions: QuerySet[Submission]) -> list[Team]:
+    """Teams are platform-wide, not per challenge: every team with a member, or with a
+    submission to this challenge."""
+    return list(
+        Team.objects.filter(Q(memberships__isnull=False) | Q(pk__in=submissions.values("team_id")))
         .distinct()
         .order_by("name")
     )
+
+
+def _teams_behind(
+    submissions: QuerySet[Submission], teams: list[Team], *, now: datetime
+) -> tuple[list[dict], list[dict]]:
+    """The teams with no scored submission yet, and those with none for IDLE_MIN minutes."""
     scored_team_ids = set(
-        challenge_submissions.filter(verdict=Verdict.SCORED).values_list("team_id", flat=True)
+        submissions.filter(verdict=Verdict.SCORED).values_list("team_id", flat=True)
     )
     last_at: dict[int, datetime] = {}
     last_pk: dict[int, int] = {}
-    for pk, team_id, created_at in challenge_submissions.order_by("created_at").values_list(
+    for pk, team_id, created_at in submissions.order_by("created_at").values_list(
         "pk", "team_id", "created_at"
     ):
         last_at[team_id] = created_at
@@ -148,19 +179,41 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
             no_score.append(entry)
         if team.pk not in last_at or last_at[team.pk] < idle_since:
             idle.append(entry)
+    return no_score, idle
 
-    # Rate and queue wait.
-    rate_since = now - timedelta(minutes=RATE_MIN)
-    recent = challenge_submissions.filter(created_at__gte=rate_since).count()
+
+def _rate(submissions: QuerySet[Submission], *, now: datetime) -> dict[str, Any]:
+    """Submissions per minute over RATE_MIN, and a bar per minute of the last hour."""
+    recent = submissions.filter(created_at__gte=now - timedelta(minutes=RATE_MIN)).count()
     per_minute = Counter(
         int((now - created).total_seconds() // 60)
-        for created in challenge_submissions.filter(
+        for created in submissions.filter(
             created_at__gte=now - timedelta(minutes=max(WINDOWS_MIN))
         ).values_list("created_at", flat=True)
     )
     series = [per_minute.get(m, 0) for m in reversed(range(max(WINDOWS_MIN)))]
     peak = max(series) or 1
-    started = challenge_submissions.filter(started_at__gte=horizon).values_list(
+    return {
+        "minutes": RATE_MIN,
+        "per_minute": round(recent / RATE_MIN, 2),
+        "series": series,
+        "bars": [
+            {
+                "x": x,
+                "count": n,
+                "height": round(10 * n / peak, 2),
+                "y": round(10 - 10 * n / peak, 2),
+            }
+            for x, n in enumerate(series)
+        ],
+    }
+
+
+def _queue(
+    submissions: QuerySet[Submission], *, now: datetime, horizon: datetime
+) -> dict[str, Any]:
+    """What waits now, and how long the runs started in the last hour waited."""
+    started = submissions.filter(started_at__gte=horizon).values_list(
         "created_at", "queued_at", "started_at"
     )
     waits = sorted(
@@ -169,47 +222,19 @@ def room_snapshot(*, challenge: Challenge, now: datetime | None = None) -> dict[
         if begun is not None  # the filter says so; the type does not
     )
     waiting = list(
-        challenge_submissions.filter(state=State.QUEUED).values_list(
-            "pk", "created_at", "queued_at"
-        )
+        submissions.filter(state=State.QUEUED).values_list("pk", "created_at", "queued_at")
     )
     oldest = max(
         ((now - (queued or created)).total_seconds() for _, created, queued in waiting),
         default=None,
     )
     return {
-        "challenge": challenge.pk,
-        "at": now.isoformat(),
-        "windows": windows,
-        "diagnostics": diagnostics,
-        "refusals": refusals,
-        "refusals_minutes": max(WINDOWS_MIN),
-        "teams_total": len(teams),
-        "no_score": no_score,
-        "idle": idle,
-        "idle_minutes": IDLE_MIN,
-        "rate": {
-            "minutes": RATE_MIN,
-            "per_minute": round(recent / RATE_MIN, 2),
-            "series": series,
-            "bars": [
-                {
-                    "x": x,
-                    "count": n,
-                    "height": round(10 * n / peak, 2),
-                    "y": round(10 - 10 * n / peak, 2),
-                }
-                for x, n in enumerate(series)
-            ],
-        },
-        "queue": {
-            "waiting": len(waiting),
-            "waiting_submissions": _ids([pk for pk, _, _ in waiting]),
-            "oldest_wait_s": None if oldest is None else round(oldest, 1),
-            "started_last_hour": len(waits),
-            "median_wait_s": round(waits[len(waits) // 2], 1) if waits else None,
-            "max_wait_s": round(waits[-1], 1) if waits else None,
-        },
+        "waiting": len(waiting),
+        "waiting_submissions": _ids([pk for pk, _, _ in waiting]),
+        "oldest_wait_s": None if oldest is None else round(oldest, 1),
+        "started_last_hour": len(waits),
+        "median_wait_s": round(waits[len(waits) // 2], 1) if waits else None,
+        "max_wait_s": round(waits[-1], 1) if waits else None,
     }
 
 
