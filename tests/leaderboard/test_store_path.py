@@ -105,11 +105,9 @@ def test_recording_a_result_takes_a_few_statements_and_one_redis_call(
     assert (row.entries, row.best_score, row.best_submission_id) == (2, 0.8, sub.pk)
 
 
-def test_publish_many_appends_each_event_to_its_topic_in_one_call() -> None:
+def test_publish_many_appends_each_event_to_its_topic_in_one_call(clean_broker: str) -> None:
     topics = ["many:a", "many:b", "many:a"]
-    client = live._sync_client()
-    for topic in set(topics):
-        client.delete(live.STREAM_PREFIX + topic)
+    client = live._sync_client()  # the test's own Redis: the streams start empty
     ids = live.publish_many([(t, "leaderboard", {"n": i}) for i, t in enumerate(topics)])
     assert len(ids) == 3 and all(ids)
     a = client.xrange(live.STREAM_PREFIX + "many:a")
