@@ -32,7 +32,9 @@ Whose CPU the spin is: the driver's spin runs in the grading worker and is never
 participant's. This side's spin (waiting while the driver computes the next gradient) runs in
 the sandbox and counts to its CPU; it is at most SPIN_S per step, and the time limit is wall
 clock from the runner's start (the CPU rlimit is a backstop seconds above it), so the spin
-never turns a run that fits into one that does not.
+never turns a run that fits into one that does not. Under a CPU quota below one core the
+runner does not spin (the driver says so in its configuration): spinning would spend the
+quota and get the sandbox throttled.
 Errors (an exception in the optimizer, a wrong shape) go on the harness's result stream as
 harness "E" frames; "R" tells the driver the runner is up (its clock starts there).
 """
@@ -68,6 +70,7 @@ SPIN_PROBE_EVERY = 16
 # Where a turn byte seen in a spin proves the message before it is there: processors that
 # keep stores in order (x86's total store order). Elsewhere every wait reads the pipe first.
 SPIN_MACHINES = ("x86_64", "amd64", "i386", "i686")
+SPINS = os.uname().machine.lower() in SPIN_MACHINES
 WAKE_READ = 65536
 
 
@@ -97,7 +100,7 @@ class Channel:
 
     def __init__(
         self, fd: int, wake_r: int, wake_w: int, *, post_at: int, wait_turn: int,
-        spin: bool = os.uname().machine.lower() in SPIN_MACHINES,
+        spin: bool = SPINS,
     ) -> None:  # fmt: skip
         self.fd, self.wake_r, self.wake_w = fd, wake_r, wake_w
         self.post_at, self.wait_turn = post_at, wait_turn
@@ -302,8 +305,9 @@ def main() -> None:
     at = Layout(n)
     os.set_blocking(config["reply_fd"], False)
     channel = Channel(
-        fd, config["cmd_fd"], config["reply_fd"], post_at=at.reply_at, wait_turn=at.cmd_turn
-    )
+        fd, config["cmd_fd"], config["reply_fd"], post_at=at.reply_at, wait_turn=at.cmd_turn,
+        spin=bool(config["spin"]) and SPINS,
+    )  # fmt: skip
     h.send_json(b"R", {})
 
     import random
@@ -434,6 +438,7 @@ def main() -> None:
         {
             "runner_seconds": runner_seconds,
             "blocked_waits": channel.blocked,
+            "spins": bool(channel.spin_s),
             "loop_cpu_seconds": time.process_time() - loop_cpu,  # waits included (tests)
             "maxrss_kb": h._maxrss_kb(),
         },

@@ -356,6 +356,13 @@ def _steps(
 # --- one instance in the sandbox ----------------------------------------------------------
 
 
+def _runner_spins(sandbox: Sandbox) -> bool:
+    """Whether the runner may spin while it waits: not under a CPU quota below one core, where
+    its spin would spend the quota and get the sandbox throttled."""
+    cpus = sandbox.config.cpus
+    return sandbox.cgroups is None or cpus == 0 or cpus >= 1
+
+
 def run_instance(
     sandbox: Sandbox, job: OptimizerJob, inst: Instance, run: InstanceRun, limits: Limits,
     progress: Callable[[InstanceRun, bool], None] | None = None,
@@ -380,7 +387,12 @@ def run_instance(
     def supervise() -> None:
         try:
             outcome["run"] = sandbox.run(
-                {"seed": job.seed, "allowed_imports": list(job.allowed_imports), "init": init},
+                {
+                    "seed": job.seed,
+                    "allowed_imports": list(job.allowed_imports),
+                    "init": init,
+                    "spin": _runner_spins(sandbox),
+                },
                 {**link.sandbox_fds(), "source_fd": source_fd},
                 limits,
                 array_cap=4096,

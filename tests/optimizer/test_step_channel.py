@@ -9,6 +9,7 @@ never returns.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import struct
@@ -22,6 +23,7 @@ from grader.contract import DEFAULT_ALLOWED_IMPORTS, Limits, Verdict
 from grader.grading import get_sandbox
 from grader.optimizer_runner import SPIN_S, Channel, ChannelError, Layout
 from grader.optimizer_track import InstanceRun, OptimizerJob, grade_optimizer, run_instance
+from grader.sandbox import Sandbox
 from grader.workloads import Workload, make_instance
 
 # --- the channel between two processes --------------------------------------------------
@@ -419,6 +421,25 @@ def test_the_runner_sleeps_while_the_driver_computes_slow_gradients(
     assert run.gradient_seconds > 0.1  # the driver really was slow
     loop_cpu = sb.report["loop_cpu_seconds"]
     assert loop_cpu < 0.1 * run.gradient_seconds, (loop_cpu, run.gradient_seconds)
+
+
+@pytest.mark.skipif(get_sandbox().cgroups is None, reason="needs a cgroup (CPU quota)")
+def test_under_a_cpu_quota_below_one_core_the_runner_does_not_spin(
+    pool: dict[str, Path],
+) -> None:
+    # Spinning would spend the quota and get the sandbox throttled: every wait sleeps.
+    quota = Sandbox(dataclasses.replace(get_sandbox().config, cpus=0.5))
+    j = job(pool, "class Optimizer:\n    batch_size = 16\n    def step(self, p, g, loss):\n"
+            "        return sgd(p, g)\n")  # fmt: skip
+    X, y = np.load(pool["train_X"]), np.load(pool["train_y"])
+    inst = make_instance(j.workload, task="regression", n_classes=None, pool_X=X, pool_y=y, seed=1)
+    for sandbox, spins in ((quota, False), (get_sandbox(), True)):
+        run = InstanceRun(index=0, part="public", n_train=inst.n_train, budget=j.workload.budget)
+        sb = run_instance(sandbox, j, inst, run, j.limits)
+        assert run.ended == "budget", sb.stderr[-500:]
+        assert sb.report["spins"] is spins, sandbox.config.cpus
+        if not spins:  # it waited for every step's command and for the end, asleep each time
+            assert sb.report["blocked_waits"] == run.steps + 1
 
 
 @pytest.mark.skipif(
