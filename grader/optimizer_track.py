@@ -117,6 +117,7 @@ class InstanceRun:
     blocked_waits: int = 0  # waits for a reply that went past the spin to the pipe (benchmark)
     loop_seconds: float = 0.0  # the whole instance, sandbox start included
     failure: tuple[Verdict, str] | None = None
+    failure_message: str | None = None  # a private instance's failure, kept for the reveal
 
     def as_dict(self, *, points: int = CURVE_POINTS_STORED) -> dict:
         picked = _pick(len(self.train_loss), points)
@@ -139,6 +140,7 @@ class InstanceRun:
             },
             "validation": [[e, _json_number(v), a] for e, v, a in self.validation],
             "diagnostics": optimizer_diagnostics(self),
+            **({"failure": self.failure_message} if self.failure_message else {}),
         }
 
 
@@ -451,6 +453,26 @@ def _instance_verdict(
 
 # --- the whole grading --------------------------------------------------------------------
 
+PRIVATE_OUTPUT_NOTE = "\n[the output of private instances is not shown]\n"
+_PRIVATE_FAILURES = {
+    Verdict.TIME_LIMIT: "the time limit was used up",
+    Verdict.MEMORY_LIMIT: "the memory limit was reached",
+    Verdict.OUTPUT_LIMIT: "the optimizer wrote more than the output limit",
+    Verdict.INVALID_STEP: "the optimizer returned a step the platform cannot accept",
+    Verdict.FORBIDDEN_IMPORT: "the solution imported a module the challenge does not allow",
+}
+
+
+def _private_failure(verdict: Verdict, index: int) -> str:
+    """The message of a failure on a private instance: its kind only. The step, the figures
+    and the text the optimizer chose would tell what it saw there (its examples: the score)."""
+    what = _PRIVATE_FAILURES.get(verdict, "the optimizer failed")
+    return (
+        f"instance {index + 1} (a private instance): {what}. What happened there is shown with "
+        "the private board; run `hackathon evaluate` on the public instances to debug."
+    )
+
+
 
 def _load(path: Path, what: str) -> np.ndarray:
     try:
@@ -546,23 +568,33 @@ def grade_optimizer(
         sb = run_instance(sandbox, job, inst, run, limits, report)
         used_s += sb.run_seconds
         runs.append(run)
-        stdout.append(sb.stdout)
-        stderr.append(sb.stderr)
-        peak_kb = max(peak_kb, sb.peak_memory_kb or 0)
-        report(run, True)
         failed = _instance_verdict(run, sb, limits)
+        # A private instance's process saw that instance's losses and examples (its score,
+        # ranked by budget to target): what it prints, the memory it holds and the time it
+        # takes are not shown, nor what its failure says (kept in its instance record,
+        # shown with the private board).
+        if part == "public":
+            stdout.append(sb.stdout)
+            stderr.append(sb.stderr)
+            peak_kb = max(peak_kb, sb.peak_memory_kb or 0)
+        elif failed is not None:
+            run.failure_message = valid_text(failed[1])
+            failed = failed[0], _private_failure(failed[0], run.index)
+        report(run, True)
         if failed is not None:
             result.verdict, result.message = failed
             break
     result.instances = [r.as_dict() for r in runs]
+    if any(r.part == "private" for r in runs) and any(stdout + stderr):
+        stdout.append(PRIVATE_OUTPUT_NOTE)
     result.stdout = valid_text("".join(stdout))
     result.stderr = valid_text("".join(stderr))
     result.message = valid_text(result.message)
     result.peak_memory_mb = peak_kb / 1024 if peak_kb else None
-    result.fit_seconds = sum(r.loop_seconds for r in runs)
+    result.fit_seconds = sum(r.loop_seconds for r in runs if r.part == "public")
     result.predict_seconds = None
-    if runs:
-        first = runs[0]
+    first = next((r for r in runs if r.part == "public"), None)
+    if first is not None:
         result.loss_curve = [first.train_loss[i] for i in _pick(len(first.train_loss), 400)]
         result.diagnostics = [
             {**d, "title": f"Instance {r.index + 1}: {d['title']}"}
