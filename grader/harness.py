@@ -343,6 +343,19 @@ class ImportGuard:
             self.violation = self.violation or message
             raise ForbiddenImport(message, name=top)
 
+    def missing_outside_list(self, exc: BaseException) -> bool:
+        """Whether `exc` says a module outside the allowed list is missing: the sandbox masks
+        those (runtime.BASE_MODULES aside), so an import that got past this guard ends here.
+        Records the violation the guard would have."""
+        name = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        if not isinstance(name, str) or not name or self.violation:
+            return bool(self.violation) and isinstance(exc, ModuleNotFoundError)
+        try:
+            self.check(name, 0)
+        except ForbiddenImport:
+            return True
+        return False
+
     def guarded_import(
         self,
         name: str,
@@ -599,7 +612,11 @@ class Session:
                 "sockets, processes, foreign functions or shared memory), whatever a challenge "
                 f"allows; allowed modules: {', '.join(self.guard.allowed)}",
             )
-        elif isinstance(exc, ForbiddenImport) or self.guard.violation:
+        elif (
+            isinstance(exc, ForbiddenImport)
+            or self.guard.violation
+            or self.guard.missing_outside_list(exc)
+        ):
             self.error(nonce, "forbidden_import", self.guard.violation or str(exc))
         else:
             message = participant_traceback(exc) or f"{type(exc).__name__} in {stage}"

@@ -422,7 +422,7 @@ def main() -> None:
         h._error("step", f"step {step}: {exc} (the solution wrote to the platform's channel)")
         return
     except BaseException as exc:  # noqa: BLE001 - every participant failure is reported
-        if isinstance(exc, h.ForbiddenImport) or guard.violation:
+        if isinstance(exc, h.ForbiddenImport) or guard.violation or guard.missing_outside_list(exc):
             h._error("forbidden_import", guard.violation or str(exc))
             return
         kind = "memory" if isinstance(exc, MemoryError) else "runtime"

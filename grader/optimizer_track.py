@@ -473,7 +473,6 @@ def _private_failure(verdict: Verdict, index: int) -> str:
     )
 
 
-
 def _load(path: Path, what: str) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import stat
@@ -24,7 +25,7 @@ import sys
 import sysconfig
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.contract import DEFAULT_ALLOWED_IMPORTS
@@ -38,19 +39,33 @@ OPTIMIZER_MODULE = "grader_optimizer"  # the optimizer track's runner (optimizer
 RUNTIME_PACKAGES = ("numpy",)
 
 # What the sandbox's standard library is made of: these modules and what they import.
-# numpy's parts a solution uses, the harness's own imports, and the pure-computation modules
-# a challenge may allow (contract.DEFAULT_ALLOWED_IMPORTS and a few more).
-RUNTIME_MODULES: tuple[str, ...] = (
+# Every run's Python holds BASE_MODULES (numpy's parts a solution uses, the harness's and the
+# optimizer runner's imports, what numpy imports in its own functions, every codec) and of
+# OPTIONAL_MODULES (the pure-computation modules a challenge may allow) only those its
+# challenge allows: the others' files are masked in that run (Runtime.masking_args), so no
+# route inside the interpreter can load them, whatever it does to the import guard.
+BASE_MODULES: tuple[str, ...] = (
     *("numpy", "numpy.linalg", "numpy.random", "numpy.fft", "numpy.polynomial", "numpy.ma"),
     *("numpy.lib.stride_tricks", "numpy.lib.format", "numpy.exceptions", "numpy.strings"),
     *("json", "linecache", "traceback", "threading", "struct", "types", "io", "resource"),
-    *("importlib", "importlib.util", "importlib.machinery", "marshal", "_strptime"),
-    *DEFAULT_ALLOWED_IMPORTS,
-    *("re", "string", "array", "decimal", "fractions", "numbers", "datetime", "textwrap"),
-    *("contextlib", "weakref", "pprint", "base64", "zlib", "hashlib", "csv", "inspect"),
-    *("os", "sys", "errno", "gc", "pickle", "copyreg", "unicodedata", "calendar", "locale"),
-    *("signal", "pathlib", "glob", "fnmatch"),
+    *("importlib", "importlib.util", "importlib.machinery", "marshal", "random", "__future__"),
+    "urllib.parse",  # numpy's DataSource (np.loadtxt of a file name)
 )
+OPTIONAL_MODULES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *DEFAULT_ALLOWED_IMPORTS,
+            *("re", "string", "array", "decimal", "fractions", "numbers", "datetime"),
+            *("textwrap", "contextlib", "weakref", "pprint", "base64", "zlib", "hashlib"),
+            *("csv", "inspect", "os", "sys", "errno", "gc", "pickle", "copyreg"),
+            *("unicodedata", "calendar", "locale", "signal", "pathlib", "glob", "fnmatch"),
+            "_strptime",
+        )
+    )
+)
+RUNTIME_MODULES: tuple[str, ...] = (*BASE_MODULES, *OPTIONAL_MODULES)
+# Modules the interpreter's C code imports for an allowed one (time.strptime: _strptime).
+IMPLIED_MODULES = {"time": ("_strptime",), "datetime": ("_strptime",)}
 # Never in the sandbox, whatever a challenge allows: network, other processes, foreign
 # functions and raw memory, shared memory, terminals, the event loop and what builds on them.
 DENIED_MODULES = frozenset(
@@ -73,6 +88,9 @@ class Runtime:
     packages: tuple[tuple[Path, str], ...]  # (host dir, name under SITE)
     harness_dir: Path  # mounted at HARNESS_DIR
     python_name: str  # e.g. "python3.11"
+    # Standard-library files (relative to its directory) each of OPTIONAL_MODULES brings on top
+    # of BASE_MODULES; "" lists the base's own.
+    module_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def interpreter(self) -> str:
@@ -87,6 +105,46 @@ class Runtime:
         for host, name in self.packages:
             args += ["--ro-bind", str(host), f"{SITE}/{name}"]
         args += ["--ro-bind", str(self.harness_dir), HARNESS_DIR]
+        return args
+
+    def masked_files(self, allowed: list[str] | tuple[str, ...]) -> list[str]:
+        """Paths inside the sandbox of the standard-library files a run whose challenge allows
+        `allowed` must not read: those of the optional modules it does not allow (and their
+        compiled copies), unless the base or an allowed module needs them too."""
+        if not self.module_files:
+            return []
+        wanted = {name for name in allowed if name in self.module_files}
+        wanted |= {name.partition(".")[0] for name in allowed} & set(self.module_files)
+        for name in list(wanted):
+            wanted.update(IMPLIED_MODULES.get(name, ()))
+        keep = set(self.module_files.get("", ()))
+        for name in wanted:
+            keep.update(self.module_files[name])
+        masked: set[str] = set()
+        for name, files in self.module_files.items():
+            if name and name not in wanted:
+                masked.update(f for f in files if f not in keep)
+        stdlib = self.python_home / "lib" / self.python_name
+        out = []
+        for relative in sorted(masked):
+            out.append(relative)
+            if relative.endswith(".py"):
+                parent, _, stem = relative[:-3].rpartition("/")
+                cache = stdlib / parent / "__pycache__"
+                if cache.is_dir():
+                    out += [
+                        f"{parent}/__pycache__/{c.name}".lstrip("/")
+                        for c in cache.glob(f"{stem}.*.pyc")
+                    ]
+        return [f"{PY_HOME}/lib/{self.python_name}/{relative}" for relative in out]
+
+    def masking_args(self, allowed: list[str] | tuple[str, ...]) -> list[str]:
+        """bwrap arguments that put an unreadable device node over each of `masked_files`: the
+        import system finds no module there (not a regular file), and opening it fails (the
+        sandbox's mounts are nodev)."""
+        args: list[str] = []
+        for path in self.masked_files(allowed):
+            args += ["--ro-bind", "/dev/null", path]
         return args
 
 
@@ -161,7 +219,12 @@ def _atomic_build(final: Path, build: Callable[[Path], None]) -> Path:
     return final
 
 
+MODULES_FILE = "modules.json"  # in a runtime's root: Runtime.module_files
+
+
 def _copy_interpreter(dest: Path, extras: tuple[str, ...] = ()) -> None:
+    """The interpreter and its standard library's closure into `dest`; the closure of each
+    module into `dest`'s parent's MODULES_FILE."""
     base = Path(sys.base_prefix)
     name = _python_name()
     (dest / "bin").mkdir(parents=True)
@@ -175,8 +238,10 @@ def _copy_interpreter(dest: Path, extras: tuple[str, ...] = ()) -> None:
         shutil.copy2(os.path.realpath(libdir / ldlib), dest / "lib" / ldlib)
     stdlib = _stdlib_dir()
     target = dest / "lib" / stdlib.name
-    for path in _stdlib_closure(stdlib, extras):
-        relative = path.relative_to(stdlib)
+    closures = _stdlib_closure(stdlib, extras)
+    (dest.parent / MODULES_FILE).write_text(json.dumps(closures))
+    for file in sorted({f for files in closures.values() for f in files}):
+        path, relative = stdlib / file, Path(file)
         (target / relative.parent).mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target / relative)
         cached = Path(importlib.util.cache_from_source(str(path))) if path.suffix == ".py" else None
@@ -196,8 +261,8 @@ def _stdlib_dir() -> Path:
 
 
 _CLOSURE_PROBE = """
-import json, sys
-denied = set(sys.argv[2].split(","))
+import json, os, sys
+denied = set(sys.argv[3].split(","))
 
 
 class Absent:  # the denied modules are not there: importers fall back as they would inside
@@ -207,35 +272,60 @@ class Absent:  # the denied modules are not there: importers fall back as they w
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
+def files():
+    return {getattr(m, "__file__", None) or "" for m in list(sys.modules.values())}
+
+
+def loaded_denied():
+    return set(m.partition(".")[0] for m in sys.modules) & denied
+
+
 sys.meta_path.insert(0, Absent)
-sys.path.insert(0, sys.argv[3])
+sys.path.insert(0, sys.argv[4])
 for name in sys.argv[1].split(","):
     if name.partition(".")[0] not in denied:
         __import__(name)
-import encodings, os
+import encodings
 for file in os.listdir(encodings.__path__[0]):  # every codec a str.encode may look up
     if file.endswith(".py"):
         try:
             __import__("encodings." + file[:-3])
         except ImportError:
             pass
-loaded = [m.partition(".")[0] for m in sys.modules]
-print(json.dumps({
-    "files": sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())}),
-    "denied": sorted(set(loaded) & denied),
-}))
+base = files()
+found = {"base": sorted(base), "modules": {}, "denied": sorted(loaded_denied())}
+for name in sys.argv[2].split(","):  # each optional module alone on top of the base
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        __import__(name)
+        os.write(write, json.dumps([sorted(files() - base), sorted(loaded_denied())]).encode())
+        os._exit(0)
+    os.close(write)
+    data = b""
+    while chunk := os.read(read, 1 << 16):
+        data += chunk
+    os.close(read)
+    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
+        sys.exit(f"importing {name} failed")
+    extra, bad = json.loads(data)
+    found["modules"][name] = extra
+    found["denied"] = sorted(set(found["denied"]) | set(bad))
+print(json.dumps(found))
 """
 
 
-def _stdlib_closure(stdlib: Path, extras: tuple[str, ...] = ()) -> list[Path]:
-    """The standard library files RUNTIME_MODULES load, in a child interpreter like the
-    sandbox's (-I -S); fails if any of them would need a module of DENIED_MODULES."""
-    import json
+def _stdlib_closure(stdlib: Path, extras: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """The standard library files the runtime's modules load, relative to `stdlib`: "" for
+    BASE_MODULES (and `extras`), then each of OPTIONAL_MODULES on top of them. Found in a
+    child interpreter like the sandbox's (-I -S); fails if any would need a denied module."""
     import subprocess
 
     site = str(_package_dirs()[0].parent)
     done = subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "-I", "-S", "-c", _CLOSURE_PROBE, ",".join((*RUNTIME_MODULES, *extras)),
+        [sys.executable, "-I", "-S", "-c", _CLOSURE_PROBE, ",".join((*BASE_MODULES, *extras)),
+         ",".join(OPTIONAL_MODULES),
          ",".join(sorted(DENIED_MODULES - {*extras, *(f"_{m}" for m in extras)})), site],
         # This interpreter's own libpython (a system one may build other modules in).
         env={"OPENBLAS_NUM_THREADS": "1", "LD_LIBRARY_PATH": str(Path(sys.base_prefix) / "lib")},
@@ -247,11 +337,18 @@ def _stdlib_closure(stdlib: Path, extras: tuple[str, ...] = ()) -> list[Path]:
     found = json.loads(done.stdout)
     if found["denied"]:
         raise OSError(f"the runtime's modules import denied ones: {found['denied']}")
-    return [
-        Path(name)
-        for name in found["files"]
-        if name and Path(name).is_file() and Path(name).is_relative_to(stdlib)
-    ]
+
+    def relative(names: list[str]) -> list[str]:
+        return sorted(
+            str(Path(name).relative_to(stdlib))
+            for name in names
+            if name and Path(name).is_file() and Path(name).is_relative_to(stdlib)
+        )
+
+    closures = {"": relative(found["base"])}
+    for name, names in found["modules"].items():
+        closures[name] = relative(names)
+    return closures
 
 
 def _copy_packages(dest: Path) -> None:
@@ -314,7 +411,7 @@ def private_runtime(state_dir: Path, extras: tuple[str, ...] = ()) -> Runtime:
     except OSError as exc:
         raise InternalError(f"cannot build the sandbox runtime in {state_dir}: {exc}") from exc
     packages = tuple((p, p.name) for p in sorted((root / "site").iterdir()) if p.is_dir())
-    return Runtime(root / "python", packages, harness, _python_name())
+    return Runtime(root / "python", packages, harness, _python_name(), _module_files(root))
 
 
 def host_runtime(state_dir: Path, extras: tuple[str, ...] = ()) -> Runtime:
@@ -331,7 +428,15 @@ def host_runtime(state_dir: Path, extras: tuple[str, ...] = ()) -> Runtime:
     except OSError as exc:
         raise InternalError(f"cannot build the sandbox runtime in {state_dir}: {exc}") from exc
     packages = tuple((d, d.name) for d in _package_dirs())
-    return Runtime(root / "python", packages, harness, _python_name())
+    return Runtime(root / "python", packages, harness, _python_name(), _module_files(root))
+
+
+def _module_files(root: Path) -> dict[str, tuple[str, ...]]:
+    try:
+        closures = json.loads((root / MODULES_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise InternalError(f"the sandbox runtime {root} lacks its module list: {exc}") from exc
+    return {name: tuple(files) for name, files in closures.items()}
 
 
 def gradient_descent_linalg(state_dir: Path) -> Path:

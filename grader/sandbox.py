@@ -370,6 +370,7 @@ class Sandbox:
                     *self._rlimit_args(limits, dedicated_uid=slot is not None),
                     *self._bwrap_args(limits, seccomp_fd, info_w),
                     *self._rule_mounts(harness_config),
+                    *self.runtime.masking_args(harness_config.get("allowed_imports", ())),
                     self.runtime.interpreter, "-I", "-S", "-u", "-c", boot, json.dumps(config),
                 ]  # fmt: skip
                 env = {}
