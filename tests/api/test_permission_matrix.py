@@ -99,6 +99,7 @@ CASES = [
         every(201, anonymous=401),
         body=lambda ctx: {"code": GOOD},
     ),
+    Case("progression", "get", "/api/v1/challenges/{slug}/progression/", every(200)),
     Case("submission list", "get", "/api/v1/submissions/", every(200, anonymous=401)),
     Case(
         "submission detail",

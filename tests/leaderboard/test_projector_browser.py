@@ -1,19 +1,27 @@
-"""The projector in a real browser: live over SSE, and the reveal played top-down."""
+"""The projector in a real browser: live over SSE, the reveal played top-down, and the
+score progression under the board as visitors see it."""
 
 from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
-from hackathon.leaderboard.services import leaderboard_rebuild
+from django.utils import timezone
+from hackathon.leaderboard.services import leaderboard_freeze, leaderboard_rebuild
 
 from tests.leaderboard.conftest import make_challenge, make_team, scored
 from tests.leaderboard.servers import uvicorn_server
 
 CHROMIUM = os.environ.get("HACKATHON_CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+SCREENSHOTS = Path(
+    os.environ.get("HACKATHON_SCREENSHOTS_DIR")
+    or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -25,6 +33,14 @@ new MutationObserver(() => {
   window.__states.push(names.join('|'));
 }).observe(document.getElementById('pj-board'), {childList: true});
 """
+
+FILLS_ITS_BOX = """() => {
+  const box = document.querySelector('[data-testid="projector-progression"]');
+  const svg = box && box.querySelector('svg');
+  if (!svg) return false;
+  const [, , w, h] = svg.getAttribute('viewBox').split(' ').map(Number);
+  return Math.abs(w - box.clientWidth) <= 1 && Math.abs(h - box.clientHeight) <= 1;
+}"""
 
 
 def test_the_projector_plays_the_reveal_top_down_when_the_organizer_reveals(
@@ -73,3 +89,55 @@ def test_the_projector_plays_the_reveal_top_down_when_the_organizer_reveals(
     # nothing (a live refresh of the public board) comes in between.
     assert "Beta" in states, states
     assert states[states.index("Beta") :] == ["Beta", "Beta|Gamma", "Beta|Gamma|Alpha"], states
+
+
+def test_the_projector_draws_the_progression_as_a_visitor_sees_it_up_to_the_freeze(
+    organizer, organizer_client
+) -> None:
+    """Opened by an organizer (whose own view is the whole race), the projector's chart is
+    the visitors': a line per team and the dashed baseline, ending at the freeze, the team
+    that only scored after the freeze absent. Screenshot for the README."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"Chromium is not installed at {CHROMIUM} (bootstrap.py installs it).")
+    from playwright.sync_api import expect, sync_playwright
+
+    now = timezone.now()
+    challenge = make_challenge(title="Noisy logistic regression by SGD")
+    teams = {
+        n: make_team(n) for n in ("Adam Optimizers", "Nesterov Club", "Plain SGD", "Late Team")
+    }
+    for k, name in enumerate(("Adam Optimizers", "Nesterov Club", "Plain SGD")):
+        for step in range(4):
+            scored(
+                challenge,
+                teams[name],
+                0.62 + 0.04 * step + 0.02 * k,
+                at=now - timedelta(minutes=95 - 20 * step - 4 * k),
+            )
+    scored(challenge, None, 0.6, at=now - timedelta(minutes=100), is_baseline=True)
+    leaderboard_freeze(challenge=challenge, actor=organizer)
+    scored(challenge, teams["Late Team"], 0.95)  # after the freeze: not on the projector
+    session = organizer_client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    with uvicorn_server() as host, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 720})
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": f"http://{host}"}]
+            )
+            screen = context.new_page()
+            screen.goto(f"http://{host}/leaderboard/{challenge.slug}/projector/")
+            chart = screen.get_by_test_id("projector-progression")
+            expect(chart.locator("path")).to_have_count(4, timeout=20_000)  # 3 teams + baseline
+            expect(chart.locator("text", has_text="baseline")).to_have_count(1)
+            expect(chart.locator("text", has_text="freeze")).to_have_count(1)
+            expect(chart.locator("text", has_text="Late Team")).to_have_count(0)
+            expect(screen.locator("#pj-live")).to_have_text("live", timeout=20_000)
+            # Drawn at the size of the box left under the board (redrawn as the board fills).
+            screen.wait_for_function(FILLS_ITS_BOX, timeout=20_000)
+            screen.screenshot(path=str(SCREENSHOTS / "projector-progression.png"))
+        finally:
+            browser.close()

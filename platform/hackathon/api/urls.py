@@ -47,6 +47,11 @@ v1 = [
         name="challenge-leaderboard",
     ),
     path(
+        "challenges/<slug:slug>/progression/",
+        challenges.ProgressionView.as_view(),
+        name="challenge-progression",
+    ),
+    path(
         "challenges/<slug:slug>/submissions/",
         submissions.ChallengeSubmissionsView.as_view(),
         name="challenge-submissions",

@@ -17,7 +17,11 @@ from hackathon.api.serializers import ChallengeDetailSerializer, ChallengeSerial
 from hackathon.challenges.downloads import download_response
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.selectors import challenge_get_for, challenge_list_for
-from hackathon.leaderboard.selectors import leaderboard_view, viewer_may_see_private
+from hackathon.leaderboard.selectors import (
+    leaderboard_view,
+    score_progression,
+    viewer_may_see_private,
+)
 
 
 def get_challenge(request: Request, slug: str) -> Challenge:
@@ -208,3 +212,40 @@ def _positive_int(request: Request, name: str, default: int, maximum: int) -> in
             fields={name: [f"An integer from 1 to {maximum}."]},
         )
     return value
+
+
+class ProgressionPointSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="When the submission holding this best was made.")
+    score = serializers.FloatField(help_text="At the challenge's display precision.")
+
+
+class ProgressionSeriesSerializer(serializers.Serializer):
+    team_id = serializers.IntegerField()
+    name = serializers.CharField()
+    points = ProgressionPointSerializer(many=True)
+
+
+class ProgressionSerializer(serializers.Serializer):
+    higher_is_better = serializers.BooleanField()
+    frozen = serializers.BooleanField(help_text="Drawn as at the freeze for this viewer.")
+    cutoff = serializers.DateTimeField(
+        allow_null=True, help_text="Nothing submitted from this time on is drawn."
+    )
+    series = ProgressionSeriesSerializer(many=True, help_text="The top ten, best first.")
+    baseline = ProgressionPointSerializer(many=True)
+
+
+class ProgressionView(APIView):
+    """The best public score over time of the public board's top ten and the baselines,
+    under the same visibility rule as the board (nothing from the freeze on while frozen)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="challenges_progression",
+        responses={200: ProgressionSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        challenge = get_challenge(request, slug)
+        data = score_progression(challenge=challenge, viewer=request.user)
+        return Response(ProgressionSerializer(data).data)

@@ -151,6 +151,7 @@ def projector(request: HttpRequest, slug: str) -> HttpResponse:
         "visibility": visibility,
         "topic": live.challenge_topic(challenge.pk),
         "data_url": reverse("leaderboard:json", args=[slug]),
+        "progression_url": reverse("leaderboard:progression", args=[slug]),
     }
     return render(request, "leaderboard/projector.html", context)
 
@@ -196,7 +197,9 @@ def progression_json(request: HttpRequest, slug: str) -> JsonResponse:
     """The best public score over time of the top ten and the baselines, as this viewer
     may see it (nothing after the freeze while the board is frozen for them)."""
     challenge = challenge_get_for(slug=slug, user=request.user)
-    return JsonResponse(score_progression(challenge=challenge, viewer=request.user))
+    # `as=public`, as for the board's JSON: the projector shows what a visitor sees.
+    viewer = AnonymousUser() if request.GET.get("as") == "public" else request.user
+    return JsonResponse(score_progression(challenge=challenge, viewer=viewer))
 
 
 def _phase(challenge: Challenge) -> dict:

@@ -75,6 +75,14 @@
   }
   var refresh = HackathonLive.coalesce(load, 500);
 
+  /* The progression chart under the board: what a visitor may see (as=public), redrawn on
+   * the same live hints, at most every 5 s, and once a minute so the lines run on. */
+  var chartBox = document.getElementById("pj-progression");
+  var chart = chartBox && window.ScoreProgression
+    ? window.ScoreProgression.mount(chartBox, { dark: true, fill: true, font: Math.max(14, window.innerWidth / 70) })
+    : null;
+  var refreshChart = chart ? HackathonLive.coalesce(chart.load, 5000) : function () {};
+
   function playReveal() {
     revealing = true;
     fetch(list.dataset.url + "?as=public&kind=private&page_size=" + rowsShown, { credentials: "same-origin" })
@@ -113,13 +121,14 @@
   }
 
   HackathonLive.subscribe(list.dataset.topic, function (event, data) {
+    refreshChart();
     if (event === "phase" && data.phase === "revealed") { playReveal(); return; }
     refresh();
   }, {
     url: list.dataset.liveUrl,
     onStatus: function (state) {
       document.getElementById("pj-live").textContent = state === "open" ? "live" : state;
-      if (state === "open") { refresh(); }
+      if (state === "open") { refresh(); refreshChart(); }
     }
   });
   document.addEventListener("keydown", function (e) {
@@ -127,5 +136,7 @@
     if (e.key === "r" && phase.revealed_at) { playReveal(); }
   });
   setInterval(tickClock, 1000);
+  if (chart) { setInterval(chart.load, 60000); }
   load();
+  refreshChart();
 })();
