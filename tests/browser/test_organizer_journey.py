@@ -60,6 +60,14 @@ def test_an_organizer_creates_a_challenge_from_a_csv_and_a_starter_and_publishes
         "# House prices\n\nScale the features first: area is in the hundreds, rooms in units."
     )
     page.get_by_label(re.compile(r"^Task")).select_option("regression")
+    # The optimizer track's inputs show only while it is chosen, the metric only without it.
+    expect(page.get_by_label(re.compile(r"^Budget"))).to_be_hidden()
+    page.get_by_label(re.compile(r"^Track")).select_option("optimizer")
+    expect(page.get_by_label(re.compile(r"^Budget"))).to_be_visible()
+    expect(page.get_by_label(re.compile(r"^Minimum batch size"))).to_be_visible()
+    expect(page.get_by_label(re.compile(r"^Metric"))).to_be_hidden()
+    page.get_by_label(re.compile(r"^Track")).select_option("model")
+    expect(page.get_by_label(re.compile(r"^Budget"))).to_be_hidden()
     page.get_by_label(re.compile(r"^Metric")).select_option("rmse")
     # Only the chosen data source's fields are shown.
     page.get_by_label(re.compile(r"^Data source")).select_option("generator")
