@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -208,11 +209,27 @@ def grade(
             f"solution.py is {len(source)} bytes; the limit is {SOLUTION_MAX_BYTES}",
             sandbox_level=sandbox.level.value,
         )
+    hidden = _hidden_labels(job)
+    run = _run_solution(job, sandbox, source, hidden, progress)
+    result = _judge(run, job, sandbox, hidden)
+    result.wall_seconds = time.monotonic() - started
+    return result
+
+
+class _Hidden(NamedTuple):
+    """The hidden labels and what follows from them (read on the trusted side only)."""
+
+    y_true: np.ndarray
+    public_mask: np.ndarray
+    n_rows: int
+    n_classes: int | None
+
+
+def _hidden_labels(job: GradingJob) -> _Hidden:
     y_true = _load_trusted(job.test_y, "the hidden labels")
     public_mask = _load_trusted(job.public_mask, "the public mask").astype(bool)
     if public_mask.shape != y_true.shape[:1]:
         raise InternalError("public_mask and test_y have different numbers of rows")
-    n_rows = int(y_true.shape[0])
     n_classes = None
     if job.task != "regression":
         y_true = y_true.astype(np.int64)
@@ -221,11 +238,22 @@ def grade(
             if job.task == "binary"
             else int(max(y_true.max(), _load_trusted(job.train_y, "the training labels").max())) + 1
         )
+    return _Hidden(y_true, public_mask, int(y_true.shape[0]), n_classes)
+
+
+def _run_solution(
+    job: GradingJob,
+    sandbox: Sandbox,
+    source: bytes,
+    hidden: _Hidden,
+    progress: Callable[[list[float]], None] | None,
+) -> SandboxRun:
+    """The run of the solution in the sandbox: the data and the solution handed over as file
+    descriptors (closed here afterwards), the harness told what to ask for."""
     names = (job.metric, *job.extra_metrics)
     needs_proba = any(scoring.METRICS[m].needs_proba for m in names)
     needs_labels = any(not scoring.METRICS[m].needs_proba for m in names)
-    array_cap = n_rows * max(n_classes or 1, 2) * 8 + 4096
-
+    array_cap = hidden.n_rows * max(hidden.n_classes or 1, 2) * 8 + 4096
     fds: dict[str, int] = {}
     try:
         for key, path in (
@@ -241,7 +269,7 @@ def grade(
         harness_config = {
             "task": job.task,
             "metric": job.metric,
-            "n_classes": n_classes,
+            "n_classes": hidden.n_classes,
             "seed": job.seed,
             "allowed_imports": list(job.allowed_imports),
             "absent_modules": sorted(DENIED_MODULES - set(sandbox.config.runtime_extras)),
@@ -249,11 +277,15 @@ def grade(
             "needs_proba": needs_proba,
             "needs_labels": needs_labels,
         }
-        run = sandbox.run(harness_config, fds, job.limits, array_cap=array_cap, progress=progress)
+        return sandbox.run(harness_config, fds, job.limits, array_cap=array_cap, progress=progress)
     finally:
         for fd in fds.values():
             os.close(fd)
 
+
+def _judge(run: SandboxRun, job: GradingJob, sandbox: Sandbox, hidden: _Hidden) -> GradingResult:
+    """The result of a run: its measured figures, then the verdict (a limit, a rule, or the
+    predictions scored on the hidden labels). A run the platform broke raises InternalError."""
     result = _measured_result(run, job)
     result.sandbox_level = sandbox.level.value
     if not run.ready:
@@ -279,7 +311,7 @@ def grade(
         result.verdict, result.message = ended
     else:
         try:
-            _score_into(result, run, job, y_true, public_mask, n_rows, n_classes)
+            _score_into(result, run, job, *hidden)
         except scoring.InvalidPredictions as exc:
             result.verdict, result.message = Verdict.INVALID_PREDICTIONS, str(exc)
     _explain_divergence(result)
@@ -287,7 +319,6 @@ def grade(
     result.message = valid_text(result.message)
     result.stdout = valid_text(result.stdout)
     result.stderr = valid_text(result.stderr)
-    result.wall_seconds = time.monotonic() - started
     return result
 
 
