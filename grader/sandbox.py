@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -346,64 +347,25 @@ class Sandbox:
             if self.seccomp is not None and self.level is not SandboxLevel.DEGRADED:
                 seccomp_fd = os.memfd_create("seccomp", os.MFD_CLOEXEC)
                 own_fds.append(seccomp_fd)
-                os.write(seccomp_fd, self.seccomp)
+                os.write(seccomp_fd, self.seccomp)  # bwrap reads the filter from it
                 os.lseek(seccomp_fd, 0, os.SEEK_SET)
             config = {
                 **harness_config, **pass_fds, "result_fd": result_w, "command_fd": command_r
             }  # fmt: skip
-            if self.level is SandboxLevel.DEGRADED:
-                argv = [
-                    *self._rlimit_args(limits, dedicated_uid=False),
-                    str(self.runtime.host_interpreter),
-                ]
-                boot = boot.replace(repr(rt.HARNESS_DIR), repr(str(self.runtime.harness_dir)))
-                site_dirs = sorted({str(h.parent) for h, _ in self.runtime.packages})
-                if harness_config.get("gradient_descent_only"):  # no mounts: a numpy copy
-                    site_dirs = [str(rt.gradient_descent_site(self.config.state_dir))]
-                boot = boot.replace(repr(rt.SITE), ",".join(repr(s) for s in site_dirs))
-                argv += ["-I", "-S", "-u", "-c", boot, json.dumps(config)]
-                env = {k: v for k, v in ENV_ALLOW.items() if k not in ("PATH", "HOME")}
-                env["LD_LIBRARY_PATH"] = str(self.runtime.python_home / "lib")
-                cwd = str(self.config.state_dir)
-            else:
-                argv = [
-                    *self._rlimit_args(limits, dedicated_uid=slot is not None),
-                    *self._bwrap_args(limits, seccomp_fd, info_w),
-                    *self._rule_mounts(harness_config),
-                    *self.runtime.masking_args(harness_config.get("allowed_imports", ())),
-                    self.runtime.interpreter, "-I", "-S", "-u", "-c", boot, json.dumps(config),
-                ]  # fmt: skip
-                env = {}
-                cwd = "/"
+            argv, env, cwd = self._command(
+                boot,
+                config,
+                harness_config,
+                limits,
+                slot=slot,
+                seccomp_fd=seccomp_fd,
+                info_w=info_w,
+            )
+            argv, user_args = self._as_slot(argv, group, slot)
             fds = (command_r, result_w, info_w, *pass_fds.values()) + (
                 (seccomp_fd,) if seccomp_fd is not None else ()
             )
-            user_args: dict = {}
-            if group is not None:
-                if slot is not None:
-                    # Join the cgroup as the worker, then drop to the slot uid (setpriv execs).
-                    argv = [
-                        self._setpriv(), f"--reuid={slot.uid}", f"--regid={slot.uid}",
-                        "--clear-groups", *argv,
-                    ]  # fmt: skip
-                argv = group.join_argv(argv)
-            elif slot is not None:
-                user_args = {"user": slot.uid, "group": slot.uid, "extra_groups": []}
-            try:
-                proc = subprocess.Popen(  # noqa: S603 - argv built above, no shell
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    pass_fds=fds,
-                    close_fds=True,
-                    process_group=0,
-                    env=env,
-                    cwd=cwd,
-                    **user_args,
-                )
-            except OSError as exc:
-                raise InternalError(f"the sandbox could not start: {exc}") from exc
+            proc = _spawn(argv, fds, env=env, cwd=cwd, user_args=user_args)
             for fd in (command_r, result_w, info_w):
                 os.close(fd)
             own_fds = [fd for fd in own_fds if fd not in (command_r, command_w, result_w, info_w)]
@@ -428,6 +390,57 @@ class Sandbox:
             self.recent_namespaces = [*self.recent_namespaces[-99:], run.pid_namespace]
         run.wall_seconds = time.monotonic() - started
         return run
+
+    def _command(
+        self,
+        boot: str,
+        config: dict,
+        harness_config: dict,
+        limits: Limits,
+        *,
+        slot: Slot | None,
+        seccomp_fd: int | None,
+        info_w: int,
+    ) -> tuple[list[str], dict[str, str], str]:
+        """The argv, environment and working folder of the run: the interpreter inside bwrap
+        (its mounts, the rule's and the import list's), or, degraded, the host's own."""
+        if self.level is not SandboxLevel.DEGRADED:
+            argv = [
+                *self._rlimit_args(limits, dedicated_uid=slot is not None),
+                *self._bwrap_args(limits, seccomp_fd, info_w),
+                *self._rule_mounts(harness_config),
+                *self.runtime.masking_args(harness_config.get("allowed_imports", ())),
+                self.runtime.interpreter, "-I", "-S", "-u", "-c", boot, json.dumps(config),
+            ]  # fmt: skip
+            return argv, {}, "/"
+        boot = boot.replace(repr(rt.HARNESS_DIR), repr(str(self.runtime.harness_dir)))
+        site_dirs = sorted({str(h.parent) for h, _ in self.runtime.packages})
+        if harness_config.get("gradient_descent_only"):  # no mounts: a numpy copy
+            site_dirs = [str(rt.gradient_descent_site(self.config.state_dir))]
+        boot = boot.replace(repr(rt.SITE), ",".join(repr(s) for s in site_dirs))
+        argv = [
+            *self._rlimit_args(limits, dedicated_uid=False),
+            str(self.runtime.host_interpreter),
+            *("-I", "-S", "-u", "-c", boot, json.dumps(config)),
+        ]
+        env = {k: v for k, v in ENV_ALLOW.items() if k not in ("PATH", "HOME")}
+        env["LD_LIBRARY_PATH"] = str(self.runtime.python_home / "lib")
+        return argv, env, str(self.config.state_dir)
+
+    def _as_slot(
+        self, argv: list[str], group: cgroups.RunCgroup | None, slot: Slot | None
+    ) -> tuple[list[str], dict[str, Any]]:
+        """The run as the slot's uid, in its cgroup: joined as the worker, then dropped to
+        the uid by setpriv (which execs); without a cgroup, Popen drops it."""
+        if group is None:
+            user = {"user": slot.uid, "group": slot.uid, "extra_groups": []} if slot else {}
+            return argv, user
+        if slot is not None:
+            argv = [
+                self._setpriv(), f"--reuid={slot.uid}", f"--regid={slot.uid}",
+                "--clear-groups", *argv,
+            ]  # fmt: skip
+        return group.join_argv(argv), {}
 
     def _setpriv(self) -> str:
         setpriv = shutil.which("setpriv")
@@ -473,3 +486,29 @@ def _user_task_count(uid: int) -> int:
         except (OSError, psutil.Error):
             continue  # gone meanwhile
     return count
+
+
+def _spawn(
+    argv: list[str],
+    fds: tuple[int, ...],
+    *,
+    env: dict[str, str],
+    cwd: str,
+    user_args: dict[str, Any],
+) -> subprocess.Popen:
+    """The run's process, in a process group of its own, holding only `fds`."""
+    try:
+        return subprocess.Popen(  # noqa: S603 - argv built by the sandbox, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=fds,
+            close_fds=True,
+            process_group=0,
+            env=env,
+            cwd=cwd,
+            **user_args,
+        )
+    except OSError as exc:
+        raise InternalError(f"the sandbox could not start: {exc}") from exc
