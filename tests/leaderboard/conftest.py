@@ -1,4 +1,5 @@
-"""Challenges and scored submissions for leaderboard tests."""
+"""Challenges and scored submissions for leaderboard tests (and the grading pipeline's real
+worker, `start_worker`, for the webhook deliveries)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from hackathon.accounts.models import Team
 from hackathon.challenges.models import Challenge
 from hackathon.leaderboard.services import leaderboard_record_result
 from hackathon.submissions.models import State, Submission
+
+from tests.submissions.conftest import start_worker  # noqa: F401 - a fixture, used by name
 
 _slugs = itertools.count(1)
 

@@ -1,4 +1,5 @@
-"""A real uvicorn process serving the ASGI app on the test database, and an SSE reader."""
+"""A real uvicorn process serving the ASGI app on the test database, an SSE reader, and a
+chat webhook receiver on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from django.conf import settings
@@ -122,3 +125,38 @@ class SSEClient:
 def cookie_header(client: object) -> dict[str, str]:
     session = client.cookies.get(settings.SESSION_COOKIE_NAME)  # type: ignore[attr-defined]
     return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session.value}"} if session else {}
+
+
+class Receiver:
+    """Answers each POST with the next status of `statuses` (200 once they run out)."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.received: list[tuple[str, dict]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((self.path, json.loads(body)))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> Receiver:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def texts(self) -> list[str]:
+        """What each message said (Slack's "text" or Discord's "content")."""
+        return [body.get("text") or body.get("content") for _, body in self.received]

@@ -9,7 +9,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,36 +17,14 @@ from django.urls import reverse
 from django.utils import timezone
 from hackathon.celery import app as celery_app
 from hackathon.leaderboard.models import ChatWebhook, TeamScore, WebhookDelivery
-from hackathon.leaderboard.services import leaderboard_freeze
+from hackathon.leaderboard.services import leaderboard_freeze, leaderboard_reveal
 from hackathon.leaderboard.tasks import deliver_webhook
 from hackathon.leaderboard.webhooks import webhooks_tick
 
 from tests.leaderboard.conftest import make_challenge, make_team, scored
+from tests.leaderboard.servers import Receiver
 
 pytestmark = pytest.mark.django_db
-
-
-class Receiver:
-    """Answers each POST with the next status of `statuses` (200 once they run out)."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = list(statuses)
-        self.received: list[tuple[str, dict]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((self.path, json.loads(body)))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
 @pytest.fixture
@@ -138,6 +115,34 @@ def test_new_leader_announced_but_never_during_a_freeze(
     assert len(leader_messages) == 2
     assert not WebhookDelivery.objects.filter(event="leader", text__contains="0.95").exists()
     assert "frozen" in _texts(chat)[-1]
+
+
+def test_the_reveal_is_announced_once_to_each_webhook_in_its_payload(
+    receiver, organizer, django_capture_on_commit_callbacks
+) -> None:
+    now = timezone.now()
+    challenge = make_challenge(start_at=now - timedelta(hours=1), end_at=now + timedelta(hours=1))
+    slack, discord = receiver([]), receiver([])
+    ChatWebhook.objects.create(challenge=challenge, kind="slack", url=slack.url + "/s")
+    ChatWebhook.objects.create(challenge=challenge, kind="discord", url=discord.url + "/d")
+    with django_capture_on_commit_callbacks(execute=True):
+        leaderboard_freeze(challenge=challenge, actor=organizer)
+    challenge.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        leaderboard_reveal(challenge=challenge, actor=organizer, close_submissions=True)
+    later = timezone.now() + timedelta(seconds=1)
+    webhooks_tick(now=later)
+    webhooks_tick(now=later + timedelta(minutes=5))  # announced once: nothing more
+    title = challenge.title
+    said = [
+        f"The {title} leaderboard is frozen: results stay hidden until the reveal.",
+        f"{title} has ended: submissions are closed.",
+        f"The final standings of {title} are revealed.",
+    ]
+    assert slack.received == [("/s", {"text": text}) for text in said]
+    assert discord.received == [("/d", {"content": text}) for text in said]
+    reveal = WebhookDelivery.objects.filter(event="reveal")
+    assert reveal.count() == 2 and {d.status for d in reveal} == {"sent"}
 
 
 def test_a_dead_webhook_changes_nothing_for_grading(django_capture_on_commit_callbacks) -> None:
