@@ -1,6 +1,7 @@
 """The room view and the score progression chart in a real browser (Chromium over uvicorn):
-a new diagnostic shows on the organizer's open room page without a reload; the chart draws
-one line per team and the baseline. Screenshots for the README (docs/screenshots)."""
+a new diagnostic and a refused upload show on the organizer's open room page without a
+reload; the chart draws one line per team and the baseline. Screenshots for the README
+(docs/screenshots)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
+from hackathon.accounts.services import team_create
 from hackathon.leaderboard.services import leaderboard_record_result
 
 from tests.leaderboard.conftest import make_challenge, make_team, scored
 from tests.leaderboard.servers import uvicorn_server
 from tests.leaderboard.test_room import DIVERGED, _sub
+from tests.leaderboard.test_room_refusals import LABELS_ONLY
 
 CHROMIUM = os.environ.get("HACKATHON_CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
@@ -35,8 +41,22 @@ def test_the_room_view_updates_live_and_the_progression_chart_draws(organizer_cl
     from playwright.sync_api import expect, sync_playwright  # heavy; browser tests only
 
     now = timezone.now()
-    challenge = make_challenge()
+    challenge = make_challenge(metric="roc_auc")  # ranked on probabilities: predict_proba
     teams = [make_team(name) for name in ("Adam Optimizers", "Nesterov Club", "Plain SGD")]
+    members = []
+    for name in ("Momentum Mates", "Batch Norms", "Early Stoppers"):
+        user = get_user_model().objects.create_user(name.split()[0].lower(), password="pw-1234")
+        team_create(user=user, name=name)
+        members.append(user)
+
+    def refused_upload(user: object) -> None:  # through the submit page, as a team does
+        member = Client()
+        member.force_login(user)
+        page = reverse("submissions:new", args=[challenge.slug])
+        assert member.post(page, {"code": LABELS_ONLY}).status_code == 400
+
+    refused_upload(members[0])
+    refused_upload(members[1])
     for k, team in enumerate(teams):
         scored(challenge, team, 0.6 + 0.05 * k, at=now - timedelta(minutes=50 - 10 * k))
         scored(challenge, team, 0.7 + 0.05 * k, at=now - timedelta(minutes=20 - 5 * k))
@@ -65,6 +85,8 @@ def test_the_room_view_updates_live_and_the_progression_chart_draws(organizer_cl
             page.goto(f"http://{host}/leaderboard/{challenge.slug}/room/")
             line = page.locator('[data-code="diverged"] strong')
             expect(line).to_have_text("1 team", timeout=20_000)
+            refusals = page.locator('[data-reason="missing_predict_proba"] strong')
+            expect(refusals).to_have_text("2 teams")
             expect(page.get_by_test_id("room-live")).to_have_text("(live)", timeout=20_000)
             shown_at = page.get_by_test_id("room-body").get_attribute("data-at")
 
@@ -79,6 +101,7 @@ def test_the_room_view_updates_live_and_the_progression_chart_draws(organizer_cl
                     diagnostics=[DIVERGED],
                 )
                 leaderboard_record_result(submission=second)
+                refused_upload(members[2])
 
             worker = threading.Thread(target=arrive)
             worker.start()
@@ -89,6 +112,9 @@ def test_the_room_view_updates_live_and_the_progression_chart_draws(organizer_cl
             expect(body).not_to_have_attribute("data-at", shown_at, timeout=20_000)
             if connection.vendor == "postgresql":
                 expect(line).to_have_text("2 teams", timeout=20_000)
+                expect(refusals).to_have_text("3 teams", timeout=20_000)
+                listing = page.locator('[data-reason="missing_predict_proba"] a')
+                expect(listing).to_have_text("3 uploads")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "room-view.png"), full_page=True)
 
