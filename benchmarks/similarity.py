@@ -246,7 +246,7 @@ def main() -> None:
             verdict="scored",
             public_score=rng.uniform(50, 70),
             private_score=rng.uniform(50, 70),
-            loss_curve=[3.0, 2.0, 1.0],
+            loss_curve=[3124.0871, 2987.4412, 2950.2318],
         )
         t0 = time.perf_counter()
         fp.fingerprint(code)

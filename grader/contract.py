@@ -165,6 +165,12 @@ class GradingResult:
     fp_events: dict = field(default_factory=dict)
     # What the solution declares (hyperparameters_), validated: str -> number/str/bool.
     hyperparameters: dict = field(default_factory=dict)
+    # The final model's loss on training rows, measured by trusted code from its predictions
+    # (grader/training_loss.py), on a challenge that asks for a loss curve; {} otherwise.
+    training_loss: dict = field(default_factory=dict)
+    # Determinants computed by the gradient-descent-only rule's numpy, {size: count}: reported
+    # from inside the sandbox (a hint for the organizers' review, never a measurement).
+    determinants: dict = field(default_factory=dict)
     # Optimizer track: one dict per instance run, measured by the trusted driver (score,
     # examples, steps, how it ended, training and validation curves, diagnostics).
     instances: list[dict] = field(default_factory=list)

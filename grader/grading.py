@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from grader import protocol, scoring
+from grader import protocol, scoring, training_loss
 from grader.contract import (
     SOLUTION_MAX_BYTES,
     GradingJob,
@@ -253,7 +253,8 @@ def _run_solution(
     names = (job.metric, *job.extra_metrics)
     needs_proba = any(scoring.METRICS[m].needs_proba for m in names)
     needs_labels = any(not scoring.METRICS[m].needs_proba for m in names)
-    array_cap = hidden.n_rows * max(hidden.n_classes or 1, 2) * 8 + 4096
+    train_rows = _training_rows(job)
+    array_cap = max(hidden.n_rows, train_rows) * max(hidden.n_classes or 1, 2) * 8 + 4096
     fds: dict[str, int] = {}
     try:
         for key, path in (
@@ -276,6 +277,7 @@ def _run_solution(
             "gradient_descent_only": job.gradient_descent_only,
             "needs_proba": needs_proba,
             "needs_labels": needs_labels,
+            "training_rows": train_rows,
         }
         return sandbox.run(harness_config, fds, job.limits, array_cap=array_cap, progress=progress)
     finally:
@@ -288,6 +290,8 @@ def _judge(run: SandboxRun, job: GradingJob, sandbox: Sandbox, hidden: _Hidden) 
     predictions scored on the hidden labels). A run the platform broke raises InternalError."""
     result = _measured_result(run, job)
     result.sandbox_level = sandbox.level.value
+    if run.report and _training_rows(job):
+        result.training_loss = _training_loss(run, job, hidden.n_classes)
     if not run.ready:
         raise InternalError(
             "the sandbox failed before the solution started "
@@ -346,6 +350,7 @@ def _measured_result(run: SandboxRun, job: GradingJob) -> GradingResult:
     result.loss_curve = list(run.live_curve if curve is None else curve)
     events = report.get("fp_events") if report else run.live_fp
     result.fp_events = protocol.fp_events(events, curve_points=len(result.loss_curve))
+    result.determinants = protocol.determinants(report.get("determinants")) if report else {}
     result.diagnostics = diagnose(result.loss_curve)
     if report:
         declared, problem = protocol.hyperparameters(report.get("hyperparameters"))
@@ -359,6 +364,33 @@ def _measured_result(run: SandboxRun, job: GradingJob) -> GradingResult:
                 }
             )
     return result
+
+
+def _training_rows(job: GradingJob) -> int:
+    """Training rows the model predicts with its report, from which its training loss is
+    measured: on a challenge that asks for a loss curve (grader/training_loss.py)."""
+    if job.min_loss_curve_points <= 0:
+        return 0
+    rows = int(_load_trusted(job.train_y, "the training labels").shape[0])
+    return training_loss.training_rows(rows, curve_required=True)
+
+
+def _training_loss(run: SandboxRun, job: GradingJob, n_classes: int | None) -> dict:
+    """The final model's loss on the first training rows, from the predictions it sent with
+    its report."""
+    rows = _training_rows(job)
+    arrays: dict[str, np.ndarray | None] = {}
+    for name in protocol.TRAINING_ARRAY_NAMES:
+        if name in run.arrays:
+            header, body = run.arrays[name]
+            try:
+                arrays[name] = _parse_array(name, header, body)[0]
+            except scoring.InvalidPredictions as exc:
+                return {"rows": rows, "unavailable": str(exc)[:200]}
+    train_y = _load_trusted(job.train_y, "the training labels")
+    return training_loss.measure(
+        task=job.task, n_classes=n_classes, y_train=train_y, arrays=arrays, rows=rows
+    )
 
 
 def _rule_verdict(result: GradingResult, job: GradingJob) -> tuple[Verdict, str] | None:
@@ -454,6 +486,8 @@ def _score_into(
 ) -> None:  # fmt: skip
     arrays: dict[str, tuple[np.ndarray | None, list | None]] = {}
     for name, (header, body) in run.arrays.items():
+        if name not in protocol.ARRAY_NAMES:
+            continue  # the training rows' predictions: measured apart (_training_loss)
         arr, shape, bad_dtype = _parse_array(name, header, body)
         if bad_dtype is not None and shape is not None and arr is None:
             size = int(np.prod(shape)) if shape else 1

@@ -489,6 +489,17 @@ class FloatingPointEvents:
         return {**self.counts, "first_epoch": self.first_epoch}
 
 
+def determinant_counts() -> dict:
+    """{matrix size: determinants computed} as the gradient-descent-only rule's numpy counted
+    them (its linalg stub; empty without the rule). Untrusted like everything here: for the
+    organizers' review only."""
+    module = sys.modules.get("numpy.linalg._umath_linalg")
+    counts = getattr(module, "determinants", None)
+    if not isinstance(counts, dict):
+        return {}
+    return {str(size): count for size, count in list(counts.items())[:64]}
+
+
 class ProgressReporter(threading.Thread):
     def __init__(self, model: object, nonce: str, events: FloatingPointEvents) -> None:
         super().__init__(daemon=True, name="progress")
@@ -739,9 +750,43 @@ class Session:
             declared = declared_hyperparameters(self.model)
         except Exception:  # noqa: BLE001
             declared = None
+        if not self.send_training_predictions(nonce):
+            return False
         return self.done(
-            nonce, loss_curve=curve, hyperparameters=declared, fp_events=self.events.report()
+            nonce,
+            loss_curve=curve,
+            hyperparameters=declared,
+            fp_events=self.events.report(),
+            determinants=determinant_counts(),
         )
+
+    def send_training_predictions(self, nonce: str) -> bool:
+        """The model's predictions for the first `training_rows` training rows, from which
+        the trusted side measures its training loss (to set beside the loss curve it reports):
+        predict() for regression, predict_proba() for classification when the model has it.
+        A model that fails on them only leaves the measurement out."""
+        rows = int(self.config.get("training_rows") or 0)
+        if rows <= 0:
+            return True
+        X = self.data["train_X"][:rows]
+        model = self.model
+        try:
+            if self.config["task"] == "regression":
+                name, value = "train_predictions", model.predict(X)  # type: ignore[attr-defined]
+                size = rows
+            elif callable(getattr(model, "predict_proba", None)):
+                name, value = "train_proba", model.predict_proba(X)  # type: ignore[attr-defined]
+                size = rows * max(int(self.config.get("n_classes") or 0), 2)
+            else:
+                return True
+            send(b"A", array_frame(self.np, nonce, name, value, size))
+        except MemoryError:
+            self.error(nonce, "memory", "MemoryError while predicting the training rows")
+            return False
+        except BaseException as exc:  # noqa: BLE001 - the measurement is left out
+            if isinstance(exc, RuleViolation) or _rule_violation:
+                return self.done(nonce)  # reports the rule verdict
+        return True
 
 
 def main() -> None:

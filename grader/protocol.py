@@ -35,6 +35,9 @@ FRAME_NAMES = {
     b"A": "array",
 }
 ARRAY_NAMES = ("predictions", "proba")
+# Predictions for training rows, sent with the report: the trusted side measures the final
+# model's training loss from them (grader/training_loss.py).
+TRAINING_ARRAY_NAMES = ("train_predictions", "train_proba")
 
 
 def _a(kind: bytes) -> str:
@@ -171,10 +174,11 @@ class Conversation:
             self._take_progress(header)
             return None
         if kind == b"A":
-            if self.phase is not Phase.PREDICTING:
+            if self.phase not in (Phase.PREDICTING, Phase.REPORTING):
                 raise ProtocolError("an array message on the result stream outside predict")
             name = header.get("name")
-            if name not in ARRAY_NAMES or name in self.arrays:
+            allowed = ARRAY_NAMES if self.phase is Phase.PREDICTING else TRAINING_ARRAY_NAMES
+            if name not in allowed or name in self.arrays:
                 raise ProtocolError(f"an unexpected array {str(name)[:40]!r} on the result stream")
             self.arrays[name] = (header, body)
             return None
@@ -346,6 +350,25 @@ def fp_events(value: object, *, curve_points: int | None) -> dict:
     if not any(counts.values()):
         first = None
     return {**counts, "first_epoch": first}
+
+
+MAX_DETERMINANT_SIZES = 64
+
+
+def determinants(value: object) -> dict[int, int]:
+    """{matrix size: count} of determinants as reported, validated: {} when not well formed."""
+    if not isinstance(value, dict) or len(value) > MAX_DETERMINANT_SIZES:
+        return {}
+    out: dict[int, int] = {}
+    for size, count in value.items():
+        if not isinstance(size, str) or not size.isdigit() or len(size) > 9:
+            return {}
+        counted = _count(count)
+        if counted is None:
+            return {}
+        if counted:
+            out[int(size)] = counted
+    return out
 
 
 def hyperparameters(value: object) -> tuple[dict, str | None]:

@@ -3,8 +3,8 @@
 The real extension (LAPACK's solvers and decompositions behind numpy.linalg) is not in the
 sandbox at all: this file takes its place, so no route (an attribute, gc, frames, re-importing
 the extension) reaches a closed-form solver. What the rule allows is computed here with numpy:
-`det` and `slogdet`, by LU factorisation with partial pivoting. Everything else refuses,
-naming the numpy function the solution called.
+`det` and `slogdet`, by LU factorisation with partial pivoting (and counted, see
+`determinants`). Everything else refuses, naming the numpy function the solution called.
 """
 
 from __future__ import annotations
@@ -154,10 +154,17 @@ def _lu_logdet(m: np.ndarray) -> tuple[object, float]:
     return sign, logdet
 
 
+# Determinants computed, by matrix size: the harness reports them for the organizers'
+# review (Cramer's rule solves an n x n system with n + 1 determinants). Counted inside
+# the solution's process, so a solution can reset it: a hint, never a measurement.
+determinants: dict[int, int] = {}
+
+
 def slogdet(a: object, signature: str | None = None, **kwargs: object) -> tuple:
     dtype = np.complex128 if signature and signature.startswith("D") else np.float64
     arr = np.asarray(a, dtype=dtype)
     batch, n = arr.shape[:-2], arr.shape[-1]
+    determinants[n] = determinants.get(n, 0) + int(np.prod(batch, dtype=np.int64))
     signs = np.empty(batch, dtype=dtype)
     logs = np.empty(batch, dtype=np.float64)
     flat = arr.reshape(-1, n, n)

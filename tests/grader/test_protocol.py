@@ -8,7 +8,14 @@ import struct
 
 import pytest
 
-from grader.protocol import Conversation, Phase, ProtocolError, fp_events, hyperparameters
+from grader.protocol import (
+    Conversation,
+    Phase,
+    ProtocolError,
+    determinants,
+    fp_events,
+    hyperparameters,
+)
 
 HEADER = struct.Struct(">cI")
 
@@ -135,3 +142,38 @@ def test_hyperparameters_keep_only_what_the_contract_allows() -> None:
     )
     assert hyperparameters({"": 1})[1].startswith("hyperparameters_ keys")
     assert hyperparameters([1])[1] == "hyperparameters_ must be a dict"
+
+
+def _to(conversation: Conversation, load: dict, phase: Phase) -> str:
+    """Answer commands until `phase`; its command's nonce."""
+    nonce = load["nonce"]
+    while conversation.phase is not phase:
+        [nxt] = conversation.feed(frame(b"D", {"nonce": nonce}))
+        nonce = command(nxt)["nonce"]
+    return nonce
+
+
+def test_training_rows_predictions_come_with_the_report_only() -> None:
+    """The predictions for training rows (the training-loss measurement) are taken in the
+    report phase, under their own names; test-row names there, or training names in
+    predict, are protocol errors."""
+    conversation, _, load = started()
+    nonce = _to(conversation, load, Phase.PREDICTING)
+    with pytest.raises(ProtocolError, match="unexpected array 'train_predictions'"):
+        conversation.feed(frame(b"A", {"nonce": nonce, "name": "train_predictions"}, b"\n"))
+
+    conversation, _, load = started()
+    nonce = _to(conversation, load, Phase.REPORTING)
+    conversation.feed(frame(b"A", {"nonce": nonce, "name": "train_proba"}, b"\n"))
+    assert "train_proba" in conversation.arrays
+    with pytest.raises(ProtocolError, match="unexpected array 'predictions'"):
+        conversation.feed(frame(b"A", {"nonce": nonce, "name": "predictions"}, b"\n"))
+
+
+def test_determinant_counts_are_validated() -> None:
+    assert determinants({"11": 12, "3": 0}) == {11: 12}
+    assert determinants({"11": -1}) == {}
+    assert determinants({"eleven": 12}) == {}
+    assert determinants({"11": True}) == {}
+    assert determinants([11, 12]) == {}
+    assert determinants({str(n): 1 for n in range(100)}) == {}

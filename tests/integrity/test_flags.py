@@ -38,6 +38,10 @@ ENCODED_BLOB = (
 )
 
 
+# A curve as training records one (full-precision values, uneven steps).
+RECORDED_CURVE = [3124.0871, 2987.4412, 2950.2318, 2941.7759]
+
+
 def regression_challenge(**fields: object):
     defaults = {
         "metric": "rmse",
@@ -70,7 +74,7 @@ def graded(
         message=message,
         public_score=public,
         private_score=private,
-        loss_curve=[3.0, 2.0, 1.5] if curve is None else curve,
+        loss_curve=RECORDED_CURVE if curve is None else curve,
     )
 
 

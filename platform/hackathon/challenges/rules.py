@@ -9,17 +9,31 @@ CLASSIC_BADGE = "Classic: labels are public, not for ranking"
 
 
 def gradient_descent_rule(challenge: Challenge) -> str:
-    """The gradient-descent-only rule as a sentence, or "" when the challenge has it off."""
+    """The gradient-descent-only rule as sentences, or "" when the challenge has it off.
+
+    It says which part the platform enforces itself and which part the organizers' review
+    enforces: a program can solve the normal equations with arithmetic it writes itself, so
+    "trained by gradient descent" as a whole cannot be checked by the machine alone."""
     if not challenge.gradient_descent_only:
         return ""
+    points = challenge.min_loss_curve_points
     return (
-        "Gradient descent only: the model must be trained by gradient descent. numpy's "
-        "closed-form solvers and decompositions (numpy.linalg solve, lstsq, inv, pinv, "
-        "tensorsolve, tensorinv, qr, svd, eig, eigh, eigvals, eigvalsh, cholesky; numpy.polyfit "
-        "and numpy.polynomial) are refused by any route: at upload when the code shows them "
-        "(no quota used), as a rule violation when they are reached at run time. Products, "
-        "norms and determinants stay allowed. The model must record its training loss in "
-        f"loss_curve_, at least {challenge.min_loss_curve_points} finite values."
+        "Gradient descent only: train the model by steps that follow the gradient of its "
+        "loss (plain, stochastic or mini-batch gradient descent, momentum, Adam and the like, "
+        "conjugate gradient), and record the training loss in loss_curve_. "
+        "Enforced by the platform: numpy's closed-form solvers and decompositions "
+        "(numpy.linalg solve, lstsq, inv, pinv, tensorsolve, tensorinv, qr, svd, eig, eigh, "
+        "eigvals, eigvalsh, cholesky; numpy.polyfit and numpy.polynomial) are refused by any "
+        "route, at upload when the code shows them (no quota used) and as a rule violation "
+        "when they are reached at run time; products, norms and determinants stay allowed; "
+        f"loss_curve_ must hold at least {points} finite values. "
+        "Enforced by the organizers' review: solving for the weights directly by any other "
+        "route (elimination or substitution written by hand, Cramer's rule with "
+        "determinants, an inverse by iteration, code run from text) breaks the rule too, and "
+        "loss_curve_ must be the loss the training recorded. The platform flags for the "
+        "organizers what it recognises of these (the code, with its lines; a curve that does "
+        "not end at the training loss it measures for the final model, or that looks "
+        "computed or typed in), and organizers disqualify submissions that break the rule."
     )
 
 

@@ -156,7 +156,8 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "rules.gradient_descent_only", Flag(), False, label="Gradient descent only",
         help="Refuse numpy's closed-form solvers and decompositions (lstsq, solve, inv, pinv, svd, "
-        "qr, eig*, cholesky, polyfit, numpy.polynomial) and require a loss_curve_.",
+        "qr, eig*, cholesky, polyfit, numpy.polynomial) and require a loss_curve_; direct solves "
+        "written by hand and curves not borne out are flagged for your review.",
         form_initial=True,
     ),
     Field(

@@ -19,6 +19,9 @@ class FlagKind(models.TextChoices):
     SIMILAR_CODE = "similar_code", "Code nearly identical to another team's"
     NO_LOSS_CURVE = "no_loss_curve", "No loss curve"
     RULE_VIOLATION = "rule_violation", "Rule violation"
+    DIRECT_SOLVE = "direct_solve", "Direct solve suspected"
+    CURVE_NOT_BORNE_OUT = "curve_not_borne_out", "Loss curve not borne out"
+    CODE_FROM_TEXT = "code_from_text", "Code run from text"
 
 
 class CodeFingerprint(models.Model):
@@ -54,6 +57,7 @@ class IntegrityFlag(models.Model):
     kind = models.CharField(max_length=30, choices=FlagKind.choices)
     detail = models.CharField(max_length=500)
     score = models.FloatField(null=True, blank=True)  # how strong (similarity, count, ...)
+    lines = models.JSONField(default=list, blank=True)  # source lines that show it
     other_submission = models.ForeignKey(
         "submissions.Submission",
         on_delete=models.CASCADE,

@@ -14,10 +14,22 @@ from hackathon.integrity.models import IntegrityFlag
 from hackathon.submissions.models import Submission
 
 
+@dataclass(frozen=True)
+class CodeLine:
+    number: int
+    text: str
+    shared: bool  # part of a fingerprint both sides hold (or: a flagged line)
+
+
 @dataclass
 class FlaggedSubmission:
     submission: Submission
     flags: list[IntegrityFlag] = field(default_factory=list)
+    # Per flag id: the source lines that show it (direct solves, code run from text).
+    excerpts: dict[int, list[CodeLine]] = field(default_factory=dict)
+
+    def flags_with_excerpts(self) -> list[tuple[IntegrityFlag, list[CodeLine]]]:
+        return [(flag, self.excerpts.get(flag.pk, [])) for flag in self.flags]
 
 
 def flags_for_review(
@@ -33,7 +45,20 @@ def flags_for_review(
     ).order_by("-submission__created_at", "kind", "pk"):
         entry = grouped.setdefault(flag.submission_id, FlaggedSubmission(flag.submission))
         entry.flags.append(flag)
+        if flag.lines:
+            entry.excerpts[flag.pk] = flag_excerpt(code=flag.submission.code, lines=flag.lines)
     return list(grouped.values())
+
+
+def flag_excerpt(*, code: str, lines: list[int], context: int = 1) -> list[CodeLine]:
+    """The flagged lines of `code` with `context` lines around each (marked: `shared`)."""
+    source = code.splitlines()
+    wanted = {int(n) for n in lines if 0 < int(n) <= len(source)}
+    shown = sorted(
+        {n for line in wanted for n in range(line - context, line + context + 1)}
+        & set(range(1, len(source) + 1))
+    )
+    return [CodeLine(n, source[n - 1], n in wanted) for n in shown[:60]]
 
 
 def flags_by_submission(*, challenge: Challenge) -> dict[int, list[dict]]:
@@ -50,13 +75,6 @@ def flags_by_submission(*, challenge: Challenge) -> dict[int, list[dict]]:
             }
         )
     return found
-
-
-@dataclass(frozen=True)
-class CodeLine:
-    number: int
-    text: str
-    shared: bool  # part of a fingerprint both sides hold
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,12 @@ of flag from what the platform measured and stored, never from what the solution
   compared incrementally against the stored fingerprints of the challenge's other teams,
   with the starter's fingerprints and boilerplate shared by most teams left out;
 - no loss curve on a gradient-descent-only challenge, which asks for one;
+- on such a challenge, a loss curve not borne out: computed from a formula, typed in, or not
+  ending at the training loss the grader measured for the model it came with (`curves.py`);
+- on such a challenge, a direct solve suspected: Cramer's rule, elimination, substitution or
+  an inverse by iteration written by hand (`direct_solve.py`, with the lines), or more
+  determinants than Cramer's rule needs as the sandbox's numpy counted them;
+- code run from text (exec, eval, compile), which hides what it does from the review;
 - a rule-violation verdict.
 
 Flags are never acted on automatically: an organizer dismisses one or disqualifies the
@@ -33,6 +39,8 @@ from hackathon.accounts.selectors import is_organizer
 from hackathon.challenges.models import Challenge, Metric
 from hackathon.challenges.precision import score_text
 from hackathon.integrity import fingerprint as fp
+from hackathon.integrity.curves import curve_reasons
+from hackathon.integrity.direct_solve import code_from_text, direct_solves
 from hackathon.integrity.embedded import embedded_data
 from hackathon.integrity.models import CodeFingerprint, FlagKind, IntegrityFlag
 from hackathon.integrity.selectors import excluded_hashes
@@ -71,6 +79,7 @@ class Finding:
     detail: str
     score: float | None = None
     other_id: int | None = None
+    lines: tuple[int, ...] = ()
 
 
 # --- the checks ------------------------------------------------------------------------
@@ -133,6 +142,90 @@ def loss_curve_findings(challenge: Challenge, submission: Submission) -> list[Fi
         f"this submission recorded {points}."
     )
     return [Finding(FlagKind.NO_LOSS_CURVE, detail, float(points))]
+
+
+_SOLVE_NAMES = {
+    "cramer": "Cramer's rule",
+    "elimination": "elimination",
+    "substitution": "a triangular solve or factorisation",
+    "cholesky": "a Cholesky factor by hand",
+    "iterative_inverse": "an inverse by iteration",
+}
+
+
+def _excerpt(code: str, line: int) -> str:
+    lines = code.splitlines()
+    text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def direct_solve_findings(challenge: Challenge, submission: Submission) -> list[Finding]:
+    """On a gradient-descent-only challenge: direct solves written by hand (the patterns of
+    `direct_solve.py`, with their lines), and more determinants of one size than Cramer's
+    rule needs, as the sandbox's numpy counted them."""
+    if not challenge.gradient_descent_only:
+        return []
+    suspects = direct_solves(submission.code)
+    reasons = []
+    for kind, name in _SOLVE_NAMES.items():
+        found = [s for s in suspects if s.kind == kind]
+        shown = [f"line {s.line}, {s.what}: {_excerpt(submission.code, s.line)}" for s in found]
+        if shown:
+            reasons.append(f"{name} ({'; '.join(shown[:3])})")
+    counted = {}
+    for size, count in (submission.determinants or {}).items():
+        n = int(size)
+        if n >= 2 and int(count) >= n + 1:
+            counted[n] = int(count)
+    if counted:
+        n, count = max(counted.items())
+        reasons.append(
+            f"{count} determinants of {n}x{n} matrices during the run, as the sandbox's numpy "
+            f"counted them (Cramer's rule solves {n} unknowns with {n + 1})"
+        )
+    if not reasons:
+        return []
+    detail = (
+        "The model may be solved directly, not trained by gradient descent: "
+        + "; ".join(reasons)
+        + ". Read the code: a direct solve written by hand breaks the challenge's rule."
+    )
+    lines = tuple(sorted({s.line for s in suspects}))
+    return [Finding(FlagKind.DIRECT_SOLVE, detail[:500], float(len(reasons)), lines=lines)]
+
+
+def code_from_text_findings(submission: Submission) -> list[Finding]:
+    """exec, eval or compile: code the review cannot read (nor any check of the source)."""
+    found = code_from_text(submission.code)
+    if not found:
+        return []
+    shown = ", ".join(f"{name} on line {line}" for line, name in found[:5])
+    detail = (
+        f"The solution runs code from text ({shown}): what that code does is hidden from "
+        "the review and from every check of the source."
+    )
+    return [
+        Finding(
+            FlagKind.CODE_FROM_TEXT,
+            detail[:500],
+            float(len(found)),
+            lines=tuple(sorted({line for line, _ in found})),
+        )
+    ]
+
+
+def curve_findings(challenge: Challenge, submission: Submission) -> list[Finding]:
+    """On a challenge that asks for a loss curve: a curve computed from a formula or typed
+    in, or one that does not end at the training loss of the model it came with, which the
+    platform measured (`curves.py`)."""
+    required = challenge.min_loss_curve_points if challenge.gradient_descent_only else 0
+    if submission.verdict != Verdict.SCORED or required <= 0 or not submission.loss_curve:
+        return []
+    reasons = curve_reasons(submission.loss_curve, submission.training_loss or {}, challenge.task)
+    if not reasons:
+        return []
+    detail = "The reported loss curve is not borne out: " + "; ".join(reasons) + "."
+    return [Finding(FlagKind.CURVE_NOT_BORNE_OUT, detail[:500], float(len(reasons)))]
 
 
 def rule_findings(submission: Submission) -> list[Finding]:
@@ -218,6 +311,9 @@ def integrity_check_submission(*, submission_id: int) -> list[IntegrityFlag]:
         *embedded_findings(submission.code),
         *score_findings(challenge, submission),
         *loss_curve_findings(challenge, submission),
+        *curve_findings(challenge, submission),
+        *direct_solve_findings(challenge, submission),
+        *code_from_text_findings(submission),
         *rule_findings(submission),
     ]
     findings += similarity_findings(challenge, submission, code_print.hashes)
@@ -258,10 +354,16 @@ def _store_flags(submission: Submission, findings: list[Finding]) -> list[Integr
                 detail=finding.detail[:500],
                 score=finding.score,
                 other_submission_id=finding.other_id,
+                lines=list(finding.lines),
             )
-        elif (flag.detail, flag.score) != (finding.detail[:500], finding.score):
+        elif (flag.detail, flag.score, flag.lines) != (
+            finding.detail[:500],
+            finding.score,
+            list(finding.lines),
+        ):
             flag.detail, flag.score = finding.detail[:500], finding.score
-            flag.save(update_fields=["detail", "score"])
+            flag.lines = list(finding.lines)
+            flag.save(update_fields=["detail", "score", "lines"])
         kept.append(flag)
     stale = [flag.pk for flag in existing.values() if flag.dismissed_at is None]
     IntegrityFlag.objects.filter(pk__in=stale).delete()

@@ -490,6 +490,8 @@ def _result_fields(result: GradingResult) -> dict:
         "stdout": clean_text(result.stdout),
         "stderr": clean_text(result.stderr),
         "loss_curve": clean_curve(result.loss_curve)[:100_000],
+        "training_loss": json_safe(dict(result.training_loss or {})),
+        "determinants": {str(k): int(v) for k, v in (result.determinants or {}).items()},
         "diagnostics": json_safe(list(result.diagnostics or [])),
         "instances": json_safe(list(result.instances or [])),
         "sandbox_level": str(result.sandbox_level or "")[:20],

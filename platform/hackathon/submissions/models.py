@@ -80,6 +80,14 @@ class Submission(models.Model):
     stdout = models.TextField(blank=True)
     stderr = models.TextField(blank=True)
     loss_curve = models.JSONField(default=list, blank=True)
+    # The final model's loss on training rows, measured by the grader from its predictions
+    # on a challenge that asks for a loss curve ({"rows", "mse", "mae", "target_variance"}
+    # or {"rows", "log_loss"}, or {"rows", "unavailable"}): set beside the reported curve in
+    # the integrity review. {} when not measured.
+    training_loss = models.JSONField(default=dict, blank=True)
+    # Determinants the gradient-descent-only rule's numpy computed, {"size": count}: counted
+    # inside the sandbox, so a hint for the integrity review, never shown as a measurement.
+    determinants = models.JSONField(default=dict, blank=True)
     diagnostics = models.JSONField(default=list, blank=True)
     # Optimizer track: one dict per instance run (score, examples, steps, curves, findings),
     # measured by the trusted driver; private instances are shown only with the private board.
