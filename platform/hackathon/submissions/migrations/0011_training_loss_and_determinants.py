@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('submissions', '0008_telemetry_and_hyperparameters'),
+        ('submissions', '0010_worker_deaths'),
     ]
 
     operations = [
