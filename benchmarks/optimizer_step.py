@@ -14,8 +14,10 @@ curve). Also a 963-parameter MLP for scale.
 Columns: the wall-clock overhead per step (median and best run); the driver's own work (the
 step loop without the gradient and without waiting for the reply); the runner's own work (its
 loop from the command read to the reply written, `step()` included, as the runner reports
-it); what is left, the hand-offs (noticing the other side's turn byte, or waking up); and the
-share of waits that went past the spin to the pipe on each side. Two floors: a bare pipe
+it); what is left, the hand-offs (noticing the other side's turn byte, or waking up); the
+share of waits that went past the spin to the pipe on each side; and the CPU time per step of
+the driver's thread (gradient included) and of the runner's loop, spins and sleeps included
+(what the spin costs: on an idle machine about the other side's time). Two floors: a bare pipe
 round trip of 1,664 bytes between two processes (two sleeps and wake-ups), and the step
 channel's own round trip (a turn byte each way, spin then block; no payload, no numpy)
 between two processes. Target: at most 50 us per step for 100 parameters, goal 20 us.
@@ -161,6 +163,10 @@ def measure(source: str, workload: Workload, n_features: int, steps: int) -> dic
         "handoffs": per_step - gradient - driver - runner,
         "driver_slept": run.blocked_waits / run.steps,
         "runner_slept": float(sb.report.get("blocked_waits") or 0) / run.steps,
+        # CPU time per step, waits (spins, sleeps) included: the driver's thread (gradient
+        # included) and the runner's step loop.
+        "driver_cpu": run.step_cpu_seconds / run.steps * 1e6,
+        "runner_cpu": float(sb.report.get("loop_cpu_seconds") or 0.0) / run.steps * 1e6,
     }
 
 
@@ -182,9 +188,10 @@ def main() -> None:
     print(f"load average (1 min) at the start: {os.getloadavg()[0]:.1f}")
     print(
         "| case | params | per step us | gradient us | overhead us (wall) | overhead min"
-        " | driver work us | runner work us | hand-offs us | waits that slept (driver / runner) |"
+        " | driver work us | runner work us | hand-offs us | waits that slept (driver / runner)"
+        " | CPU us (driver thread / runner) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
 
     def med(results: list[dict], key: str) -> float:
         return statistics.median(r[key] for r in results)
@@ -196,19 +203,20 @@ def main() -> None:
             f"{med(results, 'gradient'):.1f} | {med(results, 'overhead'):.1f} | "
             f"{min(r['overhead'] for r in results):.1f} | {med(results, 'driver'):.1f} | "
             f"{med(results, 'runner'):.1f} | {med(results, 'handoffs'):.1f} | "
-            f"{med(results, 'driver_slept'):.0%} / {med(results, 'runner_slept'):.0%} |"
+            f"{med(results, 'driver_slept'):.0%} / {med(results, 'runner_slept'):.0%} | "
+            f"{med(results, 'driver_cpu'):.0f} / {med(results, 'runner_cpu'):.0f} |"
         )
     floor = statistics.median(pipe_floor(args.steps, 1664) for _ in range(args.runs))
     print(
         "| floor: bare pipe round trip of 1,664 bytes between two processes | - | - | - | "
-        f"{floor:.1f} | - | - | - | - | 100% / 100% |"
+        f"{floor:.1f} | - | - | - | - | 100% / 100% | - |"
     )
     channel = [channel_floor(args.steps) for _ in range(args.runs)]
     print(
         "| floor: the step channel's round trip between two processes, no payload | - | - | "
         f"- | {statistics.median(c[0] for c in channel):.1f} | "
         f"{min(c[0] for c in channel):.1f} | - | - | - | "
-        f"{statistics.median(c[1] for c in channel):.0%} / - |"
+        f"{statistics.median(c[1] for c in channel):.0%} / - | - |"
     )
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
 
