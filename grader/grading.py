@@ -655,6 +655,8 @@ def _selftest_with(sandbox: Sandbox) -> tuple[SandboxLevel, str]:
             reasons.append(f"not root: runs as the worker's own uid, rlimits, {seccomp}")
     else:
         reasons.append("GRADER_INSECURE_NO_SANDBOX=1: NOT a security boundary")
+    if level is not SandboxLevel.DEGRADED:
+        reasons.append(sandbox.scratch_detail)
     if sandbox.cgroups is not None:
         reasons.append(f"memory, pids and CPU limited by {sandbox.cgroups_detail}")
     else:

@@ -52,6 +52,19 @@ BOOT = (
     f"import {rt.HARNESS_MODULE} as h;h.run()"
 )
 ENTRY_MODULES = (rt.HARNESS_MODULE, rt.OPTIMIZER_MODULE)  # what a sandbox may be started with
+# The sandbox's /work and /tmp are tmpfs mounted noexec, so no file the solution writes there
+# (an ELF shared object, loaded as an extension module) can be mapped executable: native code
+# would reach what the interpreter's rules keep away (LAPACK under the gradient-descent-only
+# rule). bwrap cannot mount noexec, so a trusted step before it does: `unshare` makes a user
+# and mount namespace of the sandbox's own uid, this script mounts the two tmpfs there over
+# SCRATCH_DIR's work/ and tmp/ (private to that namespace) and execs bwrap, which binds them
+# (a bind keeps noexec). $1: mount, $2: bytes, $3: the directory holding work/ and tmp/.
+SCRATCH_SCRIPT = (
+    'o="noexec,nosuid,nodev,mode=0755,size=$2"; '
+    '"$1" -t tmpfs -o "$o" scratch "$3/work" && "$1" -t tmpfs -o "$o" scratch "$3/tmp" '
+    '|| exit 126; shift 3; exec "$@"'
+)
+SCRATCH_DIR = "scratch"  # in the state dir: mount points only, never written
 
 
 @dataclass(frozen=True)
@@ -194,6 +207,56 @@ class Sandbox:
         if prlimit is None:
             raise InternalError("util-linux 'prlimit' is missing: it sets the sandbox's rlimits")
         self.prlimit = prlimit
+        # The noexec scratch step (SCRATCH_SCRIPT): its programs, or None with the reason.
+        self.scratch: tuple[str, str, str] | None = None
+        self.scratch_detail = "no bwrap"
+        if self.level is not SandboxLevel.DEGRADED:
+            self.scratch, self.scratch_detail = self._noexec_scratch()
+
+    def _noexec_scratch(self) -> tuple[tuple[str, str, str] | None, str]:
+        """(unshare, sh, mount) if the sandbox's uid can mount its scratch noexec here (tried
+        once, as that uid), else None; and what to say about it."""
+        tools = [shutil.which(name) for name in ("unshare", "sh", "mount")]
+        if not all(tools):
+            return None, "scratch executable: util-linux unshare or mount is missing"
+        unshare, sh, mount = (str(t) for t in tools)
+        root = self.config.state_dir / SCRATCH_DIR
+        try:
+            for sub in ("work", "tmp"):
+                (root / sub).mkdir(mode=0o755, parents=True, exist_ok=True)
+            root.chmod(0o755)
+        except OSError as exc:
+            return None, f"scratch executable: cannot make {root}: {exc}"
+        argv = [*self._scratch_prefix((unshare, sh, mount), 4096), "true"]
+        if self.per_slot_uid:
+            uid = self.config.uid_base
+            argv = [self._setpriv(), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *argv]
+        try:
+            done = subprocess.run(  # noqa: S603 - argv built above, no shell
+                argv, capture_output=True, timeout=30, check=False, env={}, cwd="/"
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"scratch executable: {exc}"
+        if done.returncode != 0:
+            why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
+            return None, f"scratch executable: no user namespace to mount it noexec ({why[0]})"
+        return (unshare, sh, mount), "scratch (/work, /tmp) noexec"
+
+    def _scratch_prefix(self, tools: tuple[str, str, str] | None, size: int) -> list[str]:
+        """The trusted step before bwrap that mounts the scratch noexec ([] without one)."""
+        if tools is None:
+            return []
+        unshare, sh, mount = tools
+        root = str(self.config.state_dir / SCRATCH_DIR)
+        return [
+            unshare, "--user", "--map-root-user", "--mount", "--",
+            sh, "-c", SCRATCH_SCRIPT, "scratch", mount, str(size), root,
+        ]  # fmt: skip
+
+    @staticmethod
+    def _scratch_bytes(limits: Limits) -> int:
+        # Files on tmpfs are memory: each one is capped by the memory budget too.
+        return min(limits.scratch_mb, limits.memory_mb) * 1024 * 1024
 
     # -- command line -------------------------------------------------------------------
 
@@ -252,8 +315,18 @@ class Sandbox:
         return args
 
     def _bwrap_args(self, limits: Limits, seccomp_fd: int | None, info_fd: int) -> list[str]:
-        # Files on tmpfs are memory: each one is capped by the memory budget too.
-        scratch = str(min(limits.scratch_mb, limits.memory_mb) * 1024 * 1024)
+        scratch = str(self._scratch_bytes(limits))
+        if self.scratch is not None:  # mounted noexec by the step before bwrap: bound here
+            root = str(self.config.state_dir / SCRATCH_DIR)
+            scratch_mounts = [
+                "--bind", f"{root}/work", "/work",
+                "--bind", f"{root}/tmp", "/tmp",  # noqa: S108 - the sandbox's own mount, noexec
+            ]  # fmt: skip
+        else:
+            scratch_mounts = [
+                "--size", scratch, "--tmpfs", "/work",
+                "--size", scratch, "--tmpfs", "/tmp",  # noqa: S108 - a private tmpfs inside the sandbox's own mount namespace
+            ]  # fmt: skip
         args = [
             self.bwrap,
             "--unshare-all",
@@ -275,8 +348,7 @@ class Sandbox:
             args += ["--proc", "/proc"]
         args += [
             "--dev", "/dev",
-            "--size", scratch, "--tmpfs", "/work",
-            "--size", scratch, "--tmpfs", "/tmp",  # noqa: S108 - a private tmpfs inside the sandbox's own mount namespace
+            *scratch_mounts,
             "--remount-ro", "/dev",
             "--remount-ro", "/",
             "--chdir", "/work",
@@ -405,9 +477,14 @@ class Sandbox:
         """The argv, environment and working folder of the run: the interpreter inside bwrap
         (its mounts, the rule's and the import list's), or, degraded, the host's own."""
         if self.level is not SandboxLevel.DEGRADED:
+            # In the scratch step's namespace this uid is root: bwrap is told the real one.
+            uid, gid = (slot.uid, slot.uid) if slot is not None else (os.getuid(), os.getgid())
+            identity = ["--uid", str(uid), "--gid", str(gid)] if self.scratch else []
             argv = [
                 *self._rlimit_args(limits, dedicated_uid=slot is not None),
+                *self._scratch_prefix(self.scratch, self._scratch_bytes(limits)),
                 *self._bwrap_args(limits, seccomp_fd, info_w),
+                *identity,
                 *self._rule_mounts(harness_config),
                 *self.runtime.masking_args(harness_config.get("allowed_imports", ())),
                 self.runtime.interpreter, "-I", "-S", "-u", "-c", boot, json.dumps(config),
