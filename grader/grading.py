@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from grader import protocol, scoring, training_loss
 from grader.contract import (
@@ -119,13 +120,31 @@ def _parse_array(
         shape = None
     if not body:
         return None, shape, str(header.get("dtype"))
+    return _npy(body), shape, None
+
+
+def _npy(body: bytes) -> np.ndarray:
+    """The array of untrusted .npy bytes. Its header's shape and type must account for exactly
+    the bytes that follow (np.load would first allocate whatever the header declares: a
+    forged 2**40-element header is a MemoryError in this process)."""
+    stream = io.BytesIO(body)
     try:
-        arr = np.load(io.BytesIO(body), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+        else:
+            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+    except (ValueError, OSError, EOFError, TypeError) as exc:
         raise scoring.InvalidPredictions(f"the predictions could not be read: {exc}") from exc
-    if not isinstance(arr, np.ndarray):
-        raise scoring.InvalidPredictions("the predictions are not a single array")
-    return arr, shape, None
+    count = math.prod(shape)
+    held = len(body) - stream.tell()
+    if dtype.hasobject or dtype.itemsize == 0 or count * dtype.itemsize != held:
+        raise scoring.InvalidPredictions(
+            f"the predictions could not be read: the array's header declares shape {shape} "
+            f"of {dtype}, and {held} bytes of data follow it"
+        )
+    arr = np.frombuffer(body, dtype=dtype, count=count, offset=stream.tell())
+    return arr.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | None:

@@ -145,3 +145,45 @@ def test_forged_answers_on_every_fd_and_through_the_harness_change_nothing(
     assert result.hyperparameters == {}
     assert result.peak_memory_mb is None or result.peak_memory_mb > 1
     assert result.verdict is not Verdict.MEMORY_LIMIT
+
+
+# An array answer's .npy bytes are untrusted too: a header declaring 2**40 values with 64 bytes
+# behind it once made np.load allocate 8 TiB in the trusted process (a MemoryError there is a
+# platform fault: retried and refunded, a free submission for the team).
+FORGED_ARRAY = """
+import io, json, os, sys
+import numpy as np
+
+class Model:
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        harness = sys.modules["grader_harness"]
+        nonce = sys._getframe(1).f_locals["nonce"]
+        npy = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            npy, {"descr": "<f8", "fortran_order": False, "shape": SHAPE}
+        )
+        npy.write(bytes(BODY))
+        head = {"nonce": nonce, "name": "predictions", "shape": [len(X)], "dtype": "float64"}
+        harness.send(b"A", json.dumps(head).encode() + b"\\n" + npy.getvalue())
+        return None  # the harness then sends no array of its own
+"""
+
+
+@pytest.mark.parametrize(
+    ("shape", "body"),
+    [((2**40,), 64), ((60,), 8 * 59), ((60,), 8 * 61), ((2**62, 4), 0)],
+    ids=["8-tib-header", "short-data", "long-data", "overflowing-shape"],
+)
+def test_a_forged_array_header_is_invalid_predictions_not_a_platform_fault(
+    make_job, shape, body
+) -> None:
+    source = FORGED_ARRAY.replace("SHAPE", repr(shape)).replace("BODY", str(body))
+    result = grader.grade(make_job(source, allowed=HOSTILE_IMPORTS))
+    assert result.verdict is Verdict.INVALID_PREDICTIONS, (result.message, result.stderr)
+    assert "the predictions could not be read" in result.message
+    # The same answer with a header true to its data is read and scored.
+    honest = FORGED_ARRAY.replace("SHAPE", "(len(X),)").replace("BODY", "8 * len(X)")
+    assert grader.grade(make_job(honest, allowed=HOSTILE_IMPORTS)).verdict is Verdict.SCORED
