@@ -143,8 +143,13 @@ def _npy(body: bytes) -> np.ndarray:
             f"the predictions could not be read: the array's header declares shape {shape} "
             f"of {dtype}, and {held} bytes of data follow it"
         )
-    arr = np.frombuffer(body, dtype=dtype, count=count, offset=stream.tell())
-    return arr.reshape(shape, order="F" if fortran else "C").copy()
+    if dtype.subdtype is not None or dtype.fields is not None:
+        raise scoring.InvalidPredictions(f"predictions must be numbers, got dtype {dtype}")
+    try:
+        arr = np.frombuffer(body, dtype=dtype, count=count, offset=stream.tell())
+        return arr.reshape(shape, order="F" if fortran else "C").copy()
+    except (ValueError, TypeError) as exc:
+        raise scoring.InvalidPredictions(f"the predictions could not be read: {exc}") from exc
 
 
 def _verdict_from_run(run: SandboxRun, limits: Limits) -> tuple[Verdict, str] | None:
