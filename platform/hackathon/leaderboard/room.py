@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from hackathon.accounts.models import Team
@@ -162,15 +162,27 @@ def _teams_behind(
 ) -> tuple[list[dict], list[dict]]:
     """The teams with no scored submission yet, and those with none for IDLE_MIN minutes."""
     scored_team_ids = set(
-        submissions.filter(verdict=Verdict.SCORED).values_list("team_id", flat=True)
+        submissions.filter(verdict=Verdict.SCORED)
+        .order_by()
+        .values_list("team_id", flat=True)
+        .distinct()
     )
-    last_at: dict[int, datetime] = {}
+    # Each team's latest submission: its time per team (GROUP BY), then the rows at those
+    # times; never one row per submission of the challenge.
+    last_at: dict[int, datetime] = dict(
+        submissions.order_by()
+        .values("team_id")
+        .annotate(last=Max("created_at"))
+        .values_list("team_id", "last")
+    )
     last_pk: dict[int, int] = {}
-    for pk, team_id, created_at in submissions.order_by("created_at").values_list(
-        "pk", "team_id", "created_at"
+    for pk, team_id, created_at in (
+        submissions.filter(created_at__in=set(last_at.values()))
+        .order_by("pk")
+        .values_list("pk", "team_id", "created_at")
     ):
-        last_at[team_id] = created_at
-        last_pk[team_id] = pk
+        if last_at.get(team_id) == created_at:
+            last_pk[team_id] = pk
     idle_since = now - timedelta(minutes=IDLE_MIN)
     no_score, idle = [], []
     for team in teams:
