@@ -224,6 +224,7 @@ class Sandbox:
         try:
             for sub in ("work", "tmp"):
                 (root / sub).mkdir(mode=0o755, parents=True, exist_ok=True)
+                (root / sub).chmod(0o555)  # a mount point: nothing is ever written under it
             root.chmod(0o755)
         except OSError as exc:
             return None, f"scratch executable: cannot make {root}: {exc}"
