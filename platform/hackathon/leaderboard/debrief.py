@@ -9,7 +9,8 @@ What it shows, and where each figure comes from (principle: nothing a solution c
 shown as the platform's measurement):
 - the distribution of the teams' scores on the private board (at display precision);
 - scores against hyperparameters. Model challenges: what each solution *declared* in
-  `hyperparameters_` (learning rate, batch size, optimizer kind), labelled as declared.
+  `hyperparameters_` (learning rate, batch size, optimizer kind, under the names
+  `challenges.hyperparameters` reads), labelled as declared.
   Optimizer track: what the platform measured itself (steps, mean batch size per step);
   it cannot see which update rule an optimizer implements, so no kind plot there;
 - the top five teams' loss curves with the baseline's: on the optimizer track the
@@ -28,6 +29,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 
+from hackathon.challenges.hyperparameters import (
+    BATCH_SIZE,
+    LEARNING_RATE,
+    OPTIMIZER,
+    declared_value,
+)
 from hackathon.challenges.models import Challenge
 from hackathon.challenges.precision import score_text
 from hackathon.leaderboard.models import BaselineScore, TeamDisqualification, TeamScore
@@ -49,23 +56,6 @@ SLOPE_TEAMS = 15
 SHAKEUP_TEAMS = 500
 MOVERS = 3
 MAX_KINDS = 10
-
-# Names a solution may give its hyperparameters (compared lower-case, "-" and " " as "_").
-LEARNING_RATE_KEYS = ("learning_rate", "lr", "eta", "step_size", "learningrate")
-BATCH_SIZE_KEYS = ("batch_size", "batch", "batchsize", "minibatch_size", "mini_batch_size")
-OPTIMIZER_KEYS = ("optimizer", "optimiser", "method", "algorithm", "solver", "update_rule")
-
-
-def _key(name: str) -> str:
-    return name.strip().lower().replace("-", "_").replace(" ", "_")
-
-
-def declared(hyperparameters: dict, names: tuple[str, ...]) -> object:
-    """The value a solution declared under one of `names`, or None."""
-    for name, value in (hyperparameters or {}).items():
-        if _key(str(name)) in names:
-            return value
-    return None
 
 
 def _positive(value: object) -> float | None:
@@ -260,8 +250,8 @@ def _scatters(points: list[dict[str, Any]], *, optimizer: bool) -> list[dict[str
     declared_by = "declared by each solution in hyperparameters_ (not measured)"
     rates, batches = [], []
     for p in points:
-        rate = _positive(declared(p["hyperparameters"], LEARNING_RATE_KEYS))
-        batch = _positive(declared(p["hyperparameters"], BATCH_SIZE_KEYS))
+        rate = _positive(declared_value(p["hyperparameters"], LEARNING_RATE))
+        batch = _positive(declared_value(p["hyperparameters"], BATCH_SIZE))
         if rate is not None:
             rates.append((rate, p["score"]))
         if batch is not None:
@@ -275,7 +265,7 @@ def _scatters(points: list[dict[str, Any]], *, optimizer: bool) -> list[dict[str
 def _kinds(points: list[dict[str, Any]]) -> dict[str, Any]:
     by_kind: dict[str, list[float]] = defaultdict(list)
     for p in points:
-        kind = _kind(declared(p["hyperparameters"], OPTIMIZER_KEYS))
+        kind = _kind(declared_value(p["hyperparameters"], OPTIMIZER))
         if kind is not None:
             by_kind[kind].append(p["score"])
     ordered = sorted(by_kind.items(), key=lambda kv: (-len(kv[1]), kv[0]))
