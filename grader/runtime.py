@@ -91,6 +91,9 @@ class Runtime:
     # Standard-library files (relative to its directory) each of OPTIONAL_MODULES brings on top
     # of BASE_MODULES; "" lists the base's own.
     module_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The optional modules each ("" the base) imports anywhere in its code, a function's body
+    # included: present whenever it is.
+    module_lazy: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def interpreter(self) -> str:
@@ -113,10 +116,18 @@ class Runtime:
         compiled copies), unless the base or an allowed module needs them too."""
         if not self.module_files:
             return []
-        wanted = {name for name in allowed if name in self.module_files}
-        wanted |= {name.partition(".")[0] for name in allowed} & set(self.module_files)
-        for name in list(wanted):
-            wanted.update(IMPLIED_MODULES.get(name, ()))
+        optional = set(self.module_files) - {""}
+        wanted = {name for name in allowed if name in optional}
+        wanted |= {name.partition(".")[0] for name in allowed} & optional
+        todo = ["", *wanted]
+        while todo:  # what the base and the allowed modules import, even inside a function
+            name = todo.pop()
+            found = [*IMPLIED_MODULES.get(name, ()), *self.module_lazy.get(name, ())]
+            for other in found:
+                for candidate in (other, other.partition(".")[0]):
+                    if candidate in optional and candidate not in wanted:
+                        wanted.add(candidate)
+                        todo.append(candidate)
         keep = set(self.module_files.get("", ()))
         for name in wanted:
             keep.update(self.module_files[name])
@@ -240,7 +251,7 @@ def _copy_interpreter(dest: Path, extras: tuple[str, ...] = ()) -> None:
     target = dest / "lib" / stdlib.name
     closures = _stdlib_closure(stdlib, extras)
     (dest.parent / MODULES_FILE).write_text(json.dumps(closures))
-    for file in sorted({f for files in closures.values() for f in files}):
+    for file in sorted({f for files in closures["files"].values() for f in files}):
         path, relative = stdlib / file, Path(file)
         (target / relative.parent).mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target / relative)
@@ -280,6 +291,31 @@ def loaded_denied():
     return set(m.partition(".")[0] for m in sys.modules) & denied
 
 
+optional = set(sys.argv[2].split(","))
+
+
+def lazy(paths):
+    # The optional modules that the code of these files imports anywhere, a function's body
+    # included (collections' most_common imports heapq when called): present when they are.
+    import ast
+    names = set()
+    for path in paths:
+        if not path.endswith(".py"):
+            continue
+        try:
+            with open(path, "rb") as f:
+                tree = ast.parse(f.read())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names.add(node.module)
+                names.update(node.module + "." + alias.name for alias in node.names)
+    return sorted(n for n in names if n in optional or n.partition(".")[0] in optional)
+
+
 sys.meta_path.insert(0, Absent)
 sys.path.insert(0, sys.argv[4])
 for name in sys.argv[1].split(","):
@@ -293,14 +329,18 @@ for file in os.listdir(encodings.__path__[0]):  # every codec a str.encode may l
         except ImportError:
             pass
 base = files()
-found = {"base": sorted(base), "modules": {}, "denied": sorted(loaded_denied())}
+found = {
+    "base": sorted(base), "modules": {}, "lazy": {"": lazy(base)},
+    "denied": sorted(loaded_denied()),
+}
 for name in sys.argv[2].split(","):  # each optional module alone on top of the base
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read)
         __import__(name)
-        os.write(write, json.dumps([sorted(files() - base), sorted(loaded_denied())]).encode())
+        new = sorted(files() - base)
+        os.write(write, json.dumps([new, lazy(new), sorted(loaded_denied())]).encode())
         os._exit(0)
     os.close(write)
     data = b""
@@ -309,17 +349,19 @@ for name in sys.argv[2].split(","):  # each optional module alone on top of the 
     os.close(read)
     if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
         sys.exit(f"importing {name} failed")
-    extra, bad = json.loads(data)
+    extra, imports, bad = json.loads(data)
     found["modules"][name] = extra
+    found["lazy"][name] = imports
     found["denied"] = sorted(set(found["denied"]) | set(bad))
 print(json.dumps(found))
 """
 
 
-def _stdlib_closure(stdlib: Path, extras: tuple[str, ...] = ()) -> dict[str, list[str]]:
-    """The standard library files the runtime's modules load, relative to `stdlib`: "" for
-    BASE_MODULES (and `extras`), then each of OPTIONAL_MODULES on top of them. Found in a
-    child interpreter like the sandbox's (-I -S); fails if any would need a denied module."""
+def _stdlib_closure(stdlib: Path, extras: tuple[str, ...] = ()) -> dict[str, dict]:
+    """{"files": the standard library files the runtime's modules load, relative to `stdlib`
+    ("" for BASE_MODULES and `extras`, then each of OPTIONAL_MODULES on top of them), "lazy":
+    the optional modules the code of each imports anywhere}. Found in a child interpreter like
+    the sandbox's (-I -S); fails if any would need a denied module."""
     import subprocess
 
     site = str(_package_dirs()[0].parent)
@@ -348,7 +390,7 @@ def _stdlib_closure(stdlib: Path, extras: tuple[str, ...] = ()) -> dict[str, lis
     closures = {"": relative(found["base"])}
     for name, names in found["modules"].items():
         closures[name] = relative(names)
-    return closures
+    return {"files": closures, "lazy": found["lazy"]}
 
 
 def _copy_packages(dest: Path) -> None:
@@ -411,7 +453,7 @@ def private_runtime(state_dir: Path, extras: tuple[str, ...] = ()) -> Runtime:
     except OSError as exc:
         raise InternalError(f"cannot build the sandbox runtime in {state_dir}: {exc}") from exc
     packages = tuple((p, p.name) for p in sorted((root / "site").iterdir()) if p.is_dir())
-    return Runtime(root / "python", packages, harness, _python_name(), _module_files(root))
+    return Runtime(root / "python", packages, harness, _python_name(), *_module_files(root))
 
 
 def host_runtime(state_dir: Path, extras: tuple[str, ...] = ()) -> Runtime:
@@ -428,15 +470,19 @@ def host_runtime(state_dir: Path, extras: tuple[str, ...] = ()) -> Runtime:
     except OSError as exc:
         raise InternalError(f"cannot build the sandbox runtime in {state_dir}: {exc}") from exc
     packages = tuple((d, d.name) for d in _package_dirs())
-    return Runtime(root / "python", packages, harness, _python_name(), _module_files(root))
+    return Runtime(root / "python", packages, harness, _python_name(), *_module_files(root))
 
 
-def _module_files(root: Path) -> dict[str, tuple[str, ...]]:
+def _module_files(root: Path) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
     try:
         closures = json.loads((root / MODULES_FILE).read_text())
-    except (OSError, ValueError) as exc:
+        files, lazy = closures["files"], closures["lazy"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InternalError(f"the sandbox runtime {root} lacks its module list: {exc}") from exc
-    return {name: tuple(files) for name, files in closures.items()}
+    return (
+        {name: tuple(paths) for name, paths in files.items()},
+        {name: tuple(names) for name, names in lazy.items()},
+    )
 
 
 def gradient_descent_linalg(state_dir: Path) -> Path:

@@ -162,3 +162,13 @@ def test_a_disarmed_guard_finds_no_module_outside_the_list(make_job, body, name)
     # The same solution on a challenge that allows the module loads it: the check can fail.
     allowed = grader.grade(make_job(source, allowed=(*DEFAULT_ALLOWED_IMPORTS, name)))
     assert f"LOADED {name} [" in allowed.stdout, (allowed.message, allowed.stdout)
+
+
+def test_what_an_allowed_module_imports_inside_a_function_is_there(make_job) -> None:
+    """collections' most_common imports heapq when it is called: heapq stays in the sandbox of
+    a challenge that allows collections and not heapq (the mask spares what the base and the
+    allowed modules import anywhere in their code)."""
+    body = "import collections\nprint('MOST', collections.Counter('abcaa').most_common(1))"
+    result = grader.grade(make_job(with_fit_lines(body), allowed=("numpy", "collections")))
+    assert result.verdict is Verdict.SCORED, result.message
+    assert "MOST [('a', 3)]" in result.stdout
