@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
+
+from grader.feature_rotation import FeatureRotation
 
 MODELS = ("linear", "logistic", "softmax", "mlp")
 ACTIVATIONS = ("tanh", "softplus", "sigmoid")
@@ -30,9 +32,31 @@ MAX_BUDGET = 10**10
 DEFAULT_MIN_BATCH_SIZE = 16
 
 
+class WorkloadError(ValueError):
+    """A workload field that cannot work. `key` is its name in challenge.toml's `[workload]`
+    table (and in the stored workload, the starter kit's challenge.json and the API)."""
+
+    def __init__(self, key: str, expected: str, *, value: Any = ..., missing: bool = False) -> None:
+        self.key = key
+        if missing:
+            self.message = f"missing; expected {expected}"
+        elif value is _UNKNOWN:
+            self.message = f"unknown field; expected only {expected}"
+        else:
+            got = "" if value is ... else f", got {value!r}"
+            self.message = f"expected {expected}{got}"
+        super().__init__(f"workload.{key}: {self.message}")
+
+
+_UNKNOWN = object()
+
+
 @dataclass(frozen=True)
 class Workload:
-    """The `[workload]` table of an optimizer challenge (validated by the bundle parser)."""
+    """The `[workload]` table of an optimizer challenge. Every field is checked when the
+    workload is made (`__post_init__`), whichever route it came by: a bundle's TOML, the
+    authoring form, the stored challenge, the starter kit's challenge.json; a bad one raises
+    `WorkloadError` naming its key."""
 
     model: str
     budget: int  # examples processed: a full-batch step costs n_train, a mini-batch its size
@@ -47,8 +71,14 @@ class Workload:
     validation_rows: int = 200
     label_noise: float = 0.0  # classification: share of labels flipped; regression: noise sd/y sd
     standardize: bool = True  # scale features on each instance's training rows
+    # Each instance sees the features through its own secret random rotation (after
+    # standardisation): parameters fitted offline on the starter kit's pool, which every team
+    # has, are then of no use on a hidden instance (grader/feature_rotation.py).
+    rotate: bool = True
     target: float | None = None  # budget_to_target: the validation loss to reach
-    penalty: int = 0  # budget_to_target: examples added to the budget when never reached
+    # budget_to_target: examples added to the budget when never reached (a table without it,
+    # TOML or JSON: the budget, see `from_dict`).
+    penalty: int = 0
     validate_every: int = 0  # examples between the platform's validation points (0: n_train)
     validation_cost: int = 0  # examples a validation asked for by the optimizer costs (0: rows)
     # The smallest batch the driver computes a gradient on: a smaller request is raised to it
@@ -58,10 +88,35 @@ class Workload:
     instances: int = 6  # graded per submission: half public part, half private part
     public_instances: int = 2  # shipped in the starter kit for `hackathon evaluate`
 
+    def __post_init__(self) -> None:
+        _check_workload(self)
+        # One form for every route: numbers as floats, whole numbers as ints, the penalty set.
+        for key in _NUMBERS:
+            if getattr(self, key) is not None:
+                object.__setattr__(self, key, float(getattr(self, key)))
+        for key in _INTEGERS:
+            object.__setattr__(self, key, int(getattr(self, key)))
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Workload:
+        """A workload from its table (TOML, JSON): unknown keys and wrong types are refused
+        with a `WorkloadError` naming the key."""
+        if not isinstance(data, Mapping):
+            raise WorkloadError("model", "a table of workload fields", value=data)
+        names = [f.name for f in fields(cls)]
+        for key in data:
+            if key not in names:
+                raise WorkloadError(str(key), ", ".join(names), value=_UNKNOWN)
+        for key in ("model", "budget"):
+            if key not in data:
+                raise WorkloadError(key, _EXPECTED[key], missing=True)
         values = dict(data)
-        values["hidden"] = tuple(int(h) for h in values.get("hidden", ()))
+        values.setdefault("penalty", values["budget"])
+        hidden = values.get("hidden", ())
+        if not isinstance(hidden, list | tuple):
+            raise WorkloadError("hidden", "a list of layer widths such as [32, 16]", value=hidden)
+        values["hidden"] = tuple(hidden)
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,6 +127,92 @@ class Workload:
     @property
     def regularised(self) -> bool:
         return bool(self.l1 or self.l2)
+
+
+# What each field expects, as error messages say it.
+_EXPECTED = {
+    "model": f"one of {', '.join(MODELS)}",
+    "budget": f"a whole number between 1 and {MAX_BUDGET}",
+    "scoring": f"one of {', '.join(SCORINGS)}",
+    "hidden": "at most 4 whole numbers between 1 and 1024",
+    "activation": f"one of {', '.join(ACTIVATIONS)}",
+    "init": f"one of {', '.join(INITS)}",
+}
+# Whole-number fields: (low, high).
+_INTEGERS: dict[str, tuple[int, int]] = {
+    "budget": (1, MAX_BUDGET),
+    "train_rows": (0, 10_000_000),
+    "validation_rows": (5, 1_000_000),
+    "penalty": (0, MAX_BUDGET),
+    "validate_every": (0, MAX_BUDGET),
+    "validation_cost": (0, MAX_BUDGET),
+    "min_batch_size": (2, 1_000_000),
+    "instances": (2, 50),
+    "public_instances": (1, 20),
+}
+# Number fields: (low, high).
+_NUMBERS: dict[str, tuple[float, float]] = {
+    "l1": (0.0, 100.0),
+    "l2": (0.0, 100.0),
+    "init_scale": (0.0, 1000.0),
+    "label_noise": (0.0, 0.5),
+    "target": (-1e12, 1e12),
+}
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool | np.bool_)
+        and math.isfinite(float(value))
+    )
+
+
+def _check_workload(w: Workload) -> None:
+    """Every rule on a workload's fields (see `Workload`); raises `WorkloadError`."""
+    for key, choices in (
+        ("model", MODELS), ("scoring", SCORINGS), ("activation", ACTIVATIONS), ("init", INITS),
+    ):  # fmt: skip
+        value = getattr(w, key)
+        if value not in choices:
+            raise WorkloadError(key, _EXPECTED[key], value=value)
+    for key, (low, high) in _INTEGERS.items():
+        value = getattr(w, key)
+        if not _is_integer(value) or not low <= value <= high:
+            raise WorkloadError(key, f"a whole number between {low} and {high}", value=value)
+    for key, (bottom, top) in _NUMBERS.items():
+        number = getattr(w, key)
+        if key == "target" and number is None:
+            continue
+        if not _is_number(number) or not bottom <= float(number) <= top:
+            raise WorkloadError(key, f"a number between {bottom:g} and {top:g}", value=number)
+    for key in ("standardize", "rotate"):
+        if not isinstance(getattr(w, key), bool):
+            raise WorkloadError(key, "true or false", value=getattr(w, key))
+    if len(w.hidden) > 4 or not all(_is_integer(h) and 1 <= h <= 1024 for h in w.hidden):
+        raise WorkloadError("hidden", _EXPECTED["hidden"], value=list(w.hidden))
+    if w.model == "mlp" and not w.hidden:
+        raise WorkloadError("hidden", "at least one hidden layer width for an mlp, such as [32]")
+    if w.model != "mlp" and w.hidden:
+        raise WorkloadError(
+            "hidden", "no hidden layers (only an mlp has them)", value=list(w.hidden)
+        )
+    if w.scoring == "budget_to_target" and w.target is None:
+        raise WorkloadError("target", "the validation loss to reach (scoring budget_to_target)")
+    if w.train_rows and w.min_batch_size > w.train_rows:
+        raise WorkloadError(
+            "min_batch_size",
+            f"at most the training rows (train_rows = {w.train_rows})",
+            value=w.min_batch_size,
+        )
+    if w.min_batch_size > w.budget:
+        raise WorkloadError(
+            "min_batch_size", f"at most the budget ({w.budget} examples)", value=w.min_batch_size
+        )
 
 
 @dataclass
@@ -295,6 +436,9 @@ def make_instance(
         mean, std = X.mean(axis=0), X.std(axis=0)
         std[std == 0] = 1.0
         X, X_val, X_test = (X - mean) / std, (X_val - mean) / std, (X_test - mean) / std
+    if workload.rotate:
+        rotation = FeatureRotation.draw(d=X.shape[1], seed=seed)
+        X, X_val, X_test = rotation.apply(X), rotation.apply(X_val), rotation.apply(X_test)
     dtype = np.float64 if task == "regression" else np.int64
     y, y_val, y_test = (np.asarray(a, dtype=dtype) for a in (y, y_val, test_y))
     model = Model(workload, X.shape[1], n_outputs(workload, task, n_classes), task)

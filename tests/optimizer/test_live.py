@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILTINS = ("valley-momentum", "noisy-logistic-sgd", "moons-mlp-adam")
 # Shorter runs for CI: same workloads, a fraction of the budget.
 SHORTER = {
-    "valley-momentum": {"budget": 160_000, "penalty": 160_000},
+    "valley-momentum": {"budget": 400_000, "penalty": 400_000},
     "noisy-logistic-sgd": {},  # the whole budget: averaging needs the run it was tuned for
     "moons-mlp-adam": {"budget": 12_000},
 }

@@ -9,11 +9,12 @@ raises every smaller request to `min_batch_size`, so no single example's gradien
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hackathon.challenges.bundle import load_bundle_dir
+from hackathon.challenges.data import build_split
 
 from grader.contract import Limits, Verdict
 from grader.optimizer_track import OptimizerJob, grade_optimizer
@@ -23,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 VALLEY = ROOT / "challenges" / "valley-momentum"
 
 # Asks for one example per step at W = 0, b = 0, takes each gradient for a row
-# (x = grad_w / grad_b, y from the residual and the loss), solves least squares on 300 of
-# them and jumps there; prints the first rows it believes it recovered.
+# (x = grad_w / grad_b, y from the residual and the loss), solves least squares on 1,000 of
+# them (the valley has 201 parameters) and jumps there; prints the first rows it believes
+# it recovered.
 RECONSTRUCT = """
 import numpy as np
 
@@ -44,7 +46,7 @@ class Optimizer:
             k = gb * gb / (2.0 * loss)
             self.Xs.append(gw / gb)
             self.ys.append(-gb / k)
-        if len(self.Xs) < 300:
+        if len(self.Xs) < 1000:
             return [np.zeros_like(w), np.zeros_like(b)]
         A = np.c_[np.array(self.Xs), np.ones(len(self.ys))]
         M = np.c_[A.T @ A, A.T @ np.array(self.ys)]
@@ -59,7 +61,7 @@ class Optimizer:
         sol = M[:, -1]
         self.done = True
         self.validate = True
-        print("ROWS", [[float(v) for v in x] for x in self.Xs[:20]])
+        print("ROWS", [[float(v) for v in x] for x in self.Xs[:5]])
         return [sol[:-1].reshape(np.shape(w)), sol[-1:].reshape(np.shape(b))]
 """
 
@@ -68,24 +70,27 @@ SEEDS = (11, 12, 13)
 
 @pytest.fixture(scope="module")
 def valley(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workload, Path, Path]:
-    spec = tomllib.loads((VALLEY / "challenge.toml").read_text())
-    workload = Workload.from_dict(spec["workload"])
-    rng = np.random.RandomState(3)
-    n, d = 1400, 8
-    X = rng.normal(size=(n, d)) * np.logspace(-1.1, 1.1, d)
-    y = X @ rng.normal(size=d) * 10 + 3.0 + 5.0 * rng.normal(size=n)
+    """The built-in valley's workload and training pool, as an installation builds them."""
+    spec = load_bundle_dir(VALLEY)
+    _, split = build_split(spec, secret=b"min-batch test installation")
     root = tmp_path_factory.mktemp("valley")
-    np.save(root / "X.npy", X)
-    np.save(root / "y.npy", y)
-    return workload, root / "X.npy", root / "y.npy"
+    np.save(root / "X.npy", split.train_X)
+    np.save(root / "y.npy", split.train_y)
+    return Workload.from_dict(spec.workload), root / "X.npy", root / "y.npy"
 
 
-def _grade(valley: tuple[Workload, Path, Path], source: str, **change: object):
+def _grade(
+    valley: tuple[Workload, Path, Path], source: str, *, unchecked_min_batch: int | None = None,
+    **change: object,
+):  # fmt: skip
     workload, X, y = valley
-    settings = {**workload.as_dict(), **change}
+    workload = Workload.from_dict({**workload.as_dict(), **change})
+    if unchecked_min_batch is not None:
+        # The driver as it was before the minimum existed: a workload the rules now refuse.
+        object.__setattr__(workload, "min_batch_size", unchecked_min_batch)
     return grade_optimizer(
         OptimizerJob(
-            source=source, task="regression", workload=Workload.from_dict(settings),
+            source=source, task="regression", workload=workload,
             train_X=X, train_y=y, seeds=SEEDS, public_count=2,
             limits=Limits(time_s=60, memory_mb=256),
         )
@@ -125,7 +130,7 @@ def test_single_example_gradients_no_longer_give_the_training_rows_away(
     attack_all = sum(i["score"] for i in attack.instances)
     assert attack_all > sum(i["score"] for i in baseline.instances)
     # With single-example gradients (what the driver did before) the same attack wins.
-    unguarded = _grade(valley, RECONSTRUCT, min_batch_size=1)
+    unguarded = _grade(valley, RECONSTRUCT, unchecked_min_batch=1)
     assert unguarded.public_score * 10 < baseline.public_score
 
 

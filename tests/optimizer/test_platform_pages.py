@@ -50,18 +50,18 @@ def _files(toml_edit: tuple[str, str] | None = None) -> dict[str, bytes]:
          "workload.model: expected one of linear, logistic, softmax, mlp, got 'svm'"),
         (('model = "linear"', 'model = "logistic"'),
          "workload.model: expected a model for a regression task (logistic fits binary)"),
-        (("target = 36.0\n", ""),
+        (("target = 60000.0\n", ""),
          "workload.target: expected the validation loss to reach (scoring budget_to_target)"),
-        (("budget = 1600000", "budget = 0"),
+        (("budget = 1000000", "budget = 0"),
          "workload.budget: expected a whole number between 1 and 10000000000, got 0"),
         (('init = "zeros"', 'init = "zeros"\nhidden = [8]'),
          "workload.hidden: expected no hidden layers (only an mlp has them), got [8]"),
         (('init = "zeros"', 'init = "zeros"\nmomentum = 0.9'), "workload.momentum: unknown field"),
         (('init = "zeros"', 'init = "zeros"\nmin_batch_size = 1'),
          "workload.min_batch_size: expected a whole number between 2 and 1000000, got 1"),
-        (('init = "zeros"', 'init = "zeros"\nmin_batch_size = 801'),
-         "workload.min_batch_size: expected at most the training rows (train_rows = 800), got 801"),
-        (("budget = 1600000", "budget = 10"),
+        (('init = "zeros"', 'init = "zeros"\nmin_batch_size = 2001'),
+         "workload.min_batch_size: expected at most the training rows (train_rows = 2000), got 2001"),
+        (("budget = 1000000", "budget = 10"),
          "workload.min_batch_size: expected at most the budget (10 examples), got 16"),
         (('track = "optimizer"', 'track = "optimizer"\nmetric = "rmse"'),
          "metric: expected 'budget_to_target' (workload.scoring), got 'rmse'"),
@@ -76,7 +76,8 @@ def test_a_bad_workload_is_refused_naming_the_field(edit: tuple[str, str], messa
 def test_the_workload_round_trips_through_challenge_toml() -> None:
     spec = parse_bundle(_files(), origin="b")
     assert spec.track == "optimizer" and spec.metric == "budget_to_target"
-    assert spec.workload["penalty"] == 1_600_000 and spec.workload["standardize"] is False
+    assert spec.workload["penalty"] == 1_000_000 and spec.workload["standardize"] is False
+    assert spec.workload["rotate"] is True
     again = parse_bundle(spec_files(spec), origin="b")
     assert again.workload == spec.workload and again.track == "optimizer"
     assert load_bundle_dir(VALLEY).track == "optimizer"
@@ -126,9 +127,9 @@ def test_the_challenge_page_states_the_optimizer_contract(
     page = client_a.get(f"/challenges/{challenge.slug}/").content.decode()
     assert "optimizer-track" in page and "class Optimizer" in page
     assert "def step(self, params, grad, loss)" in page
-    assert "penalty of <strong>1600000</strong>" in page
+    assert "penalty of <strong>1000000</strong>" in page
     api = client_a.get(f"/api/v1/challenges/{challenge.slug}/").json()
-    assert api["track"] == "optimizer" and api["workload"]["budget"] == 1_600_000
+    assert api["track"] == "optimizer" and api["workload"]["budget"] == 1_000_000
     assert api["public_seeds"] == list(kit_seeds(challenge))
     # The minimum batch, also for a challenge stored before the field existed (its default).
     for stored in (challenge.workload["min_batch_size"], None):
@@ -150,7 +151,7 @@ def test_private_instances_are_shown_only_with_the_private_board(
     )
     runs = [
         {"index": i, "part": part, "score": 10.0 + i, "steps": 3, "examples": 2400,
-         "budget": 1600000, "ended": "budget", "train": {"step": [1], "examples": [800], "loss": [1.0]},
+         "budget": 1000000, "ended": "budget", "train": {"step": [1], "examples": [800], "loss": [1.0]},
          "validation": [[0, 2.0, False]], "diagnostics": []}
         for i, part in enumerate(["public", "private"])
     ]  # fmt: skip
@@ -179,8 +180,8 @@ def test_an_organizer_publishes_an_optimizer_challenge_from_the_browser(
     response = organizer_client.post("/challenges/manage/upload/", {"bundle": upload})
     assert response.status_code == 302
     challenge = Challenge.objects.get(slug="valley-momentum")
-    assert challenge.track == "optimizer" and challenge.workload["target"] == 36.0
+    assert challenge.track == "optimizer" and challenge.workload["target"] == 60000.0
     downloaded = organizer_client.get("/challenges/manage/valley-momentum/bundle.zip")
     archive = zipfile.ZipFile(io.BytesIO(downloaded.content))
     toml = archive.read("valley-momentum/challenge.toml").decode()
-    assert 'track = "optimizer"' in toml and "[workload]" in toml and "target = 36.0" in toml
+    assert 'track = "optimizer"' in toml and "[workload]" in toml and "target = 60000.0" in toml

@@ -1,32 +1,26 @@
-"""Baseline: Adam (per-parameter step sizes) with full batches.
+"""Baseline: heavy-ball momentum with full batches, tuned to the valley.
 
-The valley is long and narrow because the features have wildly different scales: one fixed
-step size is too big across the valley and too small along it. Adam divides each
-coordinate's step by a running estimate of its gradient's size, which undoes the scales.
+Plain descent must keep its step below 2/L (L the steepest curvature) and then crawls along
+the flat floor of the valley. Momentum lets the step build up along directions where the
+gradient keeps pointing the same way and cancel out where it flips: it needs about the square
+root of the condition number in steps instead of the condition number.
 """
 
 import numpy as np
 
 
 class Optimizer:
-    batch_size = None  # full batch: no gradient noise to fight
+    batch_size = None  # full batch: no gradient noise near the target
 
     def __init__(self):
-        self.learning_rate = 20.0
-        self.beta1, self.beta2, self.eps = 0.9, 0.999, 1e-8
-        self.m = self.v = None
-        self.t = 0
+        self.learning_rate = 0.015  # about 3/L: heavy ball is stable up to 2(1 + momentum)/L
+        self.momentum = 0.96  # close to (1 - 1/sqrt(condition number))**2, a little lower
+        self.velocity = None
 
     def step(self, params, grad, loss):
-        if self.m is None:
-            self.m = [np.zeros_like(g) for g in grad]
-            self.v = [np.zeros_like(g) for g in grad]
-        self.t += 1
-        new = []
-        for p, g, m, v in zip(params, grad, self.m, self.v):
-            m[...] = self.beta1 * m + (1 - self.beta1) * g
-            v[...] = self.beta2 * v + (1 - self.beta2) * g * g
-            m_hat = m / (1 - self.beta1**self.t)
-            v_hat = v / (1 - self.beta2**self.t)
-            new.append(p - self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps))
-        return new
+        if self.velocity is None:
+            self.velocity = [np.zeros_like(g) for g in grad]
+        for v, g in zip(self.velocity, grad):
+            v *= self.momentum
+            v -= self.learning_rate * g
+        return [p + v for p, v in zip(params, self.velocity)]

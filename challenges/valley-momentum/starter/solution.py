@@ -5,7 +5,7 @@ class Optimizer:
     batch_size = None  # None: the whole training set every step
 
     def __init__(self):
-        self.learning_rate = 0.005  # below 2/L for every draw of the feature scales
+        self.learning_rate = 0.004  # below 2/L for every draw of the feature scales
 
     def step(self, params, grad, loss):
         return [p - self.learning_rate * g for p, g in zip(params, grad)]

@@ -268,6 +268,12 @@ then kept in `~/.cache/hackathon`). Both run your code the way the grader does.
 
 def _optimizer_kit_readme(challenge: Challenge) -> str:
     w = workload_shown(challenge)
+    rotation = (
+        " Each instance sees the features through its own secret\n  random rotation, so "
+        "parameters fitted to these rows are no use on an instance."
+        if w["rotate"]
+        else ""
+    )
     return f"""# {challenge.title}: starter kit (optimizer track)
 
 You write the optimizer; the platform owns the data, the model ({w["model"]}) and the
@@ -278,7 +284,7 @@ examples per instance. Time limit: {challenge.time_limit_s:g} s for all instance
 ## Files
 - `solution.py`: the starter optimizer (plain SGD); edit it and submit it.
 - `train.npz` (and `train.csv.gz` when small enough): the training pool every instance
-  draws its training and validation rows from.
+  draws its training and validation rows from.{rotation}
 - `challenge.json`: the workload and the seeds of the {w["public_instances"]} public
   instances, for the local evaluator.
 

@@ -203,6 +203,7 @@ WORKLOAD_FIELDS: tuple[Field, ...] = tuple(
         ("init", Choice(wl.INITS), "normal", "Initialisation", "times the initial scale"),
         ("init_scale", Number(0, 1000), 1.0, "Initial scale", ""),
         ("standardize", Flag(), True, "Standardize features", "on each instance's training rows"),
+        ("rotate", Flag(), True, "Rotate features per instance", "a secret random rotation per instance: parameters fitted to the starter kit's rows are no use"),
         ("budget", Whole(1, wl.MAX_BUDGET), REQUIRED, "Budget (examples)", "per instance: a step costs its batch size"),
         ("scoring", Choice(wl.SCORINGS, {"loss_at_budget": "loss at budget", "budget_to_target": "budget to target"}), REQUIRED, "Scoring", "lower is better for both"),
         ("target", Number(-1e12, 1e12), None, "Target validation loss", "budget to target: the validation loss to reach"),
@@ -369,10 +370,12 @@ def _read_workload(reader: _Reader, values: dict[str, Any]) -> None:
     workload = {f.part: raw[f.key] for f in WORKLOAD_FIELDS if f.key in raw}
     for rule in WORKLOAD_RULES:
         rule(reader, workload, values.get("task"))
+    values["workload"] = None  # invalid: the rules that need it stay quiet
     if len(workload) == len(WORKLOAD_FIELDS) and len(reader.errors) == before:
-        values["workload"] = wl.Workload(**workload).as_dict()
-    else:
-        values["workload"] = None  # invalid: the rules that need it stay quiet
+        try:  # the workload's own check (grader.workloads) has the last word
+            values["workload"] = wl.Workload(**workload).as_dict()
+        except wl.WorkloadError as exc:
+            reader.error(f"workload.{exc.key}", exc.message)
 
 
 # --- rules between fields ----------------------------------------------------------------

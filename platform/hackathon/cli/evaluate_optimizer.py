@@ -29,13 +29,20 @@ def optimizer_job(setup: Any, source: str, workdir: Path) -> Any:
     # Lazy: the grader loads only for the commands that grade (fast start for the others).
     from grader.contract import DEFAULT_ALLOWED_IMPORTS, Limits
     from grader.optimizer_track import OptimizerJob
-    from grader.workloads import Workload
+    from grader.workloads import Workload, WorkloadError
 
     if not setup.workload or not setup.public_seeds:
         raise CliError(
             "This optimizer-track challenge's workload or public seeds are missing: use "
             "--challenge SLUG, or --data train.csv next to the starter kit's challenge.json."
         )
+    try:
+        workload = Workload.from_dict(setup.workload)
+    except WorkloadError as exc:
+        raise CliError(
+            f"This challenge's workload cannot be run ({exc}): fetch the starter kit again, "
+            "or use --challenge SLUG."
+        ) from None
     dataset = load_dataset(setup)
     np.save(workdir / "train_X.npy", dataset.X, allow_pickle=False)
     np.save(workdir / "train_y.npy", dataset.y, allow_pickle=False)
@@ -43,7 +50,7 @@ def optimizer_job(setup: Any, source: str, workdir: Path) -> Any:
     return OptimizerJob(
         source=source,
         task=setup.task,
-        workload=Workload.from_dict(setup.workload),
+        workload=workload,
         train_X=workdir / "train_X.npy",
         train_y=workdir / "train_y.npy",
         seeds=seeds,
