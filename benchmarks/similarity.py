@@ -6,9 +6,14 @@
 Each submission is checked as it arrives, the way the default-queue worker does after a
 result is stored (`integrity_check_submission`: fingerprint, embedded data, scores, and the
 similarity against every stored fingerprint of the challenge's other teams). Programs are
-varied from four real solutions (the diabetes starter and three gradient-descent
-solutions): identifiers renamed at random, literals changed, statements added, and one
-team in ten copies another team's code with renamed variables and reordered methods.
+made from the diabetes starter and helper functions of each team's own: identifiers
+renamed at random, literals changed, statements added; one team in ten copies another
+team's code. Two sets, one challenge each: "renamed" (the copies are renamed, with
+literals changed) and "disguised" (the copies also get dead code between statements,
+`for` loops rewritten as counted `while` loops, operands of + and * swapped, `a @ b` as
+`np.dot(a, b)`, and functions and methods reordered: `disguise`).
+Recall: copying pairs flagged among those where both teams submitted. Honest pairs
+flagged: pairs of teams where neither copied the other nor both copied the same team.
 
 Default database: a fresh SQLite file in a temporary folder (the embedded setup).
 """
@@ -16,6 +21,7 @@ Default database: a fresh SQLite file in a temporary folder (the embedded setup)
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import os
 import random
@@ -183,14 +189,83 @@ def setup_django(database_url: str | None) -> None:
     django.setup()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=1000)
-    parser.add_argument("--teams", type=int, default=250)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
-    setup_django(args.database_url)
+class Disguise(ast.NodeTransformer):
+    """What a team hiding a copy does beyond renaming: dead code between statements, `for`
+    loops as counted `while` loops, operands of + and * swapped, `a @ b` as `np.dot(a, b)`,
+    and (in `disguise`) functions and methods in another order."""
 
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.counter = 0
+
+    def _dead(self) -> list[ast.stmt]:
+        self.counter += 1
+        n, k = self.counter, self.rng.randrange(2, 9)
+        text = self.rng.choice(
+            [
+                f"unused_{n} = np.mean(X) * {k}",
+                f"if False:\n    X = X * {k}",
+                "pass",
+                f'"""step {n}"""',
+            ]
+        )
+        return ast.parse(text).body
+
+    def _body(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in body:
+            if self.rng.random() < 0.5:
+                out += self._dead()
+            out.append(stmt)
+        return out
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self.generic_visit(node)
+        node.body = self._body(node.body)
+        return node
+
+    def visit_For(self, node: ast.For) -> ast.AST | list[ast.stmt]:
+        self.generic_visit(node)
+        call = node.iter
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "range"
+            and len(call.args) == 1
+            and not node.orelse
+        ):
+            return node
+        self.counter += 1
+        name = f"i_{self.counter}"
+        bound = ast.unparse(call.args[0])
+        loop = ast.parse(f"{name} = 0\nwhile {name} < {bound}:\n    {name} += 1").body
+        loop[1].body = [*node.body, *loop[1].body]  # type: ignore[attr-defined]
+        return loop
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, (ast.Add, ast.Mult)) and self.rng.random() < 0.5:
+            node.left, node.right = node.right, node.left
+        if isinstance(node.op, ast.MatMult) and self.rng.random() < 0.5:
+            dot = ast.Attribute(value=ast.Name(id="np", ctx=ast.Load()), attr="dot", ctx=ast.Load())
+            return ast.Call(func=dot, args=[node.left, node.right], keywords=[])
+        return node
+
+
+def disguise(source: str, rng: random.Random) -> str:
+    """A copy as a team hides it (see `Disguise`), functions and methods reordered."""
+    tree = Disguise(rng).visit(ast.parse(source))
+    for holder in [tree, *(n for n in tree.body if isinstance(n, ast.ClassDef))]:
+        defs = [n for n in holder.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+        rest = [n for n in holder.body if n not in defs]
+        rng.shuffle(defs)
+        holder.body = rest + defs
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
+def run_set(name: str, args: argparse.Namespace, sources: list[str]) -> dict:
+    """One challenge of `args.submissions` checks; copies disguised by `disguise` when the
+    set is "disguised" (renamed only otherwise). Returns the figures of the set."""
     import hashlib
 
     from django.utils import timezone
@@ -202,8 +277,7 @@ def main() -> None:
     from hackathon.submissions.models import Submission
 
     rng = random.Random(12)  # noqa: S311 - reproducible test data, not a secret
-    sources = [path.read_text() for path in SOURCES]
-    slug = f"bench-similarity-{int(time.time())}"
+    slug = f"bench-similarity-{name}-{int(time.time())}"
     challenge = Challenge.objects.create(
         slug=slug,
         title="Similarity benchmark",
@@ -214,15 +288,16 @@ def main() -> None:
         start_at=timezone.now(),
     )
     teams = [
-        Team.objects.create(name=f"{slug}-t{i}", invite_code=f"{slug[-8:]}{i:06}")
+        Team.objects.create(name=f"{slug}-t{i}", invite_code=f"{slug[-12:]}{i:06}")
         for i in range(args.teams)
     ]
     # Each team starts from the starter (shared by design, left out of the comparison) and
     # writes its own code; one team in ten copies another team's instead.
     team_code = {team.pk: sources[0] + "\n\n" + own_helpers(rng) for team in teams}
-    copied = set(rng.sample([t.pk for t in teams], len(teams) // 10))
-    # Each copying team copies one other team's code (renamed, reordered by `mutate`).
-    victim_of = {pk: rng.choice([t.pk for t in teams if t.pk not in copied]) for pk in copied}
+    pks = [t.pk for t in teams]
+    copied = set(rng.sample(pks, len(teams) // 10))
+    # Each copying team copies one other team's code (in team order: reproducible).
+    victim_of = {pk: rng.choice([t for t in pks if t not in copied]) for pk in sorted(copied)}
 
     checkpoints = sorted(
         {100, 250, 500, 1000, args.submissions} & set(range(1, args.submissions + 1))
@@ -234,7 +309,10 @@ def main() -> None:
     for n in range(1, args.submissions + 1):
         team = rng.choice(teams)
         if team.pk in copied:
-            code = mutate(team_code[victim_of[team.pk]], rng)  # a copy, renamed
+            code = team_code[victim_of[team.pk]]
+            if name == "disguised":
+                code = disguise(code, rng)
+            code = mutate(code, rng)  # a copy, renamed
         else:
             code = mutate(team_code[team.pk], rng)  # the team's own next version
         sub = Submission.objects.create(
@@ -273,29 +351,65 @@ def main() -> None:
         for pair in similar.values_list("submission__team_id", "other_submission__team_id")
     }
     copy_pairs = {frozenset((copier, victim)) for copier, victim in victim_of.items()}
+    # Two teams that copied the same team hold the same code: a copy too, not an honest pair.
+    same_source = {
+        frozenset((a, b))
+        for a in victim_of
+        for b in victim_of
+        if a < b and victim_of[a] == victim_of[b]
+    }
     submitted = set(
         Submission.objects.filter(challenge=challenge).values_list("team_id", flat=True)
     )
     detectable = {p for p in copy_pairs if p <= submitted}
+    return {
+        "name": name,
+        "rows": rows,
+        "total": total,
+        "sizes": sizes,
+        "flags": similar.count(),
+        "found": len(pairs & detectable),
+        "detectable": len(detectable),
+        "honest": len(pairs - copy_pairs - same_source),
+        "same_source": len(pairs & same_source),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=1000)
+    parser.add_argument("--teams", type=int, default=250)
+    parser.add_argument("--sets", default="renamed,disguised", help="renamed, disguised or both")
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    setup_django(args.database_url)
+    sources = [path.read_text() for path in SOURCES]
+    results = [run_set(name, args, sources) for name in args.sets.split(",")]
+
     engine = os.environ["DATABASE_URL"].split(":", 1)[0]
     load = os.getloadavg()[0]
-    print(f"Integrity check, one challenge, {args.teams} teams, database {engine}")
+    print(f"Integrity check, one challenge per set, {args.teams} teams, database {engine}")
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end")
-    print(f"fingerprints per submission: median {statistics.median(sizes):.0f}")
-    print()
-    print("| submissions stored | check p50 (ms) | check max (ms) | fingerprint p50 (ms) |")
-    print("|---:|---:|---:|---:|")
-    for n, p50, worst, fp50 in rows:
-        print(f"| {n} | {p50:.1f} | {worst:.1f} | {fp50:.2f} |")
-    print()
-    print(
-        f"{args.submissions} checks in {total:.1f} s ({total / args.submissions * 1000:.1f} ms each)"
-    )
-    print(
-        f"similar-code flags: {similar.count()}; copying pairs flagged: "
-        f"{len(pairs & detectable)} of {len(detectable)} (both teams submitted); "
-        f"pairs of honest teams flagged: {len(pairs - copy_pairs)}"
-    )
+    for result in results:
+        print()
+        print(
+            f"set {result['name']}: fingerprints per submission: median "
+            f"{statistics.median(result['sizes']):.0f}"
+        )
+        print()
+        print("| submissions stored | check p50 (ms) | check max (ms) | fingerprint p50 (ms) |")
+        print("|---:|---:|---:|---:|")
+        for n, p50, worst, fp50 in result["rows"]:
+            print(f"| {n} | {p50:.1f} | {worst:.1f} | {fp50:.2f} |")
+        print()
+        total, count = result["total"], args.submissions
+        print(f"{count} checks in {total:.1f} s ({total / count * 1000:.1f} ms each)")
+        print(
+            f"similar-code flags: {result['flags']}; copying pairs flagged: {result['found']} "
+            f"of {result['detectable']} (both teams submitted); pairs of honest teams "
+            f"flagged: {result['honest']}; pairs of teams that copied the same team: "
+            f"{result['same_source']}"
+        )
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ class CodeFingerprint(models.Model):
     )
     hashes = models.BinaryField()  # sorted unique little-endian uint64 (fingerprint.py)
     size = models.PositiveIntegerField(default=0)
+    # fingerprint.VERSION when computed: fingerprints of another normalisation are not
+    # compared, and the integrity sweep checks their submissions again.
+    version = models.PositiveSmallIntegerField(default=1)
     checked_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -100,11 +100,10 @@ def _excluded_for(starter: str, baseline: str) -> np.ndarray:
     return excluded
 
 
-def _marked(code: str, lines_of: dict[int, tuple[int, int]], shared: set[int]) -> list[CodeLine]:
+def _marked(code: str, lines_of: dict[int, tuple[int, ...]], shared: set[int]) -> list[CodeLine]:
     marked: set[int] = set()
     for value in shared:
-        start, end = lines_of[value]
-        marked.update(range(start, end + 1))
+        marked.update(lines_of[value])
     return [
         CodeLine(number, text, number in marked) for number, text in enumerate(code.splitlines(), 1)
     ]

@@ -242,7 +242,7 @@ def similarity_findings(
     if submission.team_id is None:
         return []
     others = list(
-        CodeFingerprint.objects.filter(challenge=challenge, team__isnull=False)
+        CodeFingerprint.objects.filter(challenge=challenge, team__isnull=False, version=fp.VERSION)
         .exclude(team_id=submission.team_id)
         .exclude(submission_id=submission.pk)
         .values_list("submission_id", "team_id", "hashes")
@@ -325,6 +325,7 @@ def integrity_check_submission(*, submission_id: int) -> list[IntegrityFlag]:
                 "team_id": submission.team_id,
                 "hashes": fp.to_bytes(code_print.hashes),
                 "size": code_print.size,
+                "version": fp.VERSION,
             },
         )
         return _store_flags(submission, findings)
@@ -371,11 +372,13 @@ def _store_flags(submission: Submission, findings: list[Finding]) -> list[Integr
 
 
 def integrity_sweep(*, limit: int = 200) -> int:
-    """Check graded submissions that were never checked (a lost message, a worker down):
-    the database, not the broker, says what is left. Returns how many were checked."""
+    """Check graded submissions that were never checked (a lost message, a worker down), or
+    whose fingerprint is of an older normalisation (`fingerprint.VERSION`): the database,
+    not the broker, says what is left. Returns how many were checked."""
+    current = CodeFingerprint.objects.filter(version=fp.VERSION).values("submission_id")
     unchecked = (
         Submission.objects.filter(state=State.FINISHED, is_baseline=False)
-        .exclude(pk__in=CodeFingerprint.objects.values("submission_id"))
+        .exclude(pk__in=current)
         .order_by("finished_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
