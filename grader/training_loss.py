@@ -32,7 +32,7 @@ def measure(
     arrays: Mapping[str, np.ndarray | None],
     rows: int,
 ) -> dict:
-    """{"rows", and "mse", "mae", "target_variance" (regression) or "log_loss"
+    """{"rows", and "mse", "rmse", "mae", "target_variance" (regression) or "log_loss"
     (classification)}, or {"rows", "unavailable": why} when the predictions are missing or
     not valid for these rows."""
     y = np.asarray(y_train)[:rows]
@@ -45,9 +45,11 @@ def measure(
                 pred, task=task, n_rows=rows, n_classes=None, shape=getattr(pred, "shape", None)
             )
             error = values - y.astype(np.float64)
+            mse = float(np.mean(error**2))
             return {
                 "rows": rows,
-                "mse": float(np.mean(error**2)),
+                "mse": mse,
+                "rmse": float(np.sqrt(mse)),
                 "mae": float(np.mean(np.abs(error))),
                 "target_variance": float(np.var(y.astype(np.float64))),
             }

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from hackathon.accounts.services import team_create
+from hackathon.challenges.precision import score_text
 from hackathon.integrity.models import FlagKind, IntegrityFlag
 from hackathon.integrity.services import integrity_check_submission
 from hackathon.organizing.services import challenge_load_bundle
@@ -143,3 +144,8 @@ def test_every_closed_form_ends_in_the_rule_verdict_or_is_flagged_with_its_reaso
             list(IntegrityFlag.objects.filter(submission=sub).values_list("detail", flat=True)),
         )
         assert f'data-testid="flagged-{sub.pk}"' not in page
+    # The submission page sets what the platform measured beside the curve the code reported.
+    baseline = honest["baseline"]
+    detail = organizer_client.get(f"/submissions/{baseline.pk}/").content.decode()
+    mse = score_text(baseline.training_loss["mse"], diabetes.display_precision)
+    assert f"mean squared error {mse}" in detail.split('data-testid="measured-training-loss"')[1]

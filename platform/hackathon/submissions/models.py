@@ -81,7 +81,7 @@ class Submission(models.Model):
     stderr = models.TextField(blank=True)
     loss_curve = models.JSONField(default=list, blank=True)
     # The final model's loss on training rows, measured by the grader from its predictions
-    # on a challenge that asks for a loss curve ({"rows", "mse", "mae", "target_variance"}
+    # on a challenge that asks for a loss curve ({"rows", "mse", "rmse", "mae", "target_variance"}
     # or {"rows", "log_loss"}, or {"rows", "unavailable"}): set beside the reported curve in
     # the integrity review. {} when not measured.
     training_loss = models.JSONField(default=dict, blank=True)
