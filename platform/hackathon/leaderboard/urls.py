@@ -30,6 +30,7 @@ urlpatterns = [
     path("<slug:slug>/fragment/", views.fragment, name="fragment"),
     path("<slug:slug>/data.json", views.board_json, name="json"),
     path("<slug:slug>/progression.json", views.progression_json, name="progression"),
+    path("<slug:slug>/curves.json", views.curves_json, name="curves"),
     path("<slug:slug>/export/<str:kind>.csv", views.export_csv, name="export"),
     path("<slug:slug>/actions/<str:action>/", views.phase_action, name="action"),
     path("<slug:slug>/disqualify/", views.disqualify_chosen_team, name="disqualify_chosen"),

@@ -35,6 +35,7 @@ from hackathon.challenges.models import Challenge
 from hackathon.challenges.precision import score_text
 from hackathon.challenges.selectors import challenge_get_for
 from hackathon.leaderboard import services, webhooks
+from hackathon.leaderboard.curves import leader_curves
 from hackathon.leaderboard.models import ChatWebhook
 from hackathon.leaderboard.room import REFUSALS_LISTED, room_refusals, room_snapshot
 from hackathon.leaderboard.selectors import (
@@ -200,6 +201,17 @@ def progression_json(request: HttpRequest, slug: str) -> JsonResponse:
     # `as=public`, as for the board's JSON: the projector shows what a visitor sees.
     viewer = AnonymousUser() if request.GET.get("as") == "public" else request.user
     return JsonResponse(score_progression(challenge=challenge, viewer=viewer))
+
+
+@never_cache
+@require_GET
+def curves_json(request: HttpRequest, slug: str) -> JsonResponse:
+    """An optimizer challenge's public leader's trusted curves against the baseline's, as
+    this viewer may see them (the board's leader while frozen; public instances only until
+    the private board is visible to them)."""
+    challenge = challenge_get_for(slug=slug, user=request.user)
+    viewer = AnonymousUser() if request.GET.get("as") == "public" else request.user
+    return JsonResponse(leader_curves(challenge=challenge, viewer=viewer))
 
 
 def _phase(challenge: Challenge) -> dict:
