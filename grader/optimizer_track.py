@@ -215,9 +215,10 @@ def _drive(
     except ChannelError as exc:
         run.ended = "failed"
         run.examples = run.train_examples[-1] if run.train_examples else 0
+        step = max(len(run.train_loss) - 1, 0)  # the step whose reply was due
         run.failure = (
             Verdict.INVALID_STEP,
-            f"instance {run.index + 1}, step {run.steps}: the optimizer's process wrote to the "
+            f"instance {run.index + 1}, step {step}: the optimizer's process wrote to the "
             f"platform's step channel out of turn ({exc})",
         )
 
@@ -279,7 +280,6 @@ def _steps(
         used += size
         losses.append(loss)
         examples.append(used)
-        run.steps = step
         if not send(KIND_STEP, step, used, loss, pending):
             run.ended = "failed"
             break
