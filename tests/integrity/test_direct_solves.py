@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hackathon.accounts.services import team_create
+from hackathon.challenges.bundle import load_bundle_dir
+from hackathon.challenges.data import build_split
 from hackathon.challenges.precision import score_text
+from hackathon.integrity.curves import curve_reasons
+from hackathon.integrity.direct_solve import direct_solves
 from hackathon.integrity.models import FlagKind, IntegrityFlag
 from hackathon.integrity.services import integrity_check_submission
 from hackathon.organizing.services import challenge_load_bundle
@@ -22,6 +27,8 @@ from hackathon.submissions.grading import submission_grade
 from hackathon.submissions.models import State, Submission, Verdict
 from hackathon.submissions.services import submission_create
 
+import grader
+from grader.contract import GradingJob, Limits
 from tests.conftest import make_user
 from tests.submissions.conftest import requires_grader
 
@@ -149,3 +156,45 @@ def test_every_closed_form_ends_in_the_rule_verdict_or_is_flagged_with_its_reaso
     detail = organizer_client.get(f"/submissions/{baseline.pk}/").content.decode()
     mse = score_text(baseline.training_loss["mse"], diabetes.display_precision)
     assert f"mean squared error {mse}" in detail.split('data-testid="measured-training-loss"')[1]
+
+
+GD_ONLY_BUILTINS = [
+    path.parent.name
+    for path in sorted((ROOT / "challenges").glob("*/challenge.toml"))
+    if "gradient_descent_only = true" in path.read_text() and "-classic" not in str(path)
+]
+
+
+@pytest.mark.parametrize("slug", GD_ONLY_BUILTINS)
+def test_no_built_in_starter_or_baseline_looks_like_a_direct_solve_or_a_made_up_curve(
+    slug: str, tmp_path: Path
+) -> None:
+    """Every team starts from the starter: on every gradient-descent-only built-in, it and
+    the baseline, graded in the sandbox, have a curve borne out by the measured training loss
+    and no direct-solve pattern."""
+    spec = load_bundle_dir(ROOT / "challenges" / slug)
+    _, split = build_split(spec, secret=b"an installation's secret for the review test")
+    paths = {}
+    for key in split.KEYS:
+        paths[key] = tmp_path / f"{key}.npy"
+        np.save(paths[key], getattr(split, key), allow_pickle=False)
+    for name, code in (("starter", spec.starter_code), ("baseline", spec.baseline_code)):
+        result = grader.grade(
+            GradingJob(
+                source=code,
+                task=spec.task,
+                metric=spec.metric,
+                extra_metrics=spec.extra_metrics,
+                allowed_imports=spec.allowed_imports,
+                seed=spec.seed,
+                limits=Limits(time_s=spec.time_limit_s, memory_mb=spec.memory_mb),
+                gradient_descent_only=True,
+                min_loss_curve_points=spec.min_loss_curve_points,
+                **paths,
+            )
+        )
+        assert result.verdict == Verdict.SCORED, (name, result.message)
+        measured = result.training_loss
+        assert measured.get("mse") or measured.get("log_loss"), (name, measured)
+        assert curve_reasons(result.loss_curve, measured, spec.task) == [], name
+        assert direct_solves(code) == [], name
