@@ -81,7 +81,7 @@ def _seed(organizer: object) -> tuple[Challenge, int]:
     challenge.refresh_from_db()
     leaderboard_reveal(challenge=challenge, actor=organizer)
     shared = Submission.objects.get(pk=finals["Adam Optimizers"])
-    SharedSolution.objects.create(challenge=challenge, team=shared.team, submission=shared)
+    SharedSolution.objects.create(challenge=challenge, team=shared.team, final_when_shared=shared)
     return challenge, shared.pk
 
 

@@ -356,7 +356,9 @@ class FinalSelectionSerializer(serializers.Serializer):
 
 
 class ShareSerializer(serializers.Serializer):
-    shared = serializers.BooleanField(help_text="Shown on the challenge's debrief.")
+    shared = serializers.BooleanField(
+        help_text="The team shares its final solution on the challenge's debrief."
+    )
     shared_at = serializers.DateTimeField(allow_null=True)
 
 

@@ -61,7 +61,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 @admin.register(SharedSolution)
 class SharedSolutionAdmin(admin.ModelAdmin):
-    list_display = ("id", "challenge", "team", "submission", "shared_by", "shared_at")
+    list_display = ("id", "challenge", "team", "final_when_shared", "shared_by", "shared_at")
     list_filter = ("challenge",)
     readonly_fields = [f.name for f in SharedSolution._meta.fields]
 

@@ -17,7 +17,8 @@ shown as the platform's measurement):
   platform's own measurement (training loss of the first public instance); on model
   challenges each solution's `loss_curve_`, labelled as reported by the solution;
 - the shake-up (public rank against private rank, who moved);
-- the solutions their teams chose to share (`sharing.shared_solutions`).
+- the solutions their teams chose to share (`sharing.shared_solutions`): each team's
+  final submission as the private board has it now.
 """
 
 from __future__ import annotations
@@ -151,15 +152,15 @@ def debrief_view(*, challenge: Challenge, viewer: Viewer) -> dict[str, Any]:
         "shakeup": _shakeup(challenge, viewer),
         "shared": [
             {
-                "submission": shared.submission_id,
-                "team": shared.team.name,
-                "rank": _rank_of(team_scores, shared.team_id),
+                "submission": shared.submission.pk,
+                "team": shared.share.team.name,
+                "rank": _rank_of(team_scores, shared.share.team_id),
                 "score_text": score_text(
                     board_score(challenge, shared.submission.private_score),
                     challenge.display_precision,
                 ),
                 "hyperparameters": shared.submission.hyperparameters,
-                "shared_at": shared.shared_at.isoformat(),
+                "shared_at": shared.share.shared_at.isoformat(),
             }
             for shared in shared_solutions(challenge=challenge)
         ],

@@ -189,18 +189,23 @@ class WebhookDelivery(models.Model):
 
 
 class SharedSolution(models.Model):
-    """A team's final solution, shared by the team on the challenge's debrief.
+    """A team's consent to share its final solution on the challenge's debrief.
 
     Opt-in, one per team and challenge, made only after the challenge ended
     (`sharing.solution_share`, the one route every page and API view goes through); shown
-    only to viewers who may see the debrief (THE visibility rule)."""
+    only to viewers who may see the debrief (THE visibility rule). What it shows is read when
+    it is shown: the team's final submission on the private board at that moment, so a
+    rejudge, a disqualification or a changed selection that moves the final moves what the
+    debrief shows with it, and a disqualified submission's code is never shown
+    (`sharing.shared_solutions`). `final_when_shared` records which submission was the final
+    when the team shared (for the record and the admin), never what is shown."""
 
     challenge = models.ForeignKey(
         "challenges.Challenge", on_delete=models.CASCADE, related_name="shared_solutions"
     )
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
-    submission = models.OneToOneField(
-        "submissions.Submission", on_delete=models.CASCADE, related_name="+"
+    final_when_shared = models.ForeignKey(
+        "submissions.Submission", on_delete=models.SET_NULL, null=True, related_name="+"
     )
     shared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -214,4 +219,4 @@ class SharedSolution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.submission_id} shared by team {self.team_id}"
+        return f"team {self.team_id} shares its final solution of challenge {self.challenge_id}"

@@ -302,8 +302,10 @@ class SubmissionFinalView(APIView):
 
 
 class SubmissionShareView(APIView):
-    """Share (POST) or stop sharing (DELETE) the team's final submission on the debrief:
-    only after the challenge has ended (409 before), by the one rule of the pages."""
+    """Share (POST, from the team's final submission) or stop sharing (DELETE, from any of
+    the team's submissions of the challenge) the team's final solution on the debrief: only
+    after the challenge has ended (409 before), by the one rule of the pages. The debrief
+    shows the team's final submission as the private board has it when it is shown."""
 
     permission_classes = [IsAuthenticated]
 

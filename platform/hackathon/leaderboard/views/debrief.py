@@ -95,8 +95,12 @@ def share(request: HttpRequest, slug: str, submission_id: int) -> HttpResponse:
     except SubmissionRejected as exc:
         messages.error(request, exc.message)
     else:
-        done = "is shared on the debrief" if shared else "is no longer shared"
-        messages.success(request, f"#{submission.pk} {done}.")
+        done = (
+            f"#{submission.pk} is shared on the debrief as your team's solution."
+            if shared
+            else "Your team's solution is no longer shared on the debrief."
+        )
+        messages.success(request, done)
     if submission_visible_to(submission, request.user):
         default = reverse("submissions:detail", args=[submission.pk])
     else:  # another team's: its page does not exist for this viewer
