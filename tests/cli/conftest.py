@@ -1,9 +1,9 @@
 """The platform as real processes for the CLI: uvicorn, a Celery worker grading in the real
 sandbox, a private Redis, and a database of its own (hackathon.testing.LiveStack).
 
-Two challenges are loaded from bundles written here: `cli-regression` (a CSV of 300 rows,
-so that `hackathon evaluate --data` can split exactly the same data the platform split) and
-`cli-quota` (one submission a day).
+Three challenges are loaded from bundles written here: `cli-regression` (a CSV of 300 rows,
+so that `hackathon evaluate --data` can split exactly the same data the platform split),
+`cli-quota` (one submission a day) and `cli-share` (ended by the test of `hackathon share`).
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = regression_csv()
     write_bundle(root, "cli-regression", daily=50, data=data)
     write_bundle(root, "cli-quota", daily=1, data=data)
+    write_bundle(root, "cli-share", daily=50, data=data)  # ended by its test
     return root
 
 
@@ -167,7 +168,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory, bundles: Path) -> Iterat
             "-c",
             "from django.contrib.auth import get_user_model\n"
             "User = get_user_model()\n"
-            "for name in ('carol', 'dave', 'erin', 'frank', 'gina'):\n"
+            "for name in ('carol', 'dave', 'erin', 'frank', 'gina', 'hana'):\n"
             f"    User.objects.create_user(name, password={PASSWORD!r})\n"
             f"User.objects.create_superuser({ORGANIZER[0]!r}, password={ORGANIZER[1]!r})\n",
         )

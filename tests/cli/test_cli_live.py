@@ -9,6 +9,7 @@ import json
 import re
 import stat
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from hackathon.challenges.precision import score_round
 from hackathon.cli.client import ApiClient, ApiClientError
 from hackathon.cli.remote import ProgressLine, follow_live
+from hackathon.testing import LiveStack
 
 from tests.cli.conftest import SPLIT, STARTER, Cli, regression_csv
 
@@ -266,3 +268,53 @@ def test_the_events_stream_refuses_another_team_and_bad_tokens(
     with pytest.raises(ApiClientError) as bad:
         ApiClient(stranger.base_url, "hk_wrong").open_stream(path)
     assert bad.value.status == 401
+
+
+def _page(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the test server
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+
+
+def test_a_team_shares_its_final_solution_from_the_terminal_after_the_end(
+    cli_factory: Callable[[str], Cli], live_site: LiveStack
+) -> None:
+    cli = cli_factory("hana")
+    cli.login("hana")
+    cli.ok("team", "create", "Hana's Share")
+    (cli.home / "solution.py").write_text(STARTER)
+    result = cli.run("submit", "cli-share", "solution.py", "--wait")
+    assert result.returncode == 0, result.stdout + result.stderr
+    sub_id = submission_id(result.stdout)
+    solution_url = f"{cli.base_url}/leaderboard/cli-share/debrief/solutions/{sub_id}/"
+
+    early = cli.run("share", str(sub_id))
+    assert early.returncode == 1 and "Traceback" not in early.stderr
+    assert "Solutions can be shared only after the challenge has ended" in early.stderr
+
+    live_site.manage(
+        "shell",
+        "-c",
+        "from django.utils import timezone\n"
+        "from hackathon.challenges.models import Challenge\n"
+        "Challenge.objects.filter(slug='cli-share').update(end_at=timezone.now())\n",
+    )
+    stranger = cli_factory("carol")
+    stranger.login("carol")
+    refused = stranger.run("share", str(sub_id))
+    assert refused.returncode == 1
+    assert f"Submission #{sub_id} belongs to another team." in refused.stderr
+    assert _page(solution_url)[0] == 404
+
+    out = cli.ok("share", str(sub_id))
+    assert f"Submission #{sub_id} is shared as your team's solution on the debrief" in out
+    assert f"{cli.base_url}/leaderboard/cli-share/debrief/" in out
+    status, debrief = _page(f"{cli.base_url}/leaderboard/cli-share/debrief/")
+    assert status == 200 and f"/leaderboard/cli-share/debrief/solutions/{sub_id}/" in debrief
+    status, page = _page(solution_url)  # a visitor, not logged in
+    assert status == 200 and "self.loss_curve_.append(float(np.mean(error**2)))" in page
+
+    assert "no longer shared" in cli.ok("share", str(sub_id), "--stop")
+    assert _page(solution_url)[0] == 404

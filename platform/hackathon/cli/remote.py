@@ -429,6 +429,27 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 @reports_errors
+def cmd_share(args: argparse.Namespace) -> int:
+    """Share the team's final solution on the challenge's debrief (after the end), or stop."""
+    client = client_from_config()
+    path = f"{API}/submissions/{args.id}/share/"
+    if args.stop:
+        client.delete(path)
+        print("Your team's solution is no longer shared on the debrief.")
+        return 0
+    client.post(path)
+    slug = client.get(f"{API}/submissions/{args.id}/")["challenge"]
+    print(
+        f"Submission #{args.id} is shared as your team's solution on the debrief: "
+        f"{client.url(f'/leaderboard/{slug}/debrief/')}\n"
+        "It shows your team's final submission: if a rejudge or a disqualification changes "
+        "which one that is, it shows the new one. Stop with `hackathon share "
+        f"{args.id} --stop`."
+    )
+    return 0
+
+
+@reports_errors
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     client = client_from_config()
     kind = "private" if args.private else "public"
@@ -519,6 +540,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("id", type=int)
     p.add_argument("--unselect", action="store_true")
     p.set_defaults(func=cmd_select)
+
+    p = sub.add_parser(
+        "share",
+        help="after the end: share your team's final solution on the debrief (or --stop)",
+    )
+    p.add_argument(
+        "id", type=int, help="your team's final submission (with --stop: any of its submissions)"
+    )
+    p.add_argument("--stop", action="store_true", help="stop sharing")
+    p.set_defaults(func=cmd_share)
 
 
 def _team_checked(args: argparse.Namespace) -> int:
