@@ -4,8 +4,9 @@ grading in the bubblewrap sandbox, Redis, the database (tests/cli/livestack.py).
 The three built-in optimizer challenges are loaded with shorter budgets (the noisy one: its own) and two or six instances
 (the CI's time); their starters and baselines are submitted through the API and graded by the
 worker, and the baseline must win. Also: the curves reach an SSE client while the run goes
-on, a rejudge gives the same score, and `hackathon evaluate --challenge` prints the score the
-platform computes on the starter kit's public instances.
+on (and a running instance's curve grows there before the instance ends), a rejudge gives the
+same score, and `hackathon evaluate --challenge` prints the score the platform computes on the
+starter kit's public instances.
 """
 
 from __future__ import annotations
@@ -181,6 +182,52 @@ def test_curves_arrive_live_at_an_sse_client_and_a_rejudge_gives_the_same_score(
     assert again["public_score"] == first["public_score"]
     assert again["private_score"] is not None  # the organizer sees the private part too
     assert [i["score"] for i in again["instances"]][:1] == [first["instances"][0]["score"]]
+
+
+# Plain SGD that takes about 5 ms a step: an instance runs for seconds, long enough for the
+# driver's progress events (about two a second) to go out while it runs.
+SLOW_SGD = """
+import time
+
+
+class Optimizer:
+    batch_size = 32
+
+    def step(self, params, grad, loss):
+        time.sleep(0.005)
+        return [p - 0.05 * g for p, g in zip(params, grad)]
+"""
+
+
+def test_a_running_instances_curve_grows_at_an_sse_client_before_the_instance_ends(
+    site: LiveStack, team: ApiClient
+) -> None:
+    pk = _submit(team, "moons-mlp-adam", SLOW_SGD)
+    events: list[dict] = []
+    with team.open_stream(f"{API}/submissions/{pk}/events/", timeout=120) as stream:
+        for kind, raw in iter_sse(stream):
+            if kind == "comment":
+                continue
+            message = json.loads(raw)
+            if message["event"] == "progress":
+                events.append(message["data"])
+            if message["event"] == "finished":
+                break
+    first = [e for e in events if e.get("instance") == 0]
+    ended = next(i for i, e in enumerate(first) if e["done"])
+    running = [e for e in first[:ended] if e.get("loss_curve")]
+    # Several looks at the first instance while it ran, each further along than the last.
+    assert len(running) >= 2, [(e.get("steps"), e["done"]) for e in first]
+    steps = [e["steps"] for e in running]
+    assert steps == sorted(steps) and steps[0] < steps[-1] < first[ended]["steps"], steps
+    assert len(running[0]["curve_examples"]) <= len(running[-1]["curve_examples"])
+    # What went out live is what the driver measured: the stored curve at those steps.
+    sub = _wait(team, pk)
+    stored = sub["instances"][0]["train"]
+    by_step = dict(zip(stored["step"], stored["loss"], strict=True))
+    for event in running:
+        assert event["loss_curve"][-1] == by_step[event["steps"]]
+        assert event["curve_examples"][-1] == 32 * event["steps"]
 
 
 def test_evaluate_prints_the_score_the_platform_computes_on_the_public_instances(
