@@ -26,6 +26,7 @@ from hackathon.challenges.hyperparameters import (
     OPTIMIZER,
     declared_value,
 )
+from hackathon.challenges.starters import default_starter
 from hackathon.organizing.services import challenge_load_bundle
 
 from grader import protocol
@@ -57,6 +58,16 @@ def _trained(code: str, task: str, rows: int = 120) -> object:
     model = module.Model()
     model.fit(X, y)
     return model
+
+
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_the_starter_of_a_challenge_authored_without_one_declares_them(task: str) -> None:
+    model = _trained(default_starter(task), task)
+    kept, problem = protocol.hyperparameters(declared_hyperparameters(model))
+    assert problem is None, problem
+    assert declared_value(kept, OPTIMIZER) == "gd" and declared_value(kept, BATCH_SIZE) == 120
+    assert declared_value(kept, LEARNING_RATE) == model.learning_rate > 0
+    assert kept["epochs"] == model.epochs and len(model.loss_curve_) == model.epochs
 
 
 def test_the_built_in_model_challenges_are_the_eight_expected() -> None:
