@@ -34,9 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 from grader.errors import ConfigError, InternalError
+from grader.procfs import is_zombie
 
 CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")  # cpuacct: v1's CPU time (v2: cpu.stat)
 PREFIX = "hackathon-sandbox-"
@@ -125,9 +124,21 @@ class RunCgroup:
         return None if nanoseconds is None else nanoseconds / 1e9
 
     def limit_probe(self, memory_mb: int) -> Callable[[], int | None]:
-        """For the supervisor: the peak in KiB once the kernel killed for the limit, else None."""
+        """For the supervisor: the peak in KiB once the kernel killed for the limit, else None.
+
+        Called every few tens of milliseconds while the sandbox runs: it reads one file, the
+        count of OOM kills (v2 memory.events, v1 memory.oom_control), and the whole account
+        only once the kernel has killed (no kill, no limit hit: `usage` says the same)."""
+        memory = self.dirs.get("memory")
+        if memory is None:
+            return lambda: None
+        events = str(
+            memory / ("memory.events" if self.hierarchy.version == 2 else "memory.oom_control")
+        )
 
         def probe() -> int | None:
+            if not _keyed_text(_read_small(events)).get("oom_kill", 0):
+                return None
             usage = self.usage(memory_mb * 1024 * 1024)
             return (usage.peak_kb or memory_mb * 1024) if usage.limit_hit else None
 
@@ -148,7 +159,7 @@ class RunCgroup:
         deadline = time.monotonic() + timeout_s
         kill_file = self.dirs.get("memory", next(iter(self.dirs.values()))) / "cgroup.kill"
         while True:
-            live = [p for p in self.pids() if not _is_zombie(p)]
+            live = [p for p in self.pids() if not is_zombie(p)]
             if not live:
                 break
             if self.hierarchy.version == 2 and kill_file.exists():
@@ -400,28 +411,35 @@ def _write_if_exists(path: Path, value: str) -> None:
         _write(path, value)
 
 
-def _int_file(path: Path) -> int | None:
+def _read_small(path: str | Path) -> str:
+    """A small kernel file's text ("" when it cannot be read): one open, one read."""
     try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        return os.read(fd, 65536).decode()
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+
+
+def _int_file(path: str | Path) -> int | None:
+    try:
+        return int(_read_small(path).split()[0])
+    except (ValueError, IndexError):
         return None
 
 
-def _keyed(path: Path) -> dict[str, int]:
+def _keyed(path: str | Path) -> dict[str, int]:
+    return _keyed_text(_read_small(path))
+
+
+def _keyed_text(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
-    try:
-        for line in path.read_text().splitlines():
-            key, _, value = line.partition(" ")
-            if value.strip().isdigit():
-                out[key] = int(value)
-    except OSError:
-        pass
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().isdigit():
+            out[key] = int(value)
     return out
-
-
-def _is_zombie(pid: int) -> bool:
-    """Dead and waiting to be reaped (or gone): nothing left to kill."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return True

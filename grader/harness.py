@@ -32,7 +32,11 @@ import threading
 import traceback
 import types
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:  # the sandbox's runtime holds only what the harness imports
+    from importlib.abc import Loader
+    from importlib.machinery import ModuleSpec
 
 SOLUTION_FILENAME = "solution.py"
 SOLUTION_MODULE = "solution"
@@ -594,6 +598,86 @@ def declared_hyperparameters(model: object) -> object:
     return out
 
 
+class SeedOnImport:
+    """Python's `random` and numpy's global generator seeded with the challenge's seed: one
+    already imported at once, the other as soon as something imports it (a meta path finder
+    wraps its loader: the seed is set right after the module's code ran, before the import
+    returns), so a run that never draws a random number does not import them (numpy.random
+    and what it loads, hashlib and secrets among them, cost some 15 ms).
+
+    A solution whose source names no random generator is run without them; if it reaches
+    numpy.random anyway (a name built at run time), the modules numpy.random's compiled
+    parts import are imported first from here, where their names are spelled, so the import
+    rule counts them as the library's, as it does for numpy.random's own imports."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.pending: dict[str, Any] = {}
+
+    def install(self) -> None:
+        for name in ("random", "numpy.random"):
+            module = sys.modules.get(name)
+            if module is not None:
+                self._seed(module)
+            else:
+                self.pending[name] = None
+        if self.pending:
+            sys.meta_path.insert(0, self)
+
+    def _seed(self, module: types.ModuleType) -> None:
+        module.seed(self.seed)
+
+    def find_spec(
+        self,
+        name: str,
+        path: Sequence[str] | None = None,
+        target: types.ModuleType | None = None,
+        /,
+    ) -> ModuleSpec | None:
+        if name not in self.pending:
+            return None
+        del self.pending[name]
+        if not self.pending:
+            sys.meta_path.remove(self)
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = None if find is None or finder is self else find(name, path, target)
+            if spec is not None:
+                break
+        if spec is None or spec.loader is None:
+            return spec
+        loader, seed = spec.loader, self._seed
+
+        class Seeding:
+            def create_module(self, spec: ModuleSpec) -> types.ModuleType | None:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: types.ModuleType) -> None:
+                module.__loader__ = loader  # the module's own
+                if module.__spec__ is not None:
+                    module.__spec__.loader = loader
+                if module.__name__ == "numpy.random":
+                    _numpy_random_dependencies()
+                loader.exec_module(module)
+                seed(module)
+
+        spec.loader = cast("Loader", Seeding())
+        return spec
+
+
+def _numpy_random_dependencies() -> None:
+    """What numpy.random's compiled modules import, imported by name from library code."""
+    import base64  # noqa: F401
+    import binascii  # noqa: F401
+    import bisect  # noqa: F401
+    import hashlib  # noqa: F401
+    import hmac  # noqa: F401
+    import random  # noqa: F401
+    import secrets  # noqa: F401
+    import zlib  # noqa: F401
+
+
 class Session:
     """What the commands act on: the data, the solution, the model."""
 
@@ -638,17 +722,19 @@ class Session:
             self.error(nonce, "memory" if isinstance(exc, MemoryError) else "runtime", message)
 
     def load(self, nonce: str, source: str) -> bool:
-        np = self.np
         linecache.cache[SOLUTION_FILENAME] = (
             len(source),
             None,
             source.splitlines(keepends=True),
             SOLUTION_FILENAME,
         )
-        import random
+        if "rand" in source:
+            # It may draw random numbers (np.random, random, default_rng, matlib.rand): its
+            # generators are imported here, before the import rule applies, and seeded.
+            import random  # noqa: F401
 
-        random.seed(self.config["seed"])
-        np.random.seed(self.config["seed"])
+            import numpy.random  # noqa: F401
+        SeedOnImport(self.config["seed"]).install()
         try:
             code = compile(source, SOLUTION_FILENAME, "exec")
         except (SyntaxError, ValueError) as exc:

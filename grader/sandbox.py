@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from grader import cgroups
+from grader import cgroups, procfs
 from grader import runtime as rt
 from grader.contract import Limits, SandboxLevel
 from grader.errors import ConfigError, InternalError
-from grader.seccomp import SeccompUnavailable, deny_filter
+from grader.seccomp import SeccompUnavailable, kept_deny_filter
 from grader.slots import Slot, check_uid_range, slot_lease
 from grader.supervisor import SandboxRun, supervise
 
@@ -181,12 +179,13 @@ class Sandbox:
             self.level = SandboxLevel.DEGRADED
         else:
             self.level = SandboxLevel.STRONG if self.is_root else SandboxLevel.STANDARD
+        _check_state_dir(config.state_dir)
+        if config.bwrap is not None:
             try:
-                self.seccomp = deny_filter()
+                self.seccomp = kept_deny_filter(config.state_dir)
             except SeccompUnavailable:
                 if self.level is SandboxLevel.STRONG:
                     self.level = SandboxLevel.STANDARD
-        _check_state_dir(config.state_dir)
         # The kernel's memory, pids and cpu control, or (None) the sampling watchdog.
         self.cgroups, self.cgroups_detail = cgroups.discover(config.cgroup, config.cgroup_parent)
         # As root every sandbox runs as a leased uid of its own, whatever the level.
@@ -207,6 +206,8 @@ class Sandbox:
         if prlimit is None:
             raise InternalError("util-linux 'prlimit' is missing: it sets the sandbox's rlimits")
         self.prlimit = prlimit
+        # The same for every run: the host's libraries and the runtime, found once.
+        self._static_mounts = [*self._system_mounts(), *self.runtime.mount_args()]
         # The noexec scratch step (SCRATCH_SCRIPT): its programs, or None with the reason.
         self.scratch: tuple[str, str, str] | None = None
         self.scratch_detail = "no bwrap"
@@ -343,8 +344,7 @@ class Sandbox:
         ]
         for key, value in ENV_ALLOW.items():
             args += ["--setenv", key, value]
-        args += self._system_mounts()
-        args += self.runtime.mount_args()
+        args += self._static_mounts
         if self.config.mount_proc:
             args += ["--proc", "/proc"]
         args += [
@@ -556,12 +556,12 @@ def _check_state_dir(state_dir: Path) -> None:
 def _user_task_count(uid: int) -> int:
     """Tasks (threads included, as RLIMIT_NPROC counts them) currently owned by `uid`."""
     count = 0
-    for pid in psutil.pids():
+    for pid in procfs.pids():
         try:
             # The owner of /proc/<pid> first: one stat per process, not one file read.
             if os.stat(f"/proc/{pid}").st_uid == uid:
-                count += psutil.Process(pid).num_threads()
-        except (OSError, psutil.Error):
+                count += procfs.thread_count(pid)
+        except OSError:
             continue  # gone meanwhile
     return count
 

@@ -18,14 +18,13 @@ import os
 import pwd
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 from grader.errors import ConfigError, InternalError
+from grader.procfs import is_zombie
 
 SLOT_WAIT_S = 60.0
 DEFAULT_LEASE_DIR = Path("/run/hackathon-sandbox")
@@ -86,12 +85,13 @@ def check_uid_range(*, uid_base: int, count: int) -> None:
         )
     directory = _open_lease_dir(lease_dir())
     foreign: list[int] = []
+    running = live_processes_by_uid(range(uid_base, uid_base + count))  # one look at /proc
     for uid in range(uid_base, uid_base + count):
         fd = _try_lock(directory, uid)
         if fd is None:
             continue  # leased by a running sandbox: in use the right way
         try:
-            if uid_processes(uid):
+            if running.get(uid) and uid_processes(uid):  # still there under the lock
                 foreign.append(uid)
         finally:
             os.close(fd)
@@ -131,8 +131,9 @@ def slot_lease(*, count: int, uid_base: int) -> Iterator[Slot]:
                 os.close(fd)
                 continue
             foreign.discard(uid)
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            # The holder's pid, for people looking at the lock files: written in place,
+            # fixed width (a truncation is a metadata write on every lease).
+            os.pwrite(fd, f"{os.getpid():>10}\n".encode(), 0)
             try:
                 yield Slot(index, uid)
             finally:
@@ -161,18 +162,26 @@ def uid_processes(uid: int) -> list[int]:
     Zombies are left out: they run nothing. (The namespace's pid 1 can outlive bwrap's
     monitor by a moment and then waits, dead, for the host's init to reap it.)
     """
-    pids = []
-    for pid in psutil.pids():
+    return live_processes_by_uid((uid,)).get(uid, [])
+
+
+def live_processes_by_uid(uids: Iterable[int]) -> dict[int, list[int]]:
+    """Pids of the live (not zombie) processes of each of `uids`, from one pass over /proc.
+
+    On the path of every grading run (before and after it): the owner of /proc/<pid> first,
+    one stat per process, and a process's state read only for the uids asked for."""
+    wanted = set(uids)
+    found: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
         try:
-            # The owner of /proc/<pid> first: one stat, where psutil would read a file for
-            # every process on the machine (15x slower, on the path of every grading run).
-            if os.stat(f"/proc/{pid}").st_uid != uid:
-                continue
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                pids.append(pid)
-        except (OSError, psutil.Error):
+            owner = os.stat(f"/proc/{name}").st_uid
+        except OSError:
             continue  # gone meanwhile
-    return pids
+        if owner in wanted and not is_zombie(name):
+            found.setdefault(owner, []).append(int(name))
+    return found
 
 
 def kill_uid_processes(uid: int, *, timeout_s: float = 10.0) -> int:

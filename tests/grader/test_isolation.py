@@ -52,6 +52,30 @@ def test_the_compiled_filter_names_libseccomps_numbers_for_every_denied_call() -
     assert "landlock_create_ruleset" in _resolved(DENIED_SYSCALLS)
 
 
+def test_the_filter_is_compiled_once_and_kept_in_the_state_dir(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from grader.seccomp import deny_filter, kept_deny_filter
+
+    assert kept_deny_filter(tmp_path) == deny_filter()
+    [kept] = tmp_path.glob("seccomp-*.bpf")
+    assert kept.read_bytes() == deny_filter()
+    # A new process (a new worker, `hackathon evaluate`) reads it without loading libseccomp.
+    code = (
+        "import sys; from pathlib import Path; from grader.seccomp import kept_deny_filter; "
+        f"data = kept_deny_filter(Path({str(tmp_path)!r})); "
+        "print(len(data), 'pyseccomp' in sys.modules)"
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [str(len(deny_filter())), "False"]
+    # A damaged file (not whole filter entries) is compiled and written again.
+    kept.write_bytes(b"\x00" * 7)
+    assert kept_deny_filter(tmp_path) == deny_filter() == kept.read_bytes()
+
+
 def test_every_denied_syscall_fails_with_eperm_inside(make_job, tmp_path) -> None:
     calls = _resolved(DENIED_SYSCALLS + ENOSYS_SYSCALLS)
     body = f"""

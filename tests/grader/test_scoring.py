@@ -91,6 +91,24 @@ def test_bootstrap_interval_brackets_the_score_and_is_reproducible() -> None:
     assert scoring.bootstrap_ci("roc_auc", y, None, proba, 2) == (low, high)
 
 
+def test_a_kept_resample_plan_gives_the_interval_drawn_afresh(monkeypatch) -> None:
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=700)
+    pred = y + rng.normal(scale=0.3, size=700)
+    monkeypatch.setattr(scoring, "_plans", type(scoring._plans)())
+    monkeypatch.setattr(scoring, "_PLAN_CACHE_ELEMENTS", 0)  # drawn every time
+    fresh = scoring.bootstrap_ci("rmse", y, pred, None, None)
+    assert not scoring._plans
+    monkeypatch.setattr(scoring, "_PLAN_CACHE_ELEMENTS", 10_000_000)
+    first = scoring.bootstrap_ci("rmse", y, pred, None, None)  # drawn, then kept
+    [plan] = scoring._plans.values()
+    assert all(chunk.dtype == np.uint8 for chunk in plan)
+    kept = scoring.bootstrap_ci("rmse", y, pred, None, None)  # from the kept plan
+    assert fresh == first == kept
+    other = scoring.bootstrap_ci("rmse", y, pred, None, None, seed=1)
+    assert other != kept and len(scoring._plans) == 2
+
+
 def test_scores_are_split_into_public_and_private_parts() -> None:
     y = np.array([1.0, 2.0, 3.0, 4.0])
     pred = np.array([1.0, 2.0, 0.0, 0.0])

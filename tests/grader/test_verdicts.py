@@ -269,6 +269,45 @@ class Model:
     assert first.stdout == again.stdout != other.stdout
 
 
+def test_the_generators_hold_the_seeds_state_when_the_solution_first_draws(make_job) -> None:
+    import random
+
+    # Python's random and numpy's global generator, named in the source (imported before
+    # the solution runs), and numpy's reached by a name built at run time (imported when
+    # first touched, under the import rule): seeded with the job's seed either way.
+    named = """
+import random
+import numpy as np
+
+class Model:
+    def fit(self, X, y):
+        print(repr(random.random()), repr(float(np.random.rand())))
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+"""
+    built = """
+import numpy as np
+
+class Model:
+    def fit(self, X, y):
+        generators = getattr(np, "ran" + "dom")
+        print(repr(float(generators.standard_normal())))
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+"""
+    first = grader.grade(make_job(named, seed=7))
+    assert first.verdict is Verdict.SCORED, first.message
+    expected = f"{random.Random(7).random()!r} {float(np.random.RandomState(7).rand())!r}"
+    assert first.stdout.strip() == expected
+    late = grader.grade(make_job(built, seed=7))
+    assert late.verdict is Verdict.SCORED, late.message
+    assert late.stdout.strip() == repr(float(np.random.RandomState(7).standard_normal()))
+
+
 def test_unreadable_data_is_an_internal_error(make_job, tmp_path) -> None:
     job = make_job(LINEAR)
     broken = type(job)(**{**job.__dict__, "train_X": tmp_path / "missing.npy"})
