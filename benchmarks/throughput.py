@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stack import (  # noqa: E402
     TRIVIAL_SOLUTION,
     Stack,
+    children_of,
     machine,
     median,
     percentile,
@@ -60,10 +61,14 @@ def measure(stack: Stack, n_workers: int, count: int, challenge: object, teams: 
     warm = run_round(stack, challenge, teams, 2 * n_workers)
     wait_all_finished(warm, timeout=300)
 
+    workers = [stack.workers[name].pid for name in names]
+    before = cpu_by_part(stack, workers)
     started = time.monotonic()
     ids = run_round(stack, challenge, teams, count)
     wait_all_finished(ids, timeout=max(600, count * 10))
     elapsed = time.monotonic() - started
+    after = cpu_by_part(stack, workers)
+    cpu = {part: (after[part] - before.get(part, 0.0)) / count for part in after}
 
     rows = Submission.objects.filter(pk__in=ids)
     verdicts = set(rows.values_list("verdict", flat=True))
@@ -83,17 +88,51 @@ def measure(stack: Stack, n_workers: int, count: int, challenge: object, teams: 
         "grade_p95": percentile(per_grade, 0.95),
         "verdicts": ",".join(sorted(verdicts)),
         "split": "/".join(str(by_worker[n]) for n in names),
+        "cpu": cpu,
     }
 
 
-def floor_s() -> float:
-    """The sandbox's floor: its Python start with numpy (the flags the sandbox uses)."""
+def _on_cpu(pid: int) -> float:
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def cpu_by_part(stack: Stack, workers: list[int]) -> dict[str, float]:
+    """CPU seconds so far of what runs beside the sandboxes: the workers' main and pool
+    processes, this database's PostgreSQL backends (they live as long as their connection,
+    kept across tasks), Redis, and this process (it creates the submissions and polls)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        backends = [row[0] for row in cursor.fetchall()]
+    return {
+        "worker main": sum(_on_cpu(pid) for pid in workers),
+        "worker pool": sum(_on_cpu(child) for pid in workers for child in children_of(pid)),
+        "PostgreSQL": sum(_on_cpu(pid) for pid in backends),
+        "Redis": _on_cpu(stack.redis.process.pid),  # type: ignore[union-attr]
+        "this process": time.process_time(),
+    }
+
+
+def floor_s(*, sandbox_env: bool = False) -> float:
+    """The sandbox's floor: its Python start with numpy (the flags the sandbox uses); with
+    `sandbox_env`, also its thread counts (OPENBLAS_NUM_THREADS=1...: no BLAS thread per
+    core started by numpy's import)."""
     import numpy as np
+
+    from grader.sandbox import ENV_ALLOW
 
     parent = str(Path(np.__file__).resolve().parents[1])
     code = f"import sys; sys.path.append({parent!r}); import numpy"
+    env = None
+    if sandbox_env:
+        threads = {k: v for k, v in ENV_ALLOW.items() if k.endswith("_NUM_THREADS")}
+        env = {**os.environ, **threads}
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-I", "-S", "-c", code], check=True)  # noqa: S603
+    subprocess.run([sys.executable, "-I", "-S", "-c", code], check=True, env=env)  # noqa: S603
     return time.perf_counter() - t0
 
 
@@ -107,6 +146,7 @@ def main() -> int:
 
     results: dict[int, list[dict]] = {n: [] for n in counts}
     floors: list[float] = []
+    sandbox_floors: list[float] = []
     with Stack() as stack:
         challenge = stack.make_challenge("throughput")
         teams = stack.make_teams(10)
@@ -114,8 +154,11 @@ def main() -> int:
         for _ in range(args.repeat):
             for n in counts:
                 results[n].append(measure(stack, n, args.count, challenge, teams))
-                floors.extend(floor_s() for _ in range(5))
+                for _ in range(5):
+                    floors.append(floor_s())
+                    sandbox_floors.append(floor_s(sandbox_env=True))
     floor = median(floors)
+    sandbox_floor = median(sandbox_floors)
 
     def rate(n: int) -> float:
         return median([r["per_minute"] for r in results[n]])
@@ -133,6 +176,7 @@ def main() -> int:
                 f"{min(rates):.0f}-{max(rates):.0f}",
                 f"{rate(n) / base:.2f}",
                 f"{100 * rate(n) / (n * 60 / floor):.0f}%",
+                f"{100 * rate(n) / (n * 60 / sandbox_floor):.0f}%",
                 f"{median([r['grade_p50'] for r in rounds]):.2f}",
                 f"{median([r['grade_p95'] for r in rounds]):.2f}",
                 " ".join(r["split"] for r in rounds),
@@ -141,7 +185,8 @@ def main() -> int:
         )
     print_table(
         f"Throughput: trivial submissions graded per minute ({machine()}; floor "
-        f"{floor * 1000:.0f} ms; load average {os.getloadavg()[0]:.2f})",
+        f"{floor * 1000:.0f} ms, {sandbox_floor * 1000:.0f} ms in the sandbox's environment; "
+        f"load average {os.getloadavg()[0]:.2f})",
         [
             "worker processes",
             "rounds",
@@ -149,12 +194,23 @@ def main() -> int:
             "range",
             "ratio",
             "share of the floor's rate",
+            "share, floor in the sandbox's env",
             "claim-to-result p50 s",
             "p95 s",
             "per worker",
             "verdicts",
         ],
         rows,
+    )
+    parts = list(results[counts[0]][0]["cpu"])
+    print_table(
+        "CPU per graded submission beside the sandboxes (ms, median of the rounds): what the "
+        "workers, the database, Redis and this process (creating the submissions) use",
+        ["worker processes", *parts],
+        [
+            [n, *(f"{1000 * median([r['cpu'][p] for r in results[n]]):.1f}" for p in parts)]
+            for n in counts
+        ],
     )
     ok = all(r["verdicts"] == "scored" for rounds in results.values() for r in rounds)
     return 0 if ok else 1

@@ -91,3 +91,57 @@ def fetch(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [convert(model, names, row) for row in rows]
+
+
+@cache
+def _get_sql(
+    model: type[Model], related: tuple[str, ...], keys: tuple[str, ...]
+) -> tuple[str, tuple[tuple[type[Model], tuple[str, ...]], ...]]:
+    parts = [(model, "t0")]
+    joins = []
+    for i, name in enumerate(related, 1):
+        fk = _field(model, name)
+        target = fk.related_model
+        assert isinstance(target, type)  # noqa: S101 - a model class, not "self"
+        target_pk = connection.ops.quote_name(str(target._meta.pk.column))
+        joins.append(
+            f"LEFT JOIN {table(target)} t{i} ON t{i}.{target_pk} = t0.{column(model, name)}"
+        )
+        parts.append((target, f"t{i}"))
+    shapes = []
+    columns = []
+    for part, alias in parts:
+        names = tuple(f.attname for f in part._meta.concrete_fields)
+        shapes.append((part, names))
+        columns += [f"{alias}.{column(part, n)}" for n in names]
+    where = " AND ".join(f"t0.{column(model, k)} = %s" for k in keys)
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table(model)} t0 {' '.join(joins)} "  # noqa: S608 - names from _meta
+        f"WHERE {where} LIMIT 1"
+    )
+    return sql, tuple(shapes)
+
+
+def get(
+    model: type[Model], *, where: Mapping[str, Any], related: Sequence[str] = ()
+) -> Model | None:
+    """The row equal to `where` on every key as a model instance, with the objects of its
+    foreign keys `related` loaded alongside (as select_related does), or None."""
+    keys = tuple(where)
+    sql, shapes = _get_sql(model, tuple(related), keys)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_prep(model, k, where[k]) for k in keys])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    objects = []
+    start = 0
+    for part, names in shapes:
+        values = convert(part, names, row[start : start + len(names)])
+        start += len(names)
+        objects.append(part.from_db(connection.alias, list(names), list(values.values())))
+    instance = objects[0]
+    for name, obj in zip(related, objects[1:], strict=True):
+        fk = _field(model, name)
+        fk.set_cached_value(instance, obj if obj.pk is not None else None)  # type: ignore[attr-defined]
+    return instance

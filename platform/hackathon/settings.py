@@ -208,6 +208,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
 }
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Celery's Django fix-up closes the database connection before and after every task unless
+# it may reuse it: a new PostgreSQL session for every graded submission (a backend forked,
+# authenticated, its catalog caches cold: several ms of CPU on both sides each time).
+# Connections are kept across tasks instead and checked as Django checks them between
+# requests (CONN_MAX_AGE, the health check): see hackathon.celery.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 # Every periodic job, declared in one place (a plain dict module: no Django import).
 from hackathon.submissions.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402, F401
 

@@ -385,3 +385,26 @@ def test_the_sweeper_counts_a_dead_worker_as_a_death_of_the_grading_process(
         False,
     )
     assert "died 2 times" in sub.message
+
+
+def test_the_queued_row_is_read_with_its_challenge_as_the_orm_reads_them(
+    queued, django_assert_num_queries
+) -> None:
+    from hackathon.submissions.grading import queued_submission
+
+    Submission.objects.filter(pk=queued.pk).update(
+        failed_on=["w@a", "w@b"], retry_not_before=timezone.now(), priority=3
+    )
+    read = queued_submission(queued.pk)
+    orm = Submission.objects.select_related("challenge").get(pk=queued.pk)
+    assert read is not None
+
+    def values(obj: object) -> dict:
+        return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+    assert values(read) == values(orm)
+    with django_assert_num_queries(0):  # loaded with it, not read again
+        assert values(read.challenge) == values(orm.challenge)
+    assert read.failed_on == ["w@a", "w@b"] and read.retry_not_before.tzinfo is not None
+    Submission.objects.filter(pk=queued.pk).update(state=State.RUNNING)
+    assert queued_submission(queued.pk) is None
