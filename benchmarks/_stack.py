@@ -263,13 +263,14 @@ class Stack:
         return out
 
 
-def wait_all_finished(ids: list[int], *, timeout: float) -> None:
+def wait_all_finished(ids: list[int], *, timeout: float, interval: float = 0.1) -> None:
     from hackathon.submissions.models import State, Submission
 
     def done() -> bool:
         return Submission.objects.filter(pk__in=ids, state=State.FINISHED).count() == len(ids)
 
-    wait_until(done, timeout=timeout, message=f"{len(ids)} submissions to be graded", interval=0.1)
+    message = f"{len(ids)} submissions to be graded"
+    wait_until(done, timeout=timeout, message=message, interval=interval)
 
 
 def print_table(title: str, header: list[str], rows: list[list[object]]) -> None:
