@@ -408,3 +408,31 @@ def test_the_queued_row_is_read_with_its_challenge_as_the_orm_reads_them(
     assert read.failed_on == ["w@a", "w@b"] and read.retry_not_before.tzinfo is not None
     Submission.objects.filter(pk=queued.pk).update(state=State.RUNNING)
     assert queued_submission(queued.pk) is None
+
+
+@pytest.mark.django_db(transaction=True)  # each transaction its own, as in a worker
+def test_a_claim_commits_without_waiting_for_the_disk_and_a_result_with(
+    queued, monkeypatch
+) -> None:
+    from django.db import connection
+    from hackathon import rowsql
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's (SQLite's WAL mode never waits)")
+    seen: list[str] = []
+    original = rowsql.update
+
+    def update(model, *, where, values):  # noqa: ANN001, ANN202 - records, then does it
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(f"{model.__name__} {cursor.fetchone()[0]}")
+        return original(model, where=where, values=values)
+
+    monkeypatch.setattr(rowsql, "update", update)
+    _, token = submission_claim(submission_id=queued.pk, worker="w1")
+    submission_store_result(submission=queued, token=token, result=_scored())
+    assert seen[0] == "Submission off"  # the claim
+    assert seen[1] == "Submission on"  # the result
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # for that transaction only

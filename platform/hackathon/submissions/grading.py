@@ -1,7 +1,10 @@
 """Grading one submission, exactly once: claim, run the grader, store the result.
 
 - The claim is a conditional UPDATE queued -> running that also sets a fresh claim token:
-  a duplicate or redelivered message finds nothing to claim and does nothing.
+  a duplicate or redelivered message finds nothing to claim and does nothing. Its commit
+  does not wait for the disk (rowsql.non_durable): a claim lost in a database crash leaves
+  the submission queued, the sweeper sends it again, and the late result of the attempt
+  that had it is refused by its token. The result's commit does wait.
 - The result is written by a conditional UPDATE on that token, in the same transaction as
   the leaderboard change: if the sweeper re-queued the submission meanwhile (the worker
   looked dead), the old attempt's late result is dropped.
@@ -198,9 +201,12 @@ def submission_claim(
             "started_at": now,
         }
         where = {"id": submission_id, "state": State.QUEUED, "attempts": queued.attempts}
-        if with_db_retry(
-            lambda: rowsql.update(Submission, where=where, values=fields), what="claiming"
-        ):
+
+        def claim() -> int:
+            with rowsql.non_durable():  # lost in a database crash: queued again, see there
+                return rowsql.update(Submission, where=where, values=fields)
+
+        if with_db_retry(claim, what="claiming"):
             for name, value in fields.items():
                 setattr(queued, name, value)
             return queued, token
@@ -463,7 +469,8 @@ def _set_current(worker: str, submission_id: int | None, *, taking_work: bool = 
     if taking_work:
         values["declining"] = ""
     try:
-        rowsql.update(WorkerHeartbeat, where={"name": worker}, values=values)
+        with rowsql.non_durable():  # the dashboard's view: nothing to keep through a crash
+            rowsql.update(WorkerHeartbeat, where={"name": worker}, values=values)
     except DatabaseError:
         logger.warning("could not record the current submission of %s", worker)
 
