@@ -11,7 +11,9 @@ starter and baseline, and the attacks in tests/optimizer/solutions/: finite-diff
 a least-squares fit of mini-batch gradients (secant), Hessian-free Newton (conjugate gradients
 on finite-difference Hessian-vector products), Hutchinson's diagonal with preconditioned
 conjugate gradients, parameters fitted offline to the kit's pool and pasted in (hardcoded),
-and one-gradient linear conjugate gradients (a reference for the best a Krylov method does).
+the same pasted parameters with their first layer turned to each angle of a grid and the
+best one by the reported losses kept (hardcoded_aligned: undoes a two-input rotation), and
+one-gradient linear conjugate gradients (a reference for the best a Krylov method does).
 Prints one row per challenge and solution: public / private score ranges over the
 installations (lower is better), verdicts, and seconds per grading; the load average before
 and after.
@@ -49,7 +51,7 @@ from tests.optimizer.offline_fit import (  # noqa: E402
 BUILTINS = ("valley-momentum", "noisy-logistic-sgd", "moons-mlp-adam")
 ATTACKS = (
     "fd_newton", "secant_fit", "hessian_free", "hutchinson_pcg", "hardcoded",
-    "conjugate_gradients",
+    "hardcoded_aligned", "conjugate_gradients",
 )  # fmt: skip
 INSTANCES = 6
 
@@ -70,12 +72,12 @@ def grade(bundle: Path, secret: bytes, names: list[str]) -> dict[str, dict]:
     n_classes = None if spec.task == "regression" else int(split.train_y.max()) + 1
     sources = {"starter": spec.starter_code, "baseline": spec.baseline_code}
     for name in names:
-        if name == "hardcoded":
+        if name in ("hardcoded", "hardcoded_aligned"):
             theta = offline_parameters(
                 workload, task=spec.task, n_classes=n_classes, pool_X=split.train_X,
                 pool_y=split.train_y,
             )  # fmt: skip
-            sources[name] = hardcoded_source(theta)
+            sources[name] = hardcoded_source(theta, name)
         else:
             sources[name] = (SOLUTIONS / f"{name}.py").read_text()
     out = {}

@@ -42,8 +42,8 @@ def offline_parameters(
     return [float(t) for t in theta]
 
 
-def hardcoded_source(theta: list[float]) -> str:
-    """solutions/hardcoded.py with THETA filled in."""
-    source = (SOLUTIONS / "hardcoded.py").read_text()
+def hardcoded_source(theta: list[float], name: str = "hardcoded") -> str:
+    """solutions/<name>.py (hardcoded, hardcoded_aligned) with THETA filled in."""
+    source = (SOLUTIONS / f"{name}.py").read_text()
     assert "THETA = None" in source
     return source.replace("THETA = None", f"THETA = {[round(t, 8) for t in theta]!r}", 1)
