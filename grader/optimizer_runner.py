@@ -288,6 +288,8 @@ def _views(n: int, shapes: list[tuple[int, ...]]) -> tuple[list[Any], list[Any],
 
 
 def main() -> None:
+    """The runner's start-up and step loop, as one function on purpose: the loop's locals are
+    the fast path of every step (see _steps in grader/optimizer_track.py)."""
     import grader_harness as h  # the harness module next to this one in the sandbox
 
     config = json.loads(sys.argv[1])

@@ -227,6 +227,12 @@ def _steps(
     inst: Instance, workload: Workload, link: _Link, run: InstanceRun,
     progress: Callable[[InstanceRun, bool], None] | None,
 ) -> None:  # fmt: skip
+    """The step loop of one instance: batch, gradient, hand-off, checks, budget, curve.
+
+    Kept as one function on purpose: it runs up to a million times per instance with a per-step
+    budget of a few tens of microseconds (benchmarks/optimizer_step.py), and every call or
+    attribute lookup taken out of it shows in that figure; its parts are named by comments.
+    """
     model = inst.model
     n_train, budget = inst.n_train, workload.budget
     val_every = workload.validate_every or n_train
@@ -508,22 +514,25 @@ def grade_optimizer(
         result.verdict = Verdict.SYNTAX_ERROR
         result.message = f"solution.py is larger than {SOLUTION_MAX_BYTES} bytes"
         return result
-    pool_X = _load(job.train_X, "the training pool").astype(np.float64, copy=False)
-    pool_y = _load(job.train_y, "the training labels")
-    hidden = None
-    if job.test_X is not None and job.test_y is not None and job.public_mask is not None:
-        mask = _load(job.public_mask, "the public mask").astype(bool)
-        hidden = (
-            _load(job.test_X, "the hidden rows"),
-            _load(job.test_y, "the hidden labels"),
-            mask,
-        )
-    total = len(job.seeds)
-    runs: list[InstanceRun] = []
-    used_s = 0.0
-    stdout, stderr = [], []
-    peak_kb = 0
+    shown = _ShownOutput()
+    runs = _run_instances(job, sandbox, result, shown, _live_reporter(progress, len(job.seeds)))
+    _summarise(result, runs, shown)
+    if result.verdict is Verdict.SCORED:
+        _score(result, runs)
+    result.wall_seconds = time.monotonic() - started
+    return result
 
+
+@dataclass
+class _ShownOutput:
+    """What the submission shows of the runs: public instances' output, memory and time."""
+
+    stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+    peak_kb: int = 0
+
+
+def _live_reporter(progress: Progress | None, total: int) -> Callable[[InstanceRun, bool], None]:
     def report(run: InstanceRun, done: bool) -> None:
         if progress is None:
             return
@@ -544,6 +553,37 @@ def grade_optimizer(
         except Exception:  # noqa: BLE001, S110 - a live view must not stop grading
             pass
 
+    return report
+
+
+def _job_data(job: OptimizerJob) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    """The training pool and, when the job has them, the hidden rows, labels and public mask."""
+    pool_X = _load(job.train_X, "the training pool").astype(np.float64, copy=False)
+    pool_y = _load(job.train_y, "the training labels")
+    hidden = None
+    if job.test_X is not None and job.test_y is not None and job.public_mask is not None:
+        mask = _load(job.public_mask, "the public mask").astype(bool)
+        hidden = (
+            _load(job.test_X, "the hidden rows"),
+            _load(job.test_y, "the hidden labels"),
+            mask,
+        )
+    return pool_X, pool_y, hidden
+
+
+def _run_instances(
+    job: OptimizerJob,
+    sandbox: Sandbox,
+    result: GradingResult,
+    shown: _ShownOutput,
+    report: Callable[[InstanceRun, bool], None],
+) -> list[InstanceRun]:
+    """Each instance in turn, in its own sandbox run, until one fails or the time is used up
+    (then `result` holds the verdict)."""
+    pool_X, pool_y, hidden = _job_data(job)
+    total = len(job.seeds)
+    runs: list[InstanceRun] = []
+    used_s = 0.0
     for index, seed in enumerate(job.seeds):
         part = "public" if index < job.public_count else "private"
         test_X = test_y = None
@@ -573,9 +613,9 @@ def grade_optimizer(
         # takes are not shown, nor what its failure says (kept in its instance record,
         # shown with the private board).
         if part == "public":
-            stdout.append(sb.stdout)
-            stderr.append(sb.stderr)
-            peak_kb = max(peak_kb, sb.peak_memory_kb or 0)
+            shown.stdout.append(sb.stdout)
+            shown.stderr.append(sb.stderr)
+            shown.peak_kb = max(shown.peak_kb, sb.peak_memory_kb or 0)
         elif failed is not None:
             run.failure_message = valid_text(failed[1])
             failed = failed[0], _private_failure(failed[0], run.index)
@@ -583,13 +623,18 @@ def grade_optimizer(
         if failed is not None:
             result.verdict, result.message = failed
             break
+    return runs
+
+
+def _summarise(result: GradingResult, runs: list[InstanceRun], shown: _ShownOutput) -> None:
+    """Instances, output, memory, time, curve and diagnostics, from public instances only."""
     result.instances = [r.as_dict() for r in runs]
-    if any(r.part == "private" for r in runs) and any(stdout + stderr):
-        stdout.append(PRIVATE_OUTPUT_NOTE)
-    result.stdout = valid_text("".join(stdout))
-    result.stderr = valid_text("".join(stderr))
+    if any(r.part == "private" for r in runs) and any(shown.stdout + shown.stderr):
+        shown.stdout.append(PRIVATE_OUTPUT_NOTE)
+    result.stdout = valid_text("".join(shown.stdout))
+    result.stderr = valid_text("".join(shown.stderr))
     result.message = valid_text(result.message)
-    result.peak_memory_mb = peak_kb / 1024 if peak_kb else None
+    result.peak_memory_mb = shown.peak_kb / 1024 if shown.peak_kb else None
     result.fit_seconds = sum(r.loop_seconds for r in runs if r.part == "public")
     result.predict_seconds = None
     first = next((r for r in runs if r.part == "public"), None)
@@ -601,29 +646,30 @@ def grade_optimizer(
             if r.part == "public"
             for d in optimizer_diagnostics(r)
         ]
-    if result.verdict is Verdict.SCORED:
-        public = [r.score for r in runs if r.part == "public" and r.score is not None]
-        private = [r.score for r in runs if r.part == "private" and r.score is not None]
-        if not public or any(not math.isfinite(s) for s in public + private):
-            bad = next((r for r in runs if r.score is None or not math.isfinite(r.score)), None)
-            result.verdict = Verdict.INVALID_STEP
-            result.message = (
-                f"instance {(bad.index + 1) if bad else 1}: the final parameters give a "
-                "loss that is not a finite number"
-            )
-        else:
-            result.public_score = float(np.mean(public))
-            result.private_score = float(np.mean(private)) if private else None
-            result.public_ci = bootstrap_mean_ci(public)
-            # Public instances only: a budget-to-target run stops at the target, so the private
-            # instances' examples would reveal the private score.
-            shown = [r for r in runs if r.part == "public"]
-            result.extra_scores = {
-                "examples_mean": float(np.mean([r.examples for r in shown])),
-                "steps_mean": float(np.mean([r.steps for r in shown])),
-            }
-    result.wall_seconds = time.monotonic() - started
-    return result
+
+
+def _score(result: GradingResult, runs: list[InstanceRun]) -> None:
+    """The mean score of the public and of the private instances, with the public CI."""
+    public = [r.score for r in runs if r.part == "public" and r.score is not None]
+    private = [r.score for r in runs if r.part == "private" and r.score is not None]
+    if not public or any(not math.isfinite(s) for s in public + private):
+        bad = next((r for r in runs if r.score is None or not math.isfinite(r.score)), None)
+        result.verdict = Verdict.INVALID_STEP
+        result.message = (
+            f"instance {(bad.index + 1) if bad else 1}: the final parameters give a "
+            "loss that is not a finite number"
+        )
+        return
+    result.public_score = float(np.mean(public))
+    result.private_score = float(np.mean(private)) if private else None
+    result.public_ci = bootstrap_mean_ci(public)
+    # Public instances only: a budget-to-target run stops at the target, so the private
+    # instances' examples would reveal the private score.
+    shown = [r for r in runs if r.part == "public"]
+    result.extra_scores = {
+        "examples_mean": float(np.mean([r.examples for r in shown])),
+        "steps_mean": float(np.mean([r.steps for r in shown])),
+    }
 
 
 # --- diagnostics ----------------------------------------------------------------------------
