@@ -12,7 +12,9 @@ starter kit's public instances.
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -52,8 +54,11 @@ def _shorter_bundle(slug: str, root: Path) -> None:
         toml, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", toml)
         if not n:
             toml = toml.replace("[workload]\n", f"[workload]\n{key} = {value}\n")
-    # A pinned public seed: the test reads the same rows in every process.
-    toml = toml.replace("[data]\n", "[data]\nseed = 7\nseed_is_public = true\n")
+    # A pinned public seed: the test reads the same rows in every process. Not for the noisy
+    # one: its starter's bounce depends on the draw (on the rows of seed 7 the starter ends
+    # within 1% of the baseline), so it gets the installation's own data, as on a platform.
+    if slug != "noisy-logistic-sgd":
+        toml = toml.replace("[data]\n", "[data]\nseed = 7\nseed_is_public = true\n")
     (folder / "challenge.toml").write_text(toml)
 
 
@@ -62,6 +67,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     bundles = tmp_path_factory.mktemp("optimizer-bundles")
     for slug in BUILTINS:
         _shorter_bundle(slug, bundles)
+    # The installation's data secret, for the noisy challenge's data (the others pin a seed);
+    # the stack's processes inherit it.
+    before = os.environ.get("CHALLENGE_DATA_SECRET")
+    os.environ["CHALLENGE_DATA_SECRET"] = secrets.token_hex(32)
     stack = LiveStack(
         workdir=tmp_path_factory.mktemp("optimizer-site"),
         challenges_dir=bundles,
@@ -79,9 +88,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         )
     except BaseException:
         stack.stop()
+        _restore("CHALLENGE_DATA_SECRET", before)
         raise
-    yield stack
-    stack.stop()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        _restore("CHALLENGE_DATA_SECRET", before)
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _client(site: LiveStack, username: str) -> ApiClient:

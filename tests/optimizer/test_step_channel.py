@@ -398,7 +398,7 @@ class Optimizer:
 def test_the_runner_sleeps_while_the_driver_computes_slow_gradients(
     tmp_path: Path,
 ) -> None:
-    # Full batches of 2,000 rows through a 20-128-3 network: each gradient takes the driver
+    # Full batches of 2,000 rows through a 20-512-3 network: each gradient takes the driver
     # milliseconds, during which the runner spins at most SPIN_S and then sleeps, so its
     # step loop's CPU (waits included, as its process counts it) stays a small part of the
     # time it waited. The spin is the sandbox's CPU: this is what it costs a slow run.
@@ -407,7 +407,7 @@ def test_the_runner_sleeps_while_the_driver_computes_slow_gradients(
     y = rng.randint(0, 3, size=2300)
     np.save(tmp_path / "X.npy", X)
     np.save(tmp_path / "y.npy", y)
-    workload = Workload(model="mlp", hidden=(128,), budget=2000 * 20, validation_rows=100)
+    workload = Workload(model="mlp", hidden=(512,), budget=2000 * 20, validation_rows=100)
     j = OptimizerJob(
         source="class Optimizer:\n    def step(self, params, grad, loss):\n"
         "        return [p - 0.01 * g for p, g in zip(params, grad)]\n",
