@@ -194,7 +194,10 @@ def test_a_busy_sandbox_leaves_an_honest_neighbour_its_share_of_cpu(make_job) ->
     after = honest()
     assert busy_result[0].verdict is Verdict.TIME_LIMIT, busy_result[0].message
     alone = (before + after) / 2
-    assert beside / alone < 1.5, (
+    # With a CPU share per run the honest run keeps about a core of the two (1x-1.7x seen,
+    # the worker and the database take some); without one, six runnable processes share
+    # two cores and it gets a third of one (about 3x). 2x tells them apart on a busy CI.
+    assert beside / alone < 2.0, (
         f"fit took {beside:.2f} s beside a busy sandbox, {before:.2f} s and {after:.2f} s alone"
     )
 
